@@ -1,0 +1,3 @@
+"""Cobro: friendly collections, done by software."""
+
+__version__ = "0.1.0"

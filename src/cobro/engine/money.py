@@ -1,0 +1,186 @@
+"""Exact money: integer minor units per ISO 4217 currency, never float.
+
+Amounts travel through Cobro as ``int`` counts of the currency's minor unit (cents for USD, pesos for
+CLP, which has none). ``Decimal`` appears only at the edges: parsing what a person typed and showing
+an amount back.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.core import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+ZERO = 0
+
+#: The currencies Cobro knows, from CLDR (Babel's data). Funds and precious metals are left out.
+_NOT_MONEY = {"XAG", "XAU", "XPD", "XPT", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX"}
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be read; the message is safe to show to a person."""
+
+
+@lru_cache(maxsize=None)
+def known_currencies() -> frozenset[str]:
+    return frozenset(c for c in list_currencies() if c not in _NOT_MONEY)
+
+
+def check_currency(code: str) -> str:
+    """Return the ISO code in upper case, or raise MoneyError naming it."""
+    norm = (code or "").strip().upper()
+    if norm not in known_currencies():
+        raise MoneyError(f"unknown currency {code!r} (expected an ISO 4217 code such as CLP, USD, EUR)")
+    return norm
+
+
+@lru_cache(maxsize=None)
+def exponent(currency: str) -> int:
+    """Digits after the decimal point: CLP 0, USD 2, JPY 0, BHD 3 (CLDR's accounting digits)."""
+    return get_currency_precision(check_currency(currency))
+
+
+def to_minor(amount: Decimal | int | str, currency: str) -> int:
+    """Decimal major units -> int minor units, rejecting more precision than the currency has."""
+    try:
+        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation as exc:
+        raise MoneyError(f"not a number: {amount!r}") from exc
+    if not value.is_finite():
+        raise MoneyError(f"not a number: {amount!r}")
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """int minor units -> Decimal major units with the currency's exponent (500 USD cents -> 5.00)."""
+    exp = exponent(currency)
+    return Decimal(minor).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
+
+
+def round_minor(value: Decimal) -> int:
+    """Round a computed (fractional) number of minor units to a whole one, half to even (banker's)."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def split(total: int, parts: int) -> list[int]:
+    """Split ``total`` minor units into ``parts`` equal shares, the remainder on the last one.
+
+    The shares always add up to ``total`` exactly; used for instalments.
+    """
+    if parts <= 0:
+        raise MoneyError("cannot split into zero parts")
+    base = total // parts if total >= 0 else -((-total) // parts)
+    shares = [base] * parts
+    shares[-1] += total - base * parts
+    return shares
+
+
+_DIGITS = re.compile(r"^[+-]?[\d.,' \u00a0]+$")
+
+
+def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> int:
+    """Read an amount as people write it and return minor units.
+
+    Accepts "1234.56", "1,234.56", "1.234,56", "1 234,56", "450.000" and "$ 450.000". When the
+    separator is ambiguous (a single "." or "," followed by exactly three digits, as in "450.000"),
+    ``decimal_mark`` decides; without it, a currency with no minor units (CLP) reads it as thousands
+    and any other currency as a decimal point, since "1.500" dollars is rarely meant as 1500.
+    """
+    raw = (text or "").strip()
+    for symbol in ("$", "€", "US", "R", "£"):
+        raw = raw.replace(symbol, "")
+    raw = raw.strip().replace("\u00a0", " ")
+    if raw.startswith("(") and raw.endswith(")"):  # accounting negative
+        raw = "-" + raw[1:-1]
+    if not raw or not _DIGITS.match(raw):
+        raise MoneyError(f"not an amount: {text!r}")
+    sign = -1 if raw.startswith("-") else 1
+    body = raw.lstrip("+-").replace(" ", "").replace("'", "")
+    mark = _decimal_mark(body, currency, decimal_mark)
+    if mark == ",":
+        body = body.replace(".", "").replace(",", ".")
+    elif mark == ".":
+        body = body.replace(",", "")
+    else:
+        body = body.replace(",", "").replace(".", "")
+    if body.count(".") > 1 or not body.replace(".", "").isdigit():
+        raise MoneyError(f"not an amount: {text!r}")
+    try:
+        return sign * to_minor(Decimal(body), currency)
+    except MoneyError as exc:
+        raise MoneyError(f"{text!r}: {exc}") from None
+
+
+def _decimal_mark(body: str, currency: str, hint: str | None) -> str | None:
+    """Which character is the decimal mark in ``body``: ".", "," or None (an integer)."""
+    dots, commas = body.count("."), body.count(",")
+    if dots and commas:  # both: the last one is the decimal mark
+        return "." if body.rfind(".") > body.rfind(",") else ","
+    sep = "." if dots else "," if commas else None
+    if sep is None:
+        return None
+    if body.count(sep) > 1:  # "1.234.567": thousands
+        return None
+    tail = len(body) - body.rfind(sep) - 1
+    if tail != 3:  # "12,5" or "1234.56": decimals
+        return sep
+    if hint:  # "450.000": the file tells which it is
+        return sep if hint == sep else None
+    return None if exponent(currency) == 0 else sep
+
+
+def guess_decimal_mark(samples: list[str]) -> str | None:
+    """The decimal mark a column of amounts uses, judged from the unambiguous ones, or None.
+
+    "1.234,56" or "12,5" say ","; "1,234.56" or "12.5" say "."; "450.000" alone says nothing.
+    """
+    votes = {".": 0, ",": 0}
+    for s in samples:
+        body = s.strip()
+        dots, commas = body.count("."), body.count(",")
+        if dots and commas:
+            votes["." if body.rfind(".") > body.rfind(",") else ","] += 1
+        elif dots + commas == 1:
+            sep = "." if dots else ","
+            if len(body) - body.rfind(sep) - 1 != 3:
+                votes[sep] += 1
+        elif dots > 1:
+            votes[","] += 1  # "1.234.567" means "." groups thousands, so "," is the decimal mark
+        elif commas > 1:
+            votes["."] += 1
+    if votes["."] == votes[","]:
+        return None
+    return "." if votes["."] > votes[","] else ","
+
+
+@lru_cache(maxsize=64)
+def _locale(tag: str) -> Locale:
+    return Locale.parse(tag.replace("-", "_"))
+
+
+def format_money(minor: int, currency: str, locale: str = "es") -> str:
+    """Show an amount as a person of ``locale`` expects: "$ 1.234.567" (CLP, es_CL), "1.234,56 €"."""
+    loc = _locale(_money_locale(currency, locale))
+    return format_currency(from_minor(minor, currency), currency, locale=loc, currency_digits=True)
+
+
+# Spanish-speaking debtors see their own country's conventions for their currency ("$" for CLP in
+# Chile, not "CLP"); other languages fall back to the language's default region.
+_ES_REGION = {"CLP": "es_CL", "COP": "es_CO", "MXN": "es_MX", "ARS": "es_AR", "PEN": "es_PE",
+              "UYU": "es_UY", "EUR": "es_ES", "USD": "es_US"}
+_PT_REGION = {"BRL": "pt_BR", "EUR": "pt_PT"}
+
+
+def _money_locale(currency: str, language: str) -> str:
+    lang = language.replace("-", "_").split("_")[0].lower()
+    if lang == "es":
+        return _ES_REGION.get(currency, "es")
+    if lang == "pt":
+        return _PT_REGION.get(currency, "pt_BR")
+    return "en_US" if currency == "USD" else "en"

@@ -1,0 +1,286 @@
+"""The ledger: who owes what to whom, exactly.
+
+Every amount is an integer count of the currency's minor unit (see ``cobro.engine.money``). An
+invoice's ``open_amount`` is kept equal to amount − credit notes − allocated payments by
+``ledger.services`` (never written anywhere else), so the daily cycle can read the open book with a
+single query instead of summing allocations for every invoice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrador")
+    MANAGER = "manager", _("Supervisor")
+    AGENT = "agent", _("Gestor de cobranza")
+    VIEWER = "viewer", _("Solo lectura")
+
+
+#: What each role may do, from least to most. Views and services ask ``membership.can(...)``.
+ROLE_RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Correo")
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    CALL = "call", _("Llamada")
+    LETTER = "letter", _("Carta")
+
+
+class Organization(models.Model):
+    """A creditor company: the tenant. An agency runs one per client it collects for."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(_("nombre"), max_length=200)
+    country = models.CharField(_("país"), max_length=2, default="CL")
+    currency = models.CharField(_("moneda"), max_length=3, default="CLP")
+    timezone = models.CharField(_("zona horaria"), max_length=64, default="America/Santiago")
+    language = models.CharField(_("idioma"), max_length=8, default="es")
+    tax_id = models.CharField(_("identificador tributario"), max_length=32, blank=True)
+    email = models.EmailField(_("correo de contacto"), blank=True)
+    phone = models.CharField(_("teléfono de contacto"), max_length=20, blank=True)
+    #: Small options other apps read (thank-you messages on/off, promise grace days...). Each app
+    #: documents its keys; unknown keys are ignored.
+    options = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organización")
+        verbose_name_plural = _("organizaciones")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def option(self, key: str, default=None):
+        return (self.options or {}).get(key, default)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership")]
+        verbose_name = _("miembro")
+        verbose_name_plural = _("miembros")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+    def can(self, role: str) -> bool:
+        """True when this member's role is ``role`` or above (admin > manager > agent > viewer)."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_org(self, org: Organization | int) -> TenantQuerySet:
+        return self.filter(organization=org)
+
+
+class TenantModel(models.Model):
+    """A row that belongs to one organization. Every query goes through ``.for_org(org)``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Customer(TenantModel):
+    """A debtor: a company or a person who owes the organization money."""
+
+    ref = models.CharField(_("código"), max_length=64)
+    name = models.CharField(_("razón social"), max_length=200)
+    tax_id = models.CharField(_("identificador tributario"), max_length=32, blank=True)
+    country = models.CharField(_("país"), max_length=2)
+    language = models.CharField(_("idioma"), max_length=8, default="es")
+    timezone = models.CharField(_("zona horaria"), max_length=64)
+    preferred_channel = models.CharField(_("canal preferido"), max_length=16, choices=Channel.choices,
+                                         default=Channel.EMAIL)
+    segment = models.CharField(_("segmento"), max_length=64, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_customers", verbose_name=_("responsable"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "ref"], name="uniq_customer_ref")]
+        verbose_name = _("cliente")
+        verbose_name_plural = _("clientes")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ref})"
+
+
+class Contact(TenantModel):
+    """A way to reach a customer. Only the debtor and co-debtors or guarantors, never third parties."""
+
+    class Kind(models.TextChoices):
+        DEBTOR = "debtor", _("Deudor")
+        CO_DEBTOR = "co_debtor", _("Codeudor")
+        GUARANTOR = "guarantor", _("Aval")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("nombre"), max_length=200, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DEBTOR)
+    email = models.EmailField(_("correo"), blank=True)
+    phone = models.CharField(_("teléfono (E.164)"), max_length=20, blank=True)
+    whatsapp = models.CharField(_("WhatsApp (E.164)"), max_length=20, blank=True)
+    is_primary = models.BooleanField(default=True)
+    # Consent per channel, as the debtor gave it (Colombia's Ley 2300: only authorised channels).
+    consent_email = models.BooleanField(default=True)
+    consent_sms = models.BooleanField(default=True)
+    consent_whatsapp = models.BooleanField(default=True)
+    consent_call = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "customer"])]
+        verbose_name = _("contacto")
+        verbose_name_plural = _("contactos")
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone
+
+
+class Invoice(TenantModel):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Abierta")
+        PAID = "paid", _("Pagada")
+        CREDITED = "credited", _("Anulada por nota de crédito")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invoices")
+    ref = models.CharField(_("número"), max_length=64)
+    issue_date = models.DateField(_("fecha de emisión"))
+    due_date = models.DateField(_("fecha de vencimiento"))
+    currency = models.CharField(_("moneda"), max_length=3)
+    amount = models.BigIntegerField(_("monto"), help_text=_("En unidades menores de la moneda"))
+    open_amount = models.BigIntegerField(_("saldo"))
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    #: The day the balance reached zero (the last payment or credit that closed it).
+    closed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "ref"], name="uniq_invoice_ref"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(condition=Q(open_amount__gte=0) & Q(open_amount__lte=models.F("amount")),
+                                   name="invoice_open_within_amount"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_date"]),
+            models.Index(fields=["organization", "customer"]),
+        ]
+        verbose_name = _("factura")
+        verbose_name_plural = _("facturas")
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def terms_days(self) -> int:
+        return (self.due_date - self.issue_date).days
+
+
+class CreditNote(TenantModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="credit_notes")
+    ref = models.CharField(_("número"), max_length=64)
+    date = models.DateField(_("fecha"))
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(_("monto"))
+    reason = models.CharField(_("motivo"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "ref"], name="uniq_credit_note_ref"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+        ]
+        verbose_name = _("nota de crédito")
+        verbose_name_plural = _("notas de crédito")
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Payment(TenantModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payments")
+    ref = models.CharField(_("referencia"), max_length=64)
+    date = models.DateField(_("fecha"))
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(_("monto"))
+    method = models.CharField(_("medio de pago"), max_length=32, blank=True)
+    #: What is left after allocation: the customer's credit in this currency.
+    unallocated = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "ref"], name="uniq_payment_ref"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(unallocated__gte=0) & Q(unallocated__lte=models.F("amount")),
+                                   name="payment_unallocated_within_amount"),
+        ]
+        indexes = [models.Index(fields=["organization", "customer", "date"])]
+        verbose_name = _("pago")
+        verbose_name_plural = _("pagos")
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Allocation(TenantModel):
+    """Part of a payment applied to an invoice."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
+    amount = models.BigIntegerField()
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        indexes = [models.Index(fields=["organization", "invoice"])]
+        verbose_name = _("imputación")
+        verbose_name_plural = _("imputaciones")
+
+
+class TimelineEvent(TenantModel):
+    """Something that happened to a customer. Append-only: the audit trail and the analytics source.
+
+    ``kind`` is a dotted name owned by the app that records it ("payment.received", "message.sent",
+    "promise.broken", "stage.moved"...); ``data`` holds its details as JSON.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=48)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "customer", "at"]),
+                   models.Index(fields=["organization", "kind", "at"])]
+        verbose_name = _("evento")
+        verbose_name_plural = _("eventos")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.kind}: {self.summary}"

@@ -1,0 +1,181 @@
+"""Django settings for Cobro, read from the environment (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+
+from cobro.conf import SettingError, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("COBRO_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("COBRO_DEBUG", False)
+TESTING = "pytest" in sys.modules
+
+
+def _secret_key() -> str:
+    """COBRO_SECRET_KEY, or a random key kept in the data folder so sessions survive restarts."""
+    key = env_str("COBRO_SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("COBRO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("COBRO_CSRF_TRUSTED_ORIGINS", [])
+# Public base address, used in links inside messages (pay link, opt-out link, portal).
+COBRO_BASE_URL = env_str("COBRO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "cobro.ledger",
+    "cobro.dunning",
+    "cobro.messaging",
+    "cobro.agreements",
+    "cobro.workspace",
+    "cobro.insights",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "cobro.ledger.tenancy.TenantMiddleware",
+]
+
+ROOT_URLCONF = "cobro.urls"
+WSGI_APPLICATION = "cobro.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cobro.ledger.tenancy.tenant_context",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_str("COBRO_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{DATA_DIR / 'cobro.sqlite3'}"
+    try:
+        db = dj_database_url.parse(url, conn_max_age=env_int("COBRO_DB_CONN_MAX_AGE", 60))
+    except Exception as exc:  # dj-database-url raises several kinds for a bad URL
+        raise SettingError(f"COBRO_DATABASE_URL={url!r} is not a database URL: {exc}") from exc
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {
+            # WAL lets the web server read while the worker writes; IMMEDIATE takes the write lock
+            # at BEGIN so two writers queue instead of failing with "database is locked" mid-way.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+        }
+        db["CONN_MAX_AGE"] = 0 if TESTING else db.get("CONN_MAX_AGE", 0)
+    else:
+        db.setdefault("TEST", {})
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português (Brasil)")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"  # stored in UTC; shown and decided in the organization's or debtor's zone
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(DATA_DIR / "media")}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # `cobro runserver` and tests serve static files without collectstatic
+MEDIA_ROOT = DATA_DIR / "media"
+
+# Background work: the standard tasks API on a database queue (no broker to install).
+TASKS = {"default": {"BACKEND": env_str("COBRO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+if TESTING:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# Email: any Django backend; SMTP by default (see docs/channels.md).
+EMAIL_BACKEND = env_str("COBRO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("COBRO_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("COBRO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("COBRO_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("COBRO_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("COBRO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("COBRO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("COBRO_DEFAULT_FROM_EMAIL", "cobro@localhost")
+
+SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTING)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("COBRO_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("COBRO_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("COBRO_BEHIND_PROXY") else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("COBRO_LOG_LEVEL", "WARNING")},
+}

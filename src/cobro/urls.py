@@ -1,0 +1,10 @@
+"""URL map. Each app owns its own ``urls.py``; this file only mounts them."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("cobro.workspace.urls")),
+]
