@@ -6,5 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("policies/", include("cobro.dunning.urls")),
+    path("messages/", include("cobro.messaging.urls")),
+    path("agreements/", include("cobro.agreements.urls")),
+    path("insights/", include("cobro.insights.urls")),
     path("", include("cobro.workspace.urls")),
 ]

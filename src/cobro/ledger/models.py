@@ -284,3 +284,41 @@ class TimelineEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.kind}: {self.summary}"
+
+
+class Task(TenantModel):
+    """Work for a person: a call to make, a reply to read, a failed message to fix.
+
+    Created by the cycle (call steps, customers with no way to reach them), by messaging (replies,
+    messages that failed for good) and by agreements (broken promises). ``source_key`` makes creation
+    idempotent: the same cause never opens the same task twice.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Pendiente")
+        DONE = "done", _("Hecha")
+        CANCELLED = "cancelled", _("Cancelada")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=32)  # "call", "reply", "message_failed", "promise_broken", ...
+    title = models.CharField(_("tarea"), max_length=200)
+    due_on = models.DateField(_("fecha"))
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="tasks")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    source_key = models.CharField(max_length=200, null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "source_key"], name="uniq_task_source",
+                                               condition=Q(source_key__isnull=False))]
+        indexes = [models.Index(fields=["organization", "status", "due_on"])]
+        verbose_name = _("tarea")
+        verbose_name_plural = _("tareas")
+
+    def __str__(self) -> str:
+        return self.title
