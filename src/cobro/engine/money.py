@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from babel.core import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -24,7 +24,7 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be read; the message is safe to show to a person."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_currencies() -> frozenset[str]:
     return frozenset(c for c in list_currencies() if c not in _NOT_MONEY)
 
@@ -37,7 +37,7 @@ def check_currency(code: str) -> str:
     return norm
 
 
-@lru_cache(maxsize=None)
+@cache
 def exponent(currency: str) -> int:
     """Digits after the decimal point: CLP 0, USD 2, JPY 0, BHD 3 (CLDR's accounting digits)."""
     return get_currency_precision(check_currency(currency))
@@ -89,8 +89,8 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
 
     Accepts "1234.56", "1,234.56", "1.234,56", "1 234,56", "450.000" and "$ 450.000". When the
     separator is ambiguous (a single "." or "," followed by exactly three digits, as in "450.000"),
-    ``decimal_mark`` decides; without it, a currency with no minor units (CLP) reads it as thousands
-    and any other currency as a decimal point, since "1.500" dollars is rarely meant as 1500.
+    ``decimal_mark`` (what the rest of the file uses, see ``guess_decimal_mark``) decides; without
+    it, the mark groups thousands unless the currency has three decimals.
     """
     raw = (text or "").strip()
     for symbol in ("$", "€", "US", "R", "£"):
@@ -132,7 +132,9 @@ def _decimal_mark(body: str, currency: str, hint: str | None) -> str | None:
         return sep
     if hint:  # "450.000": the file tells which it is
         return sep if hint == sep else None
-    return None if exponent(currency) == 0 else sep
+    # Alone, three digits after the mark are thousands unless the currency itself has three
+    # decimals (BHD, KWD): nobody writes 1.50 dollars as "1.500".
+    return sep if exponent(currency) >= 3 else None
 
 
 def guess_decimal_mark(samples: list[str]) -> str | None:

@@ -259,6 +259,9 @@ class Allocation(TenantModel):
         verbose_name = _("imputación")
         verbose_name_plural = _("imputaciones")
 
+    def __str__(self) -> str:
+        return f"{self.payment_id} -> {self.invoice_id}: {self.amount}"
+
 
 class TimelineEvent(TenantModel):
     """Something that happened to a customer. Append-only: the audit trail and the analytics source.
@@ -306,7 +309,8 @@ class Task(TenantModel):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="tasks")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    source_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "": the uniqueness applies only to tasks that have a cause to deduplicate.
+    source_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     data = models.JSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,8 @@
-"""Writes to the ledger's tables. Other apps and views change ledger rows only through these."""
+"""Writes to the ledger's tables. Other apps and views change ledger rows only through these.
+
+The balance rule lives here: an invoice's ``open_amount`` = amount − credit notes − allocations,
+never negative, recomputed in one place (``_settle``) whenever one of those changes.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,31 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Max, Sum
 from django.utils import timezone
 
-from cobro.ledger.models import Customer, Organization, Task, TimelineEvent
+from cobro.engine.allocation import OpenItem, allocate
+from cobro.engine.money import check_currency
+from cobro.ledger import signals
+from cobro.ledger.models import (
+    Allocation,
+    Contact,
+    CreditNote,
+    Customer,
+    Invoice,
+    Organization,
+    Payment,
+    Task,
+    TimelineEvent,
+)
+from cobro.ledger.validation import COUNTRY_LANGUAGE, COUNTRY_TIMEZONE
 
+
+class LedgerError(ValueError):
+    """A write the ledger refuses; the message is safe to show to the person who asked for it."""
+
+
+# -- timeline and tasks ---------------------------------------------------------------------------
 
 def record_event(org: Organization, customer: Customer | int, kind: str, summary: str, *,
                  data: dict | None = None, actor=None, invoice=None, at: dt.datetime | None = None
@@ -48,3 +73,151 @@ def complete_task(task: Task, outcome: str = "", actor=None) -> Task:
     task.done_at = timezone.now()
     task.save(update_fields=["status", "outcome", "done_at"])
     return task
+
+
+# -- customers ------------------------------------------------------------------------------------
+
+def get_or_create_customer(org: Organization, ref: str, name: str = "", *, country: str = "",
+                           email: str = "", phone: str = "", whatsapp: str = "", language: str = "",
+                           timezone_name: str = "", tax_id: str = "") -> tuple[Customer, bool]:
+    """The customer with ``ref``, created with sensible defaults from its country when new."""
+    customer = Customer.objects.for_org(org).filter(ref=ref).first()
+    if customer:
+        return customer, False
+    country = country or org.country
+    with transaction.atomic():
+        customer = Customer.objects.create(
+            organization=org, ref=ref, name=name or ref, country=country, tax_id=tax_id,
+            language=language or COUNTRY_LANGUAGE.get(country, "es"),
+            timezone=timezone_name or COUNTRY_TIMEZONE.get(country, org.timezone),
+            preferred_channel="whatsapp" if whatsapp else "email" if email else "sms" if phone else "call")
+        if email or phone or whatsapp:
+            Contact.objects.create(organization=org, customer=customer, name=name, email=email,
+                                   phone=phone, whatsapp=whatsapp)
+    return customer, True
+
+
+# -- invoices, credit notes, payments -------------------------------------------------------------
+
+def add_invoice(org: Organization, customer: Customer, ref: str, issue_date: dt.date, due_date: dt.date,
+                currency: str, amount: int) -> Invoice:
+    """Create an invoice (idempotent by reference: the same ref returns the existing invoice)."""
+    currency = check_currency(currency)
+    if amount <= 0:
+        raise LedgerError(f"invoice {ref}: the amount must be positive")
+    if due_date < issue_date:
+        raise LedgerError(f"invoice {ref}: due date {due_date} is before issue date {issue_date}")
+    existing = Invoice.objects.for_org(org).filter(ref=ref).first()
+    if existing:
+        return existing
+    return Invoice.objects.create(organization=org, customer=customer, ref=ref, issue_date=issue_date,
+                                  due_date=due_date, currency=currency, amount=amount, open_amount=amount)
+
+
+def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date, amount: int,
+                    reason: str = "", actor=None) -> CreditNote:
+    """Credit part or all of an invoice (a correction, a valid dispute, a waived fee)."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk, organization=org)
+        existing = CreditNote.objects.for_org(org).filter(ref=ref).first()
+        if existing:
+            return existing
+        if not 0 < amount <= invoice.open_amount:
+            raise LedgerError(f"credit note {ref}: the amount must be positive and at most the open "
+                              f"balance of invoice {invoice.ref}")
+        note = CreditNote.objects.create(organization=org, customer_id=invoice.customer_id, invoice=invoice,
+                                         ref=ref, date=date, currency=invoice.currency, amount=amount,
+                                         reason=reason)
+        record_event(org, invoice.customer_id, "credit_note.added", f"Nota de crédito {ref} sobre {invoice.ref}",
+                     data={"ref": ref, "amount": amount, "currency": invoice.currency, "reason": reason},
+                     invoice=invoice, actor=actor)
+        settle(org, [invoice.pk], on_date=date)
+    return note
+
+
+def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date, amount: int,
+                  currency: str, method: str = "", invoice: Invoice | None = None) -> Payment:
+    """Record a payment and allocate it: to ``invoice`` if given, else oldest due first.
+
+    Whatever is not allocated stays on the payment as the customer's credit. Recording the same
+    reference twice returns the first payment (a re-sent webhook or a re-imported file).
+    """
+    currency = check_currency(currency)
+    if amount <= 0:
+        raise LedgerError(f"payment {ref}: the amount must be positive")
+    if invoice is not None and (invoice.customer_id != customer.pk or invoice.currency != currency):
+        raise LedgerError(f"payment {ref}: invoice {invoice.ref} is not an invoice of this customer "
+                          f"in {currency}")
+    with transaction.atomic():
+        existing = Payment.objects.for_org(org).filter(ref=ref).first()
+        if existing:
+            return existing
+        open_rows = list(Invoice.objects.for_org(org).select_for_update()
+                         .filter(customer=customer, currency=currency, open_amount__gt=0)
+                         .values_list("pk", "due_date", "open_amount", "ref"))
+        items = [OpenItem(*row) for row in open_rows]
+        applied, rest = allocate(amount, items, explicit=invoice.pk if invoice else None)
+        payment = Payment.objects.create(organization=org, customer=customer, ref=ref, date=date,
+                                         currency=currency, amount=amount, method=method, unallocated=rest)
+        Allocation.objects.bulk_create([Allocation(organization=org, payment=payment, invoice_id=inv_id,
+                                                   amount=part, date=date) for inv_id, part in applied])
+        record_event(org, customer, "payment.received", f"Pago {ref} recibido",
+                     data={"ref": ref, "amount": amount, "currency": currency, "method": method,
+                           "allocated": [[i, a] for i, a in applied], "credit": rest},
+                     at=_noon_utc(date))
+        settle(org, [inv_id for inv_id, _ in applied], on_date=date)
+        transaction.on_commit(lambda: signals.payments_recorded.send(
+            sender=Payment, organization=org, payment_ids=[payment.pk]))
+    return payment
+
+
+def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = None) -> list[int]:
+    """Recompute open amounts and statuses of ``invoice_ids`` from credits and allocations.
+
+    Returns the ids that became fully settled, and tells the rest of Cobro after commit (thank-you
+    messages, promises kept).
+    """
+    if not invoice_ids:
+        return []
+    ids = list(set(invoice_ids))
+    credited = dict(CreditNote.objects.for_org(org).filter(invoice_id__in=ids).values("invoice_id")
+                    .annotate(s=Sum("amount"), last=Max("date")).values_list("invoice_id", "s"))
+    paid = dict(Allocation.objects.for_org(org).filter(invoice_id__in=ids).values("invoice_id")
+                .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
+    last_dates = _last_movement(org, ids)
+    settled, changed = [], []
+    for inv in Invoice.objects.for_org(org).filter(pk__in=ids):
+        cred, pay = credited.get(inv.pk, 0), paid.get(inv.pk, 0)
+        open_amount = inv.amount - cred - pay
+        if open_amount < 0:
+            raise LedgerError(f"invoice {inv.ref}: credits and payments exceed its amount")
+        status = (Invoice.Status.OPEN if open_amount else
+                  Invoice.Status.CREDITED if cred >= inv.amount else Invoice.Status.PAID)
+        closed_on = last_dates.get(inv.pk) if open_amount == 0 else None
+        if (inv.open_amount, inv.status, inv.closed_on) != (open_amount, status, closed_on):
+            if open_amount == 0 and inv.open_amount > 0:
+                settled.append(inv)
+            inv.open_amount, inv.status, inv.closed_on = open_amount, status, closed_on
+            changed.append(inv)
+    Invoice.objects.bulk_update(changed, ["open_amount", "status", "closed_on", "updated_at"])
+    if settled:
+        settled_ids = [i.pk for i in settled]
+        customer_ids = sorted({i.customer_id for i in settled})
+        transaction.on_commit(lambda: signals.invoices_settled.send(
+            sender=Invoice, organization=org, invoice_ids=settled_ids, customer_ids=customer_ids,
+            on_date=on_date or max(last_dates.get(i, dt.date.min) for i in settled_ids)))
+    return [i.pk for i in settled]
+
+
+def _last_movement(org: Organization, ids: list[int]) -> dict[int, dt.date]:
+    last: dict[int, dt.date] = {}
+    for model in (CreditNote, Allocation):
+        for inv_id, day in (model.objects.for_org(org).filter(invoice_id__in=ids).values("invoice_id")
+                            .annotate(d=Max("date")).values_list("invoice_id", "d")):
+            last[inv_id] = max(day, last.get(inv_id, day))
+    return last
+
+
+def _noon_utc(day: dt.date) -> dt.datetime:
+    """A payment known only by its date is placed at noon UTC, inside that date in every zone we serve."""
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)

@@ -1,0 +1,96 @@
+"""Export of customers, invoices and payments in the same columns the importer reads.
+
+Amounts are decimal strings in major units ("1234.56"; CLP "450000"); dates ISO. An export can be
+imported back unchanged (the round trip is tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.db.models import Sum
+
+from cobro.ledger.importing import COLUMNS, EXPORT_EXTRA, amount_text
+from cobro.ledger.models import Contact, Customer, Invoice, Organization, Payment
+
+
+def header(kind: str) -> list[str]:
+    return [*COLUMNS[kind], *EXPORT_EXTRA[kind]]
+
+
+def rows(org: Organization, kind: str) -> Iterator[list]:
+    return {"customers": _customers, "invoices": _invoices, "payments": _payments}[kind](org)
+
+
+def _contacts(org: Organization) -> dict[int, tuple[str, str, str]]:
+    out: dict[int, tuple[str, str, str]] = {}
+    for cust, email, phone, whatsapp in (Contact.objects.for_org(org).filter(is_primary=True).order_by("id")
+                                         .values_list("customer_id", "email", "phone", "whatsapp")):
+        out.setdefault(cust, (email, phone, whatsapp))
+    return out
+
+
+def _customers(org: Organization) -> Iterator[list]:
+    contacts = _contacts(org)
+    balances: dict[int, list[tuple[str, int]]] = {}
+    for cust, cur, total in (Invoice.objects.for_org(org).filter(open_amount__gt=0)
+                             .values("customer_id", "currency").annotate(t=Sum("open_amount"))
+                             .values_list("customer_id", "currency", "t")):
+        balances.setdefault(cust, []).append((cur, total))
+    for c in Customer.objects.for_org(org).order_by("ref").iterator(chunk_size=5000):
+        email, phone, whatsapp = contacts.get(c.pk, ("", "", ""))
+        owed = balances.get(c.pk) or [(org.currency, 0)]
+        # One line per currency owed, so a customer with CLP and USD debts shows both.
+        for cur, total in owed:
+            yield [c.ref, c.name, email, phone, whatsapp, c.country, c.language, c.timezone, c.tax_id,
+                   amount_text(total, cur), cur]
+
+
+def _invoices(org: Organization) -> Iterator[list]:
+    customers = dict(Customer.objects.for_org(org).values_list("pk", "ref"))
+    names = dict(Customer.objects.for_org(org).values_list("pk", "name"))
+    countries = dict(Customer.objects.for_org(org).values_list("pk", "country"))
+    contacts = _contacts(org)
+    for (ref, cust, issue, due, cur, amount, open_amount, status) in (
+            Invoice.objects.for_org(org).order_by("ref")
+            .values_list("ref", "customer_id", "issue_date", "due_date", "currency", "amount", "open_amount",
+                         "status").iterator(chunk_size=10000)):
+        email, phone, _ = contacts.get(cust, ("", "", ""))
+        yield [ref, customers[cust], names[cust], issue.isoformat(), due.isoformat(), cur, amount_text(amount, cur),
+               email, phone, countries[cust], amount_text(open_amount, cur), status]
+
+
+def _payments(org: Organization) -> Iterator[list]:
+    customers = dict(Customer.objects.for_org(org).values_list("pk", "ref"))
+    single_invoice = {}
+    for pay, inv_ref in Payment.objects.for_org(org).filter(allocations__isnull=False).values_list(
+            "pk", "allocations__invoice__ref"):
+        single_invoice[pay] = inv_ref if pay not in single_invoice else ""
+    for p in Payment.objects.for_org(org).order_by("date", "ref").iterator(chunk_size=5000):
+        yield [p.ref, customers[p.customer_id], single_invoice.get(p.pk, ""), p.date.isoformat(),
+               amount_text(p.amount, p.currency), p.currency, p.method, amount_text(p.unallocated, p.currency)]
+
+
+def write_csv(org: Organization, kind: str, out) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header(kind))
+    n = 0
+    for row in rows(org, kind):
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def xlsx_bytes(org: Organization, kind: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(kind)
+    sheet.append(header(kind))
+    for row in rows(org, kind):
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,74 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cobro.ledger.importing import MAX_PROBLEMS_SHOWN, ImportFailed, import_file
+from cobro.ledger.models import Organization
+from cobro.ledger.tables import TableError, read_bytes
+
+
+class Command(BaseCommand):
+    help = ("Import customers, invoices or payments from CSV or XLSX. Every bad row is reported as "
+            "'row N, column X: ...' and nothing is written (exit status 2). See docs/import.md.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=["customers", "invoices", "payments"])
+        parser.add_argument("path", help="a .csv or .xlsx file, or - for standard input")
+        parser.add_argument("--org", required=True, help="organization slug")
+        parser.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+
+    def handle(self, *args, kind, path, org, dry_run, **opts):
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"no organization {org!r} (see `cobro org list`)")
+        try:
+            data = read_bytes(path)
+        except TableError as exc:
+            raise CommandError(str(exc)) from None
+        with _Progress(path) as progress:
+            try:
+                result = import_file(organization, kind, data, name=path, dry_run=dry_run, progress=progress)
+            except ImportFailed as failed:
+                progress.stop()
+                for problem in failed.problems[:MAX_PROBLEMS_SHOWN]:
+                    self.stderr.write(f"{path}: {problem}")
+                more = len(failed.problems) - MAX_PROBLEMS_SHOWN
+                if more > 0:
+                    self.stderr.write(f"... and {more} more problems")
+                self.stderr.write(f"Nothing was imported: {len(failed.problems)} problem(s) in {path}.")
+                sys.exit(2)
+        for note in result.notes:
+            self.stdout.write(f"Note: {note}")
+        self.stdout.write(("Dry run: " if dry_run else "") + result.summary())
+
+
+class _Progress:
+    """A progress bar on the terminal for long files; silent when output is not a terminal."""
+
+    def __init__(self, label: str):
+        self.label, self._bar, self._task = label, None, None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 transient=True)
+        return self
+
+    def __call__(self, done: int) -> None:
+        if self._bar is None:
+            return
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task(f"Checking {self.label}", total=None)
+        self._bar.update(self._task, completed=done)
+
+    def stop(self):
+        if self._bar is not None and self._task is not None:
+            self._bar.stop()
+            self._task = None
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
