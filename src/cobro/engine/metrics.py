@@ -44,6 +44,11 @@ def _ratio(numerator: int | Decimal, denominator: int | Decimal, scale: int | De
     return (Decimal(numerator) * Decimal(scale) / Decimal(denominator)).quantize(_TENTH, ROUND_HALF_EVEN)
 
 
+def percent(part: int, whole: int) -> Decimal | None:
+    """``part`` as a per cent of ``whole`` to one decimal (a delivery rate, a share); None of nothing."""
+    return _ratio(part, whole, 100)
+
+
 def bucket_index(days_overdue: int) -> int:
     """Which bucket (index into ``BUCKETS``) an invoice this many days past its due date falls in."""
     for index, limit in enumerate(BUCKET_LIMITS):
@@ -196,7 +201,7 @@ def settlement(items: Iterable[tuple[dt.date, dt.date, dt.date, int]]) -> Settle
         late_count += days_late > 0
     return Settlement(count=count, amount=amount, days_to_settle=_ratio(to_settle, count),
                       days_late=_ratio(late, count), days_late_weighted=_ratio(late_weighted, amount),
-                      late_count=late_count, late_share=_ratio(late_count, count, 100))
+                      late_count=late_count, late_share=percent(late_count, count))
 
 
 def daily_series(sums: Iterable[tuple[dt.date, int]], end: dt.date, days: int) -> list[int]:
@@ -220,4 +225,4 @@ def recovery_rate(collected_overdue: int, overdue_beginning: int, became_overdue
     past due; ``overdue_beginning``: overdue receivables when the period began; ``became_overdue``:
     amounts that fell past due during the period.
     """
-    return _ratio(collected_overdue, overdue_beginning + became_overdue, 100)
+    return percent(collected_overdue, overdue_beginning + became_overdue)

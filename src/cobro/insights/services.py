@@ -1,0 +1,426 @@
+"""The Dashboard's figures for one organization: loaded set-based, computed by ``cobro.engine.metrics``.
+
+Every figure is per currency (pesos and euros never add up). The database does the sums (GROUP BY
+over a handful of columns, one query per table and figure family) and the engine turns those sums
+into ageing, DSO, CEI and the rest; nothing here loops over invoices one query at a time.
+
+Reconstructing the book on a past day: an invoice was open on day ``d`` when it was issued on or
+before ``d`` and it is open now or was closed after ``d``; its balance on ``d`` is today's balance
+plus the payments and credit notes applied to it after ``d``. So any day's ageing costs one scan of
+invoices plus one of allocations and one of credit notes dated after that day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.core.exceptions import FieldError
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.utils import DatabaseError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cobro.engine import metrics
+from cobro.engine.money import from_minor
+from cobro.ledger.models import Allocation, CreditNote, Invoice, Organization, Payment
+
+#: Sales window for the countback DSO: a year of daily sales is enough for any book we have seen
+#: (a DSO above 365 days means the book is mostly bad debt, and the figure says so anyway).
+COUNTBACK_DAYS = 365
+
+PERIODS = {
+    "month": _("Este mes"),
+    "last_month": _("Mes anterior"),
+    "30d": _("Últimos 30 días"),
+    "90d": _("Últimos 90 días"),
+    "365d": _("Últimos 12 meses"),
+}
+DEFAULT_PERIOD = "90d"
+
+BUCKET_LABELS = {
+    "current": _("Al día"),
+    "1_30": _("1–30 días"),
+    "31_60": _("31–60 días"),
+    "61_90": _("61–90 días"),
+    "90_plus": _("Más de 90 días"),
+}
+
+
+class PeriodError(ValueError):
+    """A period the dashboard cannot show; the message names what is wrong and is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole days from ``start`` to ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+    code: str = "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        end = self.start - dt.timedelta(days=1)
+        return Period(end - dt.timedelta(days=self.days - 1), end, "previous")
+
+
+def make_period(today: dt.date, code: str | None = None, start: dt.date | None = None,
+                end: dt.date | None = None) -> Period:
+    """A named period ending ``today`` ("month", "90d"...) or the days from ``start`` to ``end``."""
+    if start or end:
+        if not (start and end):
+            raise PeriodError("give both the first and the last day of the period")
+        if end < start:
+            raise PeriodError(f"the period ends ({end}) before it starts ({start})")
+        if (end - start).days >= 3 * 366:
+            raise PeriodError("a period can be at most three years long")
+        return Period(start, end)
+    code = code or DEFAULT_PERIOD
+    if code == "month":
+        return Period(today.replace(day=1), today, code)
+    if code == "last_month":
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        return Period(end.replace(day=1), end, code)
+    if code.endswith("d") and code in PERIODS:
+        return Period(today - dt.timedelta(days=int(code[:-1]) - 1), today, code)
+    raise PeriodError(f"unknown period {code!r}; choose one of {', '.join(PERIODS)} or give dates")
+
+
+# -- loading: one query per table and figure family --------------------------------------------------
+
+def _bucket_expr(as_of: dt.date, field_name: str) -> Case:
+    """SQL that puts a due date into the engine's bucket index (same cut-offs as ``metrics.ageing``)."""
+    cuts = metrics.bucket_cutoffs(as_of)
+    return Case(*[When(**{f"{field_name}__gte": c}, then=Value(i)) for i, c in enumerate(cuts)],
+                default=Value(len(cuts)), output_field=IntegerField())
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """The receivables on the period's last day (by bucket) and on the day before it began."""
+
+    ending: dict[str, metrics.Ageing]
+    beginning: dict[str, int]
+
+
+def load_book(org: Organization, start: dt.date, end: dt.date) -> Book:
+    """Ageing of the book on ``end`` and its total on the eve of ``start``, per currency.
+
+    Three queries: invoices open on either day, and the allocations and credit notes dated on or
+    after ``start`` (they are what was still owed then, or on ``end`` when dated after it).
+    """
+    eve = start - dt.timedelta(days=1)
+    invoices = (Invoice.objects.for_org(org)
+                .filter(issue_date__lte=end)
+                .filter(Q(status=Invoice.Status.OPEN) | Q(closed_on__gt=eve))
+                .annotate(bucket=_bucket_expr(end, "due_date"))
+                .values("currency", "bucket")
+                .annotate(amount=Sum("open_amount", filter=Q(status=Invoice.Status.OPEN)),
+                          n=Count("id", filter=Q(status=Invoice.Status.OPEN) | Q(closed_on__gt=end)),
+                          before=Sum("open_amount", filter=Q(issue_date__lte=eve, status=Invoice.Status.OPEN)))
+                .order_by())
+    rows: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    beginning: dict[str, int] = defaultdict(int)
+    for r in invoices:
+        rows[r["currency"]].append((r["bucket"], r["amount"] or 0, r["n"] or 0))
+        beginning[r["currency"]] += r["before"] or 0
+    for model in (Allocation, CreditNote):
+        later = (model.objects.for_org(org)
+                 .filter(date__gt=eve, invoice__issue_date__lte=end)
+                 .annotate(bucket=_bucket_expr(end, "invoice__due_date"))
+                 .values("invoice__currency", "bucket")
+                 .annotate(after_end=Sum("amount", filter=Q(date__gt=end)),
+                           before=Sum("amount", filter=Q(invoice__issue_date__lte=eve)))
+                 .order_by())
+        for r in later:
+            rows[r["invoice__currency"]].append((r["bucket"], r["after_end"] or 0, 0))
+            beginning[r["invoice__currency"]] += r["before"] or 0
+    ending = {cur: metrics.ageing_from_sums(parts) for cur, parts in rows.items()}
+    return Book(ending=ending, beginning=dict(beginning))
+
+
+def load_ageing_python(org: Organization, as_of: dt.date) -> dict[str, metrics.Ageing]:
+    """Today's ageing the other way: the open book's columns into Python, bucketed by the engine.
+
+    Only valid for the book as it stands (``as_of`` today or later); kept because the benchmark
+    compares it with the GROUP BY path and a test checks both agree.
+    """
+    columns: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for currency, due, amount in (Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN)
+                                  .values_list("currency", "due_date", "open_amount").order_by()):
+        columns[currency].append((due, amount))
+    return {cur: metrics.ageing(items, as_of) for cur, items in columns.items()}
+
+
+def _daily_sums(queryset, date_field: str, amount_field: str, first: dt.date, last: dt.date,
+                currency_field: str = "currency") -> dict[str, list[tuple[dt.date, int]]]:
+    sums: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    grouped = (queryset.filter(**{f"{date_field}__gte": first, f"{date_field}__lte": last})
+               .values_list(currency_field, date_field).annotate(total=Sum(amount_field)).order_by())
+    for currency, day, total in grouped:
+        sums[currency].append((day, total))
+    return sums
+
+
+def load_sales(org: Organization, end: dt.date, days: int) -> dict[str, list[int]]:
+    """Invoiced amounts per day for the ``days`` days ending on ``end``, newest first, per currency."""
+    first = end - dt.timedelta(days=days - 1)
+    sums = _daily_sums(Invoice.objects.for_org(org), "issue_date", "amount", first, end)
+    return {cur: metrics.daily_series(rows, end, days) for cur, rows in sums.items()}
+
+
+def load_collections(org: Organization, first: dt.date, last: dt.date) -> dict[str, list[tuple[dt.date, int]]]:
+    """Payments received per day and currency (cash in, whether or not it is allocated yet)."""
+    return _daily_sums(Payment.objects.for_org(org), "date", "amount", first, last)
+
+
+def _optional_model(app_label: str, name: str):
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseFigures:
+    count: int
+    amounts: dict[str, int]
+
+
+def load_promises_due(org: Organization, first: dt.date, last: dt.date) -> PromiseFigures | None:
+    """Promises to pay falling due between ``first`` and ``last``; None until agreements has them."""
+    model = _optional_model("agreements", "Promise")
+    if model is None:
+        return None
+    try:
+        # A savepoint, so that on PostgreSQL a missing table does not poison the caller's transaction.
+        with transaction.atomic():
+            rows = list(model.objects.filter(organization=org, promised_date__gte=first,
+                                             promised_date__lte=last)
+                        .exclude(status="cancelled")
+                        .values_list("currency").annotate(n=Count("id"), total=Sum("amount")).order_by())
+    except (FieldError, DatabaseError):
+        return None
+    return PromiseFigures(count=sum(n for _, n, _ in rows), amounts={cur: total or 0 for cur, _, total in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFigures:
+    sent: int
+    delivered: int
+    failed: int
+    by_channel: dict[str, tuple[int, int]]
+
+    @property
+    def delivery_rate(self) -> Decimal | None:
+        return metrics.percent(self.delivered, self.sent)
+
+
+def load_messages(org: Organization, first: dt.date, last: dt.date, tz: dt.tzinfo) -> MessageFigures | None:
+    """Outgoing messages that left in the period and how many reached the debtor (delivered or read)."""
+    model = _optional_model("messaging", "Message")
+    if model is None:
+        return None
+    since = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    try:
+        with transaction.atomic():
+            rows = list(model.objects.filter(organization=org, direction="out", sent_at__gte=since,
+                                             sent_at__lt=until)
+                        .values_list("channel")
+                        .annotate(n=Count("id"), ok=Count("id", filter=Q(delivered_at__isnull=False)),
+                                  bad=Count("id", filter=Q(status="failed")))
+                        .order_by("channel"))
+    except (FieldError, DatabaseError):
+        return None
+    return MessageFigures(sent=sum(r[1] for r in rows), delivered=sum(r[2] for r in rows),
+                          failed=sum(r[3] for r in rows), by_channel={r[0]: (r[1], r[2]) for r in rows})
+
+
+# -- the dashboard -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CurrencyFigures:
+    currency: str
+    ageing: metrics.Ageing
+    beginning: int
+    sales: int
+    collected: int
+    collected_previous: int
+    collected_this_month: int
+    collected_last_month: int
+    dso: Decimal | None
+    dso_countback: Decimal | None
+    best_possible_dso: Decimal | None
+    average_days_delinquent: Decimal | None
+    cei: Decimal | None
+    #: (first day of month, amount) for the twelve months ending with the period's month.
+    monthly_collections: list[tuple[dt.date, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    organization: Organization
+    period: Period
+    currencies: list[CurrencyFigures]
+    promises: PromiseFigures | None
+    messages: MessageFigures | None
+    week: tuple[dt.date, dt.date]
+
+    def for_currency(self, currency: str) -> CurrencyFigures | None:
+        return next((c for c in self.currencies if c.currency == currency), None)
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def org_today(org: Organization) -> dt.date:
+    """Today in the organization's own time zone (its month ends at its midnight, not UTC's)."""
+    return timezone.now().astimezone(ZoneInfo(org.timezone)).date()
+
+
+def dashboard(org: Organization, period: Period) -> Dashboard:
+    """Every figure of the Dashboard for ``org`` over ``period`` (ageing on its last day)."""
+    end = period.end
+    book = load_book(org, period.start, end)
+    window = max(COUNTBACK_DAYS, period.days)
+    sales = load_sales(org, end, window)
+    previous = period.previous()
+    first = min(previous.start, _month_start(end, 11))
+    collections = load_collections(org, first, end)
+
+    month, last_month = _month_start(end), _month_start(end, 1)
+    currencies = sorted(set(book.ending) | set(book.beginning) | set(sales) | set(collections))
+    figures = []
+    for cur in currencies:
+        ageing = book.ending.get(cur, metrics.EMPTY_AGEING)
+        daily = sales.get(cur, [0] * window)
+        period_sales = sum(daily[: period.days])
+        dso = metrics.dso_standard(ageing.total, period_sales, period.days)
+        best = metrics.dso_standard(ageing.current, period_sales, period.days)
+        paid = collections.get(cur, [])
+        monthly: dict[dt.date, int] = {_month_start(end, back): 0 for back in range(11, -1, -1)}
+        for day, amount in paid:
+            key = _month_start(day)
+            if key in monthly:
+                monthly[key] += amount
+
+        def paid_between(a: dt.date, b: dt.date, paid=paid) -> int:
+            return sum(amount for day, amount in paid if a <= day <= b)
+
+        last_month_end = month - dt.timedelta(days=1)
+        same_day_last_month = min(end.day, calendar.monthrange(last_month.year, last_month.month)[1])
+        figures.append(CurrencyFigures(
+            currency=cur, ageing=ageing, beginning=book.beginning.get(cur, 0), sales=period_sales,
+            collected=paid_between(period.start, end), collected_previous=paid_between(previous.start, previous.end),
+            collected_this_month=paid_between(month, end),
+            # Month to date against the same days of last month, so the 10th is not compared with a
+            # whole month; on the last day of a month it is the whole of both.
+            collected_last_month=paid_between(last_month, min(last_month_end, last_month.replace(
+                day=same_day_last_month))),
+            dso=dso, dso_countback=metrics.dso_countback(ageing.total, daily),
+            best_possible_dso=best, average_days_delinquent=metrics.average_days_delinquent(dso, best),
+            cei=metrics.collection_effectiveness(book.beginning.get(cur, 0), period_sales, ageing.total,
+                                                 ageing.current),
+            monthly_collections=list(monthly.items())))
+    # "This week": Monday to Sunday around the period's last day.
+    monday = end - dt.timedelta(days=end.weekday())
+    week = (monday, monday + dt.timedelta(days=6))
+    return Dashboard(organization=org, period=period, currencies=figures,
+                     promises=load_promises_due(org, *week),
+                     messages=load_messages(org, period.start, end, ZoneInfo(org.timezone)), week=week)
+
+
+# -- the same figures as rows (CSV, XLSX) and as JSON (`cobro report`) -------------------------------
+
+def _money(minor: int, currency: str) -> str:
+    return str(from_minor(minor, currency))
+
+
+def _num(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def as_rows(board: Dashboard) -> list[tuple[str, str, str, str]]:
+    """``(section, currency, metric, value)`` rows; money as decimal strings in major units."""
+    rows: list[tuple[str, str, str, str]] = []
+    for c in board.currencies:
+        cur = c.currency
+        rows.append(("receivables", cur, "open", _money(c.ageing.total, cur)))
+        rows.append(("receivables", cur, "overdue", _money(c.ageing.overdue, cur)))
+        rows.append(("receivables", cur, "beginning", _money(c.beginning, cur)))
+        for code, amount, count in zip(metrics.BUCKETS, c.ageing.amounts, c.ageing.counts, strict=True):
+            rows.append(("ageing", cur, code, _money(amount, cur)))
+            rows.append(("ageing_count", cur, code, str(count)))
+        rows.append(("sales", cur, "sales", _money(c.sales, cur)))
+        for name in ("dso", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei"):
+            rows.append(("ratios", cur, name, _num(getattr(c, name))))
+        for name in ("collected", "collected_previous", "collected_this_month", "collected_last_month"):
+            rows.append(("collections", cur, name, _money(getattr(c, name), cur)))
+        for month, amount in c.monthly_collections:
+            rows.append(("collections_by_month", cur, month.strftime("%Y-%m"), _money(amount, cur)))
+    if board.promises is not None:
+        rows.append(("promises_due_this_week", "", "count", str(board.promises.count)))
+        for cur, amount in sorted(board.promises.amounts.items()):
+            rows.append(("promises_due_this_week", cur, "amount", _money(amount, cur)))
+    if board.messages is not None:
+        rows.append(("messages", "", "sent", str(board.messages.sent)))
+        rows.append(("messages", "", "delivered", str(board.messages.delivered)))
+        rows.append(("messages", "", "failed", str(board.messages.failed)))
+        rows.append(("messages", "", "delivery_rate", _num(board.messages.delivery_rate)))
+    return rows
+
+
+def as_json(board: Dashboard) -> dict:
+    """The figures as one JSON-ready dict (what `cobro report` prints)."""
+    out: dict = {
+        "organization": board.organization.slug,
+        "period": {"code": board.period.code, "start": board.period.start.isoformat(),
+                   "end": board.period.end.isoformat(), "days": board.period.days},
+        "currencies": {},
+        "promises_due_this_week": None,
+        "messages": None,
+    }
+    for c in board.currencies:
+        cur = c.currency
+        out["currencies"][cur] = {
+            "open": _money(c.ageing.total, cur),
+            "overdue": _money(c.ageing.overdue, cur),
+            "beginning": _money(c.beginning, cur),
+            "ageing": {code: {"amount": _money(a, cur), "invoices": n}
+                       for code, a, n in zip(metrics.BUCKETS, c.ageing.amounts, c.ageing.counts, strict=True)},
+            "sales": _money(c.sales, cur),
+            "dso": _num(c.dso) or None,
+            "dso_countback": _num(c.dso_countback) or None,
+            "best_possible_dso": _num(c.best_possible_dso) or None,
+            "average_days_delinquent": _num(c.average_days_delinquent) or None,
+            "cei": _num(c.cei) or None,
+            "collected": _money(c.collected, cur),
+            "collected_previous": _money(c.collected_previous, cur),
+            "collected_this_month": _money(c.collected_this_month, cur),
+            "collected_last_month": _money(c.collected_last_month, cur),
+            "collections_by_month": {m.strftime("%Y-%m"): _money(a, cur) for m, a in c.monthly_collections},
+        }
+    if board.promises is not None:
+        out["promises_due_this_week"] = {
+            "from": board.week[0].isoformat(), "to": board.week[1].isoformat(), "count": board.promises.count,
+            "amounts": {cur: _money(a, cur) for cur, a in sorted(board.promises.amounts.items())}}
+    if board.messages is not None:
+        m = board.messages
+        out["messages"] = {"sent": m.sent, "delivered": m.delivered, "failed": m.failed,
+                           "delivery_rate": _num(m.delivery_rate) or None,
+                           "by_channel": {ch: {"sent": s, "delivered": d} for ch, (s, d) in m.by_channel.items()}}
+    return out
