@@ -19,6 +19,7 @@ from cobro.engine.agreements import (
     add_period,
     apply_in_order,
     build_schedule,
+    completion_dates,
     decide_fee,
     early_discount,
     evaluate_promise,
@@ -233,3 +234,9 @@ def test_fees_never_exceed_the_cap(amount, days, rate, fixed, kind, cap):
     d = decide_fee(Terms(kind, rate=rate, fixed=fixed), amount, days, cap)
     assert 0 <= d.amount <= max_late_charge(cap, amount, days)
     assert d.amount <= d.requested
+
+
+def test_completion_dates_follow_payments_in_date_order():
+    pays = [(D(2026, 4, 2), 250), (D(2026, 3, 1), 100), (D(2026, 4, 20), 400)]
+    assert completion_dates([100, 300, 300, 300], pays) == [D(2026, 3, 1), D(2026, 4, 20), D(2026, 4, 20), None]
+    assert completion_dates([100, 300], []) == [None, None]

@@ -164,6 +164,20 @@ def apply_in_order(amounts: Sequence[int], paid_total: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def completion_dates(amounts: Sequence[int], payments: Iterable[tuple[dt.date, int]]) -> list[dt.date | None]:
+    """The day each instalment became fully paid (None: not yet), payments taken in date order."""
+    out: list[dt.date | None] = [None] * len(amounts)
+    needed, k, paid = 0, 0, 0
+    ordered = sorted(payments)
+    for day, amount in ordered:
+        paid += amount
+        while k < len(amounts) and paid >= needed + amounts[k]:
+            needed += amounts[k]
+            out[k] = day
+            k += 1
+    return out
+
+
 def plan_progress(instalments: Sequence[Instalment], paid_total: int, as_of: dt.date, *,
                   grace_days: int = 0, max_missed: int = 2) -> PlanProgress:
     """Where a plan stands on ``as_of`` given everything the customer paid since it began.

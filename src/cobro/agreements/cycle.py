@@ -1,0 +1,212 @@
+"""What the daily cycle needs from agreements, read set-based: a few queries for a whole organization.
+
+- ``evaluate(org, as_of)`` (``services.evaluate_agreements``) first settles the facts: promises kept
+  or broken, instalments paid or missed, plans completed or broken. Idempotent: each transition is
+  written once, with its timeline event (and a task for the team when something is broken).
+- ``load(org, as_of)`` then returns the ``Hold``s that pause invoices (a pending promise until its
+  date plus grace, an active or proposed plan, an open dispute) and the ``AgreementItem``s to tell
+  the customer about today (promise and instalment reminders, late instalments, broken promises,
+  resolved disputes). Items carry stable keys, so a re-run sends nothing twice; each is offered
+  for a few days (``ITEM_WINDOW_DAYS``) so a day the cycle did not run is not a message lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from cobro.agreements.models import Dispute, Instalment, Plan, Promise
+from cobro.engine import agreements as maths
+from cobro.engine.money import from_minor
+from cobro.engine.snapshot import AgreementItem, Hold
+from cobro.ledger import services as ledger
+from cobro.ledger.models import Invoice, Organization, Payment, TimelineEvent
+
+#: How long after the fact a one-off item (broken promise, resolved dispute, late instalment) is
+#: still offered to the cycle. The cycle's own keys stop a second send.
+ITEM_WINDOW_DAYS = 3
+
+_LIVE_PLAN = (Plan.Status.ACTIVE, Plan.Status.PROPOSED)
+_OPEN_DISPUTE = (Dispute.Status.OPEN, Dispute.Status.ANSWERED)
+
+
+def _days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementItem]]:
+    """Holds and items for the whole organization on ``as_of`` (six queries, whatever its size)."""
+    holds: list[Hold] = []
+    items: list[AgreementItem] = []
+    recent = as_of - _days(ITEM_WINDOW_DAYS)
+    reminder_days = int(org.option("promise_reminder_days", 1))
+    plan_lead = int(org.option("plan_reminder_days", 3))
+
+    promises = list(Promise.objects.for_org(org)
+                    .filter(Q(status=Promise.Status.PENDING) | Q(status=Promise.Status.BROKEN, resolved_on__gte=recent))
+                    .values_list("pk", "customer_id", "status", "promised_date", "grace_days", "amount",
+                                 "paid_amount", "currency"))
+    links = defaultdict(list)
+    for pid, inv_id in Promise.invoices.through.objects.filter(promise_id__in=[p[0] for p in promises]) \
+            .values_list("promise_id", "invoice_id"):
+        links[pid].append(inv_id)
+    for pid, cid, status, date, grace, amount, paid, currency in promises:
+        inv_ids = tuple(sorted(links[pid]))
+        if status == Promise.Status.PENDING:
+            until = date + _days(grace)
+            holds += [Hold(i, "promise", until, f"Promesa de pago al {date:%d-%m-%Y}") for i in inv_ids]
+            if date - _days(reminder_days) <= as_of <= date and paid < amount:
+                items.append(AgreementItem(cid, "promise_reminder", f"promise:{pid}:reminder", date,
+                                           amount - paid, currency, "promise_reminder", "", inv_ids))
+        else:
+            items.append(AgreementItem(cid, "promise_broken", f"promise:{pid}:broken", date,
+                                       amount - paid, currency, "promise_broken", "", inv_ids))
+
+    plans = {p[0]: p for p in Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)
+             .values_list("pk", "customer_id", "status", "currency")}
+    for pid, inv_id in Plan.invoices.through.objects.filter(plan_id__in=list(plans)).values_list(
+            "plan_id", "invoice_id"):
+        reason = "Plan de pagos vigente" if plans[pid][2] == Plan.Status.ACTIVE else "Plan de pagos por aprobar"
+        holds.append(Hold(inv_id, "plan", None, reason))
+    active = [pid for pid, p in plans.items() if p[2] == Plan.Status.ACTIVE]
+    for pid, number, due, amount, paid in (Instalment.objects.for_org(org).filter(plan_id__in=active, paid_amount__lt=F("amount"))
+                                           .values_list("plan_id", "number", "due_date", "amount", "paid_amount")):
+        _, cid, _, currency = plans[pid]
+        label = "pie" if number == 0 else f"cuota {number}"
+        if due - _days(plan_lead) <= as_of <= due:
+            items.append(AgreementItem(cid, "instalment_reminder", f"plan:{pid}:inst:{number}:reminder", due,
+                                       amount - paid, currency, "instalment_reminder", label))
+        elif due < as_of <= due + _days(ITEM_WINDOW_DAYS):
+            items.append(AgreementItem(cid, "instalment_late", f"plan:{pid}:inst:{number}:late", due,
+                                       amount - paid, currency, "instalment_late", label))
+
+    for did, cid, inv_id, status, reason, resolved_at, ref, open_amount, currency in (
+            Dispute.objects.for_org(org)
+            .filter(Q(status__in=_OPEN_DISPUTE) | Q(resolved_at__date__gte=recent, resolved_at__date__lte=as_of))
+            .values_list("pk", "customer_id", "invoice_id", "status", "reason", "resolved_at", "invoice__ref",
+                         "invoice__open_amount", "invoice__currency")):
+        if status in _OPEN_DISPUTE:
+            holds.append(Hold(inv_id, "dispute", None, f"Disputa abierta: {reason}"))
+        else:
+            items.append(AgreementItem(cid, "dispute_resolved", f"dispute:{did}:resolved", resolved_at.date(),
+                                       open_amount, currency, "dispute_resolved", ref, (inv_id,)))
+    return holds, items
+
+
+
+def _noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, int]:
+    """Settle promises and plans as of ``as_of``; returns how many changed, by outcome."""
+    counts = {"promises_kept": 0, "promises_broken": 0, "instalments_paid": 0, "instalments_missed": 0,
+              "plans_completed": 0, "plans_broken": 0}
+    promise_qs = Promise.objects.for_org(org).filter(status=Promise.Status.PENDING, made_on__lte=as_of)
+    plan_qs = Plan.objects.for_org(org).filter(status=Plan.Status.ACTIVE, start_date__lte=as_of)
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        promise_qs, plan_qs = promise_qs.filter(customer_id__in=ids), plan_qs.filter(customer_id__in=ids)
+    promises, plans = list(promise_qs), list(plan_qs)
+    if not promises and not plans:
+        return counts
+    starts = [p.made_on for p in promises] + [p.start_date for p in plans]
+    payments: dict[tuple[int, str], list[tuple[dt.date, int]]] = defaultdict(list)
+    for cid, currency, day, amount in (Payment.objects.for_org(org)
+                                       .filter(customer_id__in={p.customer_id for p in promises + plans},
+                                               date__gte=min(starts), date__lte=as_of)
+                                       .values_list("customer_id", "currency", "date", "amount")):
+        payments[cid, currency].append((day, amount))
+    events: list[TimelineEvent] = []
+    broken_tasks: list[tuple[int, str, str, dict]] = []
+
+    def event(cid, kind, summary, data):
+        events.append(TimelineEvent(organization=org, customer_id=cid, kind=kind, summary=summary[:300],
+                                    data=data, at=_noon(as_of)))
+
+    # Promises: settled when everything they covered is closed, else judged on the payments.
+    links = defaultdict(list)
+    for pid, inv_id in Promise.invoices.through.objects.filter(promise__in=promises).values_list(
+            "promise_id", "invoice_id"):
+        links[pid].append(inv_id)
+    still_open = set(Invoice.objects.for_org(org).filter(pk__in={i for v in links.values() for i in v},
+                                                         open_amount__gt=0).values_list("pk", flat=True))
+    changed_promises = []
+    for p in promises:
+        settled = bool(links[p.pk]) and not (set(links[p.pk]) & still_open)
+        out = maths.evaluate_promise(maths.PromiseFacts(p.made_on, p.promised_date, p.amount, p.grace_days),
+                                     payments[p.customer_id, p.currency], as_of, settled=settled)
+        if out.status == "pending" and out.paid == p.paid_amount:
+            continue
+        p.paid_amount = out.paid
+        if out.status != "pending":
+            p.status, p.resolved_on = out.status, as_of
+            money = f"{from_minor(p.amount, p.currency)} {p.currency}"
+            data = {"promise_id": p.pk, "amount": p.amount, "paid": out.paid, "currency": p.currency,
+                    "promised_date": p.promised_date.isoformat()}
+            if out.status == "kept":
+                counts["promises_kept"] += 1
+                event(p.customer_id, "promise.kept", f"Promesa de pago cumplida ({money})", data)
+            else:
+                counts["promises_broken"] += 1
+                event(p.customer_id, "promise.broken", f"Promesa de pago del {p.promised_date:%d-%m-%Y} "
+                      f"incumplida ({money})", data)
+                broken_tasks.append((p.customer_id, f"promise:{p.pk}:broken",
+                                     f"Llamar: promesa del {p.promised_date:%d-%m-%Y} incumplida", data))
+        changed_promises.append(p)
+
+    # Plans: payments in the plan's currency since it began fill its instalments in order.
+    instalments = defaultdict(list)
+    for inst in Instalment.objects.for_org(org).filter(plan__in=plans).order_by("plan_id", "number"):
+        instalments[inst.plan_id].append(inst)
+    changed_inst, changed_plans = [], []
+    for plan in plans:
+        rows = instalments[plan.pk]
+        pays = [(d, a) for d, a in payments[plan.customer_id, plan.currency] if d >= plan.start_date]
+        total = sum(a for _, a in pays)
+        sched = [maths.Instalment(i.number, i.due_date, i.amount) for i in rows]
+        progress = maths.plan_progress(sched, total, as_of, grace_days=plan.grace_days, max_missed=plan.max_missed)
+        done_on = maths.completion_dates([i.amount for i in rows], pays)
+        for inst, paid, day in zip(rows, progress.paid, done_on, strict=True):
+            missed = inst.number in progress.missed
+            if (inst.paid_amount, inst.paid_on, inst.missed or missed) == (paid, day, inst.missed):
+                continue
+            label = "Pie" if inst.number == 0 else f"Cuota {inst.number}"
+            data = {"plan_id": plan.pk, "number": inst.number, "amount": inst.amount, "paid": paid}
+            if day and not inst.paid_on:
+                counts["instalments_paid"] += 1
+                event(plan.customer_id, "plan.instalment_paid", f"{label} del plan de pagos pagada", data)
+            if missed and not inst.missed:
+                counts["instalments_missed"] += 1
+                event(plan.customer_id, "plan.instalment_missed",
+                      f"{label} del plan de pagos impaga (vencía el {inst.due_date:%d-%m-%Y})", data)
+            inst.paid_amount, inst.paid_on, inst.missed = paid, day, inst.missed or missed
+            changed_inst.append(inst)
+        if plan.paid_amount != total or progress.status != "active":
+            plan.paid_amount = min(total, plan.total)
+            data = {"plan_id": plan.pk, "paid": plan.paid_amount, "missed": list(progress.missed)}
+            if progress.status == "completed":
+                plan.status, plan.ended_on = Plan.Status.COMPLETED, as_of
+                counts["plans_completed"] += 1
+                event(plan.customer_id, "plan.completed", "Plan de pagos pagado por completo", data)
+            elif progress.status == "broken":
+                plan.status, plan.ended_on = Plan.Status.BROKEN, as_of
+                counts["plans_broken"] += 1
+                event(plan.customer_id, "plan.broken",
+                      f"Plan de pagos incumplido ({len(progress.missed)} cuotas impagas): se retoma la cobranza", data)
+                broken_tasks.append((plan.customer_id, f"plan:{plan.pk}:broken",
+                                     "Llamar: plan de pagos incumplido", data))
+            changed_plans.append(plan)
+
+    with transaction.atomic():
+        Promise.objects.bulk_update(changed_promises, ["status", "resolved_on", "paid_amount"], batch_size=2000)
+        Instalment.objects.bulk_update(changed_inst, ["paid_amount", "paid_on", "missed"], batch_size=2000)
+        Plan.objects.bulk_update(changed_plans, ["status", "ended_on", "paid_amount"], batch_size=2000)
+        ledger.record_events(events)
+        # Few per day: one task per broken agreement, idempotent through its source key.
+        for cid, key, title, data in broken_tasks:
+            ledger.create_task(org, cid, "agreement_broken", title, as_of, source_key=f"agreements:{key}", data=data)
+    return counts
