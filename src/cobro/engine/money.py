@@ -82,6 +82,7 @@ def split(total: int, parts: int) -> list[int]:
 
 
 _DIGITS = re.compile(r"^[+-]?[\d.,' \u00a0]+$")
+_PLAIN = re.compile(r"^(\d+)(?:\.(\d+))?$")
 
 
 def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> int:
@@ -93,6 +94,14 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
     it, the mark groups thousands unless the currency has three decimals.
     """
     raw = (text or "").strip()
+    plain = _PLAIN.match(raw)
+    if plain and (decimal_mark in (None, ".") and len(plain.group(2) or "") != 3 or not plain.group(2)):
+        # The common case in machine-made files ("1234.56", "450000"): no separators to untangle.
+        whole, frac = plain.group(1), plain.group(2) or ""
+        exp = exponent(currency)
+        if len(frac) > exp:
+            raise MoneyError(f"{text!r}: {raw} has more decimals than {currency} allows ({exp})")
+        return int(whole + frac.ljust(exp, "0"))
     for symbol in ("$", "€", "US", "R", "£"):
         raw = raw.replace(symbol, "")
     raw = raw.strip().replace("\u00a0", " ")

@@ -181,6 +181,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.notes: list[str] = []
         self._dates: dict[str, dt.date | None] = {}
+        self._contacts: dict[tuple, dict] = {}
 
     def problem(self, row: int, column: str | None, message: str) -> None:
         self.problems.append(Problem(row, column, message))
@@ -198,11 +199,16 @@ class _Reader:
         records, seen = [], {}
         key_column = {"customers": "customer_ref", "invoices": "invoice_ref", "payments": "payment_ref"}[self.kind]
         width = len(self.table.header)
+        items = list(columns.items())
+        plain = self.table.source == "csv"  # every cell a str: skip the per-cell type checks
         for i, (row_no, cells) in enumerate(self.table.rows):
             if len(cells) > width and any(str(c).strip() for c in cells[width:]):
                 self.problem(row_no, None, f"has {len(cells)} cells but the header has {width} columns")
                 continue
-            raw = {canon: _text(cells[idx]) if idx < len(cells) else "" for canon, idx in columns.items()}
+            if plain and len(cells) >= width:
+                raw = {canon: cells[idx].strip() for canon, idx in items}
+            else:
+                raw = {canon: _text(cells[idx]) if idx < len(cells) else "" for canon, idx in items}
             record = check(row_no, raw)
             if record is None:
                 continue
@@ -250,7 +256,10 @@ class _Reader:
         date_idx = [idx for canon, idx in columns.items() if canon in ("issue_date", "due_date", "date")]
         for _, cells in self.table.rows:
             for idx in date_idx:
-                m = _DMY.match(_text(cells[idx]) if idx < len(cells) else "")
+                value = cells[idx] if idx < len(cells) else ""
+                if not isinstance(value, str) or value[4:5] == "-":  # typed or ISO: unambiguous
+                    continue
+                m = _DMY.match(value.strip())
                 if m:
                     a, b = int(m.group(1)), int(m.group(2))
                     day_first |= a > 12
@@ -351,6 +360,17 @@ class _Reader:
         return rec if ref and name and country and None not in rec.values() else None
 
     def _contact(self, row: int, raw: dict, country: str | None) -> dict:
+        # Invoice files repeat a customer's contact on each of its rows: check each distinct one once.
+        key = (raw.get("email"), raw.get("phone"), raw.get("whatsapp"), country)
+        cached = self._contacts.get(key)
+        if cached is not None:
+            return cached
+        out = self._check_contact(row, raw, country)
+        if None not in out.values():
+            self._contacts[key] = out
+        return out
+
+    def _check_contact(self, row: int, raw: dict, country: str | None) -> dict:
         out = {}
         if raw.get("email"):
             out["email"] = self.checked(row, "email", check_email, raw["email"])

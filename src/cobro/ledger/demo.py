@@ -1,0 +1,166 @@
+"""The demo organization: a Chilean distributor with customers in Chile, Colombia, Mexico and Spain.
+
+Deterministic (fixed seed) but dated relative to ``today``, so the demo always shows invoices about to
+fall due, fresh arrears and old ones. Everything is written through the ledger's own services or in
+bulk with the same rules, so the demo's balances add up like real ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from stdnum.cl import rut
+from stdnum.co import nit
+from stdnum.es import cif
+
+from cobro.engine.money import to_minor
+from cobro.ledger import services
+from cobro.ledger.models import Contact, Customer, Invoice, Membership, Organization, Role
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "cobro-demo"
+DEMO_USERS = [  # email, name, role
+    ("admin@demo.cobro", "Carolina Muñoz", Role.ADMIN),
+    ("supervisora@demo.cobro", "Patricia Rojas", Role.MANAGER),
+    ("gestor1@demo.cobro", "Felipe Araya", Role.AGENT),
+    ("gestor2@demo.cobro", "Valentina Soto", Role.AGENT),
+    ("lectura@demo.cobro", "Tomás Vidal", Role.VIEWER),
+]
+
+# country, currency, zone, share of customers, (low, high) invoice amount in major units
+MARKETS = [
+    ("CL", "CLP", "America/Santiago", 45, (85_000, 4_500_000)),
+    ("CO", "COP", "America/Bogota", 25, (400_000, 18_000_000)),
+    ("MX", "MXN", "America/Mexico_City", 18, (2_500, 95_000)),
+    ("ES", "EUR", "Europe/Madrid", 12, (180, 9_500)),
+]
+KINDS = {"CL": ["Comercial", "Ferretería", "Minimarket", "Constructora", "Panadería", "Distribuidora",
+                "Farmacia", "Librería", "Botillería", "Taller Mecánico"],
+         "CO": ["Tienda", "Droguería", "Ferretería", "Restaurante", "Papelería", "Almacén", "Cafetería"],
+         "MX": ["Abarrotes", "Tlapalería", "Papelería", "Farmacia", "Refaccionaria", "Cocina Económica"],
+         "ES": ["Bar", "Ferretería", "Panadería", "Librería", "Autoservicio", "Clínica Dental"]}
+PLACES = {"CL": ["Los Andes", "Ñuñoa", "Valparaíso", "El Roble", "Cordillera", "San Miguel", "La Serena",
+                 "Temuco Centro", "Puerto Varas", "Providencia", "Rancagua", "Los Ángeles"],
+          "CO": ["La 70", "El Poblado", "Chapinero", "San Antonio", "La Candelaria", "Cabecera", "El Prado"],
+          "MX": ["La Merced", "Coyoacán", "Santa Fe", "del Valle", "Tlaquepaque", "Polanco", "Roma Norte"],
+          "ES": ["Lavapiés", "Gràcia", "Triana", "El Carmen", "Malasaña", "Ruzafa", "Deusto"]}
+SUFFIX = {"CL": ["SpA", "Ltda.", "EIRL"], "CO": ["S.A.S.", "Ltda."], "MX": ["S.A. de C.V.", "S. de R.L."],
+          "ES": ["S.L.", "S.L.U."]}
+FIRST = ["María", "José", "Camila", "Juan", "Francisca", "Luis", "Daniela", "Carlos", "Andrea", "Jorge",
+         "Paula", "Ricardo", "Lucía", "Sebastián", "Fernanda", "Diego", "Isabel", "Martín", "Rocío", "Pablo"]
+LAST = ["González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "Sepúlveda",
+        "Morales", "Rodríguez", "López", "Fuentes", "Hernández", "Torres", "Ramírez", "García", "Castro"]
+PHONE = {"CL": ("+569", 8), "CO": ("+57310", 7), "MX": ("+5255", 8), "ES": ("+346", 8)}
+
+
+def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, bool]:
+    """The demo organization, created (with users and its ledger) the first time only."""
+    org = Organization.objects.filter(slug=DEMO_SLUG).first()
+    if org is not None:
+        return org, False
+    with transaction.atomic():
+        org = Organization.objects.create(
+            slug=DEMO_SLUG, name="Distribuidora Los Andes SpA", country="CL", currency="CLP",
+            timezone="America/Santiago", language="es", tax_id="76.086.428-5",
+            email="cobranza@losandes.example", phone="+56225550100",
+            options={"transfer_instructions": "Banco de Chile, cuenta corriente 00-123-45678-09, "
+                                              "RUT 76.086.428-5, a nombre de Distribuidora Los Andes SpA. "
+                                              "Indique el número de factura en el comentario."})
+        users = _users(org)
+        _ledger(org, today, random.Random(2026), customers, [u for u, role in users if role == Role.AGENT])
+    return org, True
+
+
+def _users(org: Organization):
+    User = get_user_model()
+    made = []
+    for email, name, role in DEMO_USERS:
+        first, _, last = name.partition(" ")
+        user = User.objects.filter(username=email).first()
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD,
+                                            first_name=first, last_name=last)
+        Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
+        made.append((user, role))
+    return made
+
+
+def _tax_id(rng: random.Random, country: str) -> str:
+    if country == "CL":
+        body = str(rng.randrange(76_000_000, 77_999_999))
+        return rut.format(body + rut.calc_check_digit(body))
+    if country == "CO":
+        body = str(rng.randrange(800_000_000, 901_999_999))
+        return nit.format(body + nit.calc_check_digit(body))
+    if country == "ES":
+        body = rng.choice("BB") + f"{rng.randrange(10_000_000, 99_999_999):08d}"[:7]
+        return body + cif.calc_check_digits(body + "0")[0]
+    return ""
+
+
+def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: int, agents: list) -> None:
+    customers = []
+    for i in range(n_customers):
+        country, currency, zone, _, _ = rng.choices(MARKETS, [m[3] for m in MARKETS])[0]
+        name = f"{rng.choice(KINDS[country])} {rng.choice(PLACES[country])} {rng.choice(SUFFIX[country])}"
+        channel = rng.choices(["whatsapp", "email", "sms", "call"], [45, 40, 10, 5])[0]
+        customers.append(Customer(
+            organization=org, ref=f"CL-{i + 1:04d}" if country == "CL" else f"{country}-{i + 1:04d}",
+            name=name, tax_id=_tax_id(rng, country), country=country, timezone=zone,
+            language="es", preferred_channel=channel,
+            segment=rng.choices(["pyme", "corporativo", "minorista"], [60, 15, 25])[0],
+            owner=rng.choice(agents) if agents and rng.random() < 0.8 else None))
+    Customer.objects.bulk_create(customers)
+    customers = list(Customer.objects.for_org(org).order_by("ref"))
+    contacts, invoices = [], []
+    for c in customers:
+        person = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        prefix, digits = PHONE[c.country]
+        phone = prefix + str(rng.randrange(10 ** (digits - 1), 10 ** digits))
+        slug = person.split()[0].lower().translate(str.maketrans("áéíóúñ", "aeioun"))
+        contacts.append(Contact(organization=org, customer=c, name=person, email=f"{slug}@{c.ref.lower()}.example",
+                                phone=phone, whatsapp=phone if c.preferred_channel == "whatsapp" else ""))
+    Contact.objects.bulk_create(contacts)
+    n = 0
+    for c in customers:
+        market = next(m for m in MARKETS if m[0] == c.country)
+        currency, (low, high) = market[1], market[4]
+        for _ in range(rng.choice([2, 3, 4, 5, 6, 7, 8])):
+            n += 1
+            issue = today - dt.timedelta(days=rng.randrange(0, 170))
+            terms = rng.choices([30, 15, 45, 60], [60, 15, 15, 10])[0]
+            major = rng.uniform(low, high) if rng.random() < 0.3 else rng.uniform(low, (low + high) / 3)
+            step = {"CLP": 100, "COP": 1000}.get(currency, 1)  # prices end in round pesos
+            amount = to_minor(int(major // step * step), currency)
+            invoices.append(Invoice(organization=org, customer=c, ref=f"F-{10000 + n}", issue_date=issue,
+                                    due_date=issue + dt.timedelta(days=terms), currency=currency,
+                                    amount=amount, open_amount=amount))
+    Invoice.objects.bulk_create(invoices)
+    invoices = list(Invoice.objects.for_org(org).select_related("customer").order_by("ref"))
+    p = 0
+    for inv in invoices:
+        overdue = (today - inv.due_date).days
+        # Older invoices are more likely paid; a few customers pay in parts ("abonos").
+        chance = 0.92 if overdue > 75 else 0.7 if overdue > 20 else 0.45 if overdue > 0 else 0.15
+        roll = rng.random()
+        if roll < chance:
+            p += 1
+            day = min(today, inv.due_date + dt.timedelta(days=rng.randrange(-10, 25)))
+            day = max(day, inv.issue_date)
+            services.apply_payment(org, inv.customer, f"PAG-{5000 + p}", day, inv.amount, inv.currency,
+                                   rng.choice(["transferencia", "transferencia", "tarjeta", "depósito"]), invoice=inv)
+        elif roll < chance + 0.08 and overdue > 0:
+            p += 1
+            part = inv.amount * rng.choice([20, 30, 40, 50]) // 100
+            if inv.currency == "CLP":
+                part = part // 100 * 100
+            services.apply_payment(org, inv.customer, f"PAG-{5000 + p}", today - dt.timedelta(days=rng.randrange(1, 15)),
+                                   part, inv.currency, "transferencia", invoice=inv)
+    open_invoices = [i for i in Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN)]
+    for k, inv in enumerate(rng.sample(open_invoices, min(12, len(open_invoices)))):
+        part = inv.open_amount if k < 3 else inv.open_amount // 10 or inv.open_amount
+        services.add_credit_note(org, inv, f"NC-{700 + k}", today - dt.timedelta(days=rng.randrange(1, 30)),
+                                 part, reason="Devolución de mercadería" if k < 3 else "Descuento comercial")

@@ -1,0 +1,39 @@
+import importlib
+import zoneinfo
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from cobro.ledger.demo import DEMO_PASSWORD, DEMO_USERS, ensure_demo
+
+#: Apps that add their part of the demo, in the order their data depends on each other.
+DEMO_APPS = ["agreements", "dunning", "messaging", "workspace", "insights"]
+
+
+class Command(BaseCommand):
+    help = ("Set up the database and the demo organization (first run only; data is kept), then print "
+            "the demo logins. Used by `make run`.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=200, help="how many demo customers (first run)")
+        parser.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
+
+    def handle(self, *args, customers, no_migrate, **opts):
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo("America/Santiago")).date()
+        org, created = ensure_demo(today, customers=customers)
+        for app in DEMO_APPS:
+            try:
+                module = importlib.import_module(f"cobro.{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"cobro.{app}.demo":
+                    raise
+                continue
+            module.populate(org, today)
+        self.stdout.write(("Created" if created else "Kept") + f" the demo organization: {org.name}.")
+        self.stdout.write("Sign in at http://127.0.0.1:8000/ with any of these (password "
+                          f"{DEMO_PASSWORD!r}):")
+        for email, name, role in DEMO_USERS:
+            self.stdout.write(f"  {email:<26} {name:<18} {role.label}")
