@@ -7,7 +7,7 @@ decisions. Nothing here knows about Django.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +43,73 @@ class AgreementItem:
     template: str
     ref: str = ""
     invoice_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoice:
+    """An invoice with money still owed (``open_amount`` > 0, minor units)."""
+
+    id: int
+    customer_id: int
+    ref: str
+    due_date: dt.date
+    currency: str
+    open_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Debtor:
+    """A customer as the cycle sees them.
+
+    ``reachable``: channels with an address and the debtor's consent (email, sms, whatsapp, call);
+    ``opted_out``: channels the debtor asked us to stop using. ``policy``: the policy code chosen for
+    them (customer, then segment, then organization). ``stage``: their board stage.
+    """
+
+    id: int
+    ref: str
+    country: str
+    timezone: str
+    preferred: str = "email"
+    reachable: frozenset[str] = frozenset()
+    opted_out: frozenset[str] = frozenset()
+    segment: str = ""
+    stage: str = ""
+    policy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Contacted:
+    """A contact made (from the timeline) or already planned (an earlier action), at an aware time.
+
+    ``conversation``: a real conversation (an answered call, a reply), which starts a cool-down.
+    """
+
+    customer_id: int
+    at: dt.datetime
+    channel: str
+    conversation: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything ``engine.plan`` needs for one organization and one day.
+
+    ``last_run``: the previous day the cycle ran (None: never). Steps that fell due after it and up
+    to ``as_of`` are candidates; when several did (the cycle missed days), only the most relevant
+    one per invoice is taken. ``rules`` maps a country to its contact rules (debtors of countries
+    not in it get ``engine.contact.STRICT``); ``holidays`` maps a country to its holiday dates.
+    """
+
+    organization_id: int
+    as_of: dt.date
+    invoices: tuple[OpenInvoice, ...]
+    debtors: dict[int, Debtor]
+    policies: dict  # code -> engine.policy.Policy
+    default_policy: str
+    rules: dict  # country -> engine.contact.ContactRules
+    holidays: dict[str, frozenset[dt.date]] = field(default_factory=dict)
+    last_run: dt.date | None = None
+    holds: tuple[Hold, ...] = ()
+    items: tuple[AgreementItem, ...] = ()
+    contacts: tuple[Contacted, ...] = ()

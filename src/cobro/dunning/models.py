@@ -1,0 +1,147 @@
+"""Policies, stages, pauses and the actions the daily cycle decides.
+
+Only ``cobro.dunning.services`` and ``cobro.dunning.cycle`` write these tables. ``Action.key`` is the
+exactly-once guarantee: it is deterministic from (organization, customer, step, date) and unique per
+organization, so a second run of the cycle for the same day, or a run after a crash, adds nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cobro.ledger.models import Customer, TenantModel
+
+
+class Policy(TenantModel):
+    """An ordered list of steps relative to the due date (see ``cobro.engine.policy``).
+
+    ``definition`` holds the steps and stages exactly as exported to YAML, so a policy round-trips
+    through a file unchanged. ``segment`` empty and ``is_default`` true: the organization's policy.
+    """
+
+    code = models.SlugField(_("código"), max_length=50)
+    name = models.CharField(_("nombre"), max_length=200)
+    is_default = models.BooleanField(_("por defecto"), default=False)
+    segment = models.CharField(_("segmento"), max_length=64, blank=True)
+    definition = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_policy_code")]
+        verbose_name = _("política de cobranza")
+        verbose_name_plural = _("políticas de cobranza")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyAssignment(TenantModel):
+    """A policy chosen for one customer, overriding the segment's and the organization's."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="assignments")
+
+    class Meta:
+        verbose_name = _("política asignada")
+
+
+class CustomerStage(TenantModel):
+    """Where a customer sits on the board when a person or the cycle put them there.
+
+    Customers without a row get a stage derived from their open invoices (see ``services``).
+    """
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=24)
+    since = models.DateTimeField()
+    moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "stage"])]
+
+
+class Pause(TenantModel):
+    """A manual pause of collection for one customer (every open invoice), until a date or lifted."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    until = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "customer"])]
+
+
+class ContactRuleChange(TenantModel):
+    """An organization's change to the contact-rule preset of one debtor country ("*": all).
+
+    Tightening is free; loosening must come from an admin with a reason, kept here for the audit.
+    """
+
+    country = models.CharField(max_length=2)
+    params = models.JSONField(default=dict)
+    loosens = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Action(TenantModel):
+    """One decision of the cycle: a message, a call task, a letter, a fee or a stage move."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Programada")
+        PENDING_APPROVAL = "pending_approval", _("Espera aprobación")
+        APPROVED = "approved", _("Aprobada")
+        REJECTED = "rejected", _("Rechazada")
+        DONE = "done", _("Hecha")
+        CANCELLED = "cancelled", _("Cancelada")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    as_of = models.DateField()
+    step = models.CharField(max_length=64)
+    action = models.CharField(max_length=16)
+    channel = models.CharField(max_length=16)
+    template = models.CharField(max_length=64, blank=True)
+    tone = models.CharField(max_length=16, blank=True)
+    invoice_ids = models.JSONField(default=list)
+    invoice_refs = models.JSONField(default=list)
+    scheduled_for = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    #: Why (the engine's sentences), the policy used, and agreement items merged into a message.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scheduled_for", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="uniq_action_key")]
+        indexes = [models.Index(fields=["organization", "as_of"]),
+                   models.Index(fields=["organization", "scheduled_for"]),
+                   models.Index(fields=["organization", "customer"])]
+        verbose_name = _("acción")
+        verbose_name_plural = _("acciones")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CycleRun(TenantModel):
+    """One run of the cycle for one day. A row without ``finished_at`` is a run that died midway."""
+
+    as_of = models.DateField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    fingerprint = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "as_of"], name="uniq_cycle_run")]

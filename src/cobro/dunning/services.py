@@ -1,0 +1,320 @@
+"""Writes to the dunning tables, and the stage, pause, policy and contact-rule services others call.
+
+Stages move through ``move_stage`` only: it checks the move against ``ALLOWED``, records a
+"stage.moved" event on the customer's timeline and keeps the board's row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from cobro.engine.contact import ContactRules, RulesError, loosenings, rules_from_params
+from cobro.engine.policy import STAGES, Policy, PolicyError, dump_policy, parse_policy
+from cobro.ledger.models import Customer, Invoice, Membership, Organization
+from cobro.ledger.services import record_event
+
+from .models import Action, ContactRuleChange, CustomerStage, Pause, PolicyAssignment
+from .models import Policy as PolicyRow
+
+PRESETS = Path(__file__).parent / "presets"
+
+
+class DunningError(ValueError):
+    """A refused change; the message is safe to show to the person who asked for it."""
+
+
+# Where a customer may go from each stage. Mediation and legal come only after collection proper;
+# "pagada" is reachable from anywhere because money can arrive at any moment.
+ALLOWED: dict[str, set[str]] = {
+    "por_vencer": {"vencida", "en_gestion", "promesa", "plan_de_pagos", "disputa", "pagada"},
+    "vencida": {"por_vencer", "en_gestion", "promesa", "plan_de_pagos", "disputa", "mediacion", "pagada"},
+    "en_gestion": {"vencida", "promesa", "plan_de_pagos", "disputa", "mediacion", "pagada"},
+    "promesa": {"vencida", "en_gestion", "plan_de_pagos", "disputa", "mediacion", "pagada"},
+    "plan_de_pagos": {"vencida", "en_gestion", "promesa", "disputa", "mediacion", "pagada"},
+    "disputa": {"vencida", "en_gestion", "promesa", "plan_de_pagos", "mediacion", "legal", "pagada"},
+    "mediacion": {"en_gestion", "promesa", "plan_de_pagos", "disputa", "legal", "pagada"},
+    "legal": {"mediacion", "promesa", "plan_de_pagos", "disputa", "pagada"},
+    "pagada": {"por_vencer", "vencida", "en_gestion"},
+}
+#: Stages a person or the cycle puts a customer in; the others follow from the open invoices.
+STICKY = {"en_gestion", "promesa", "plan_de_pagos", "disputa", "mediacion", "legal"}
+#: Moving a customer here needs a manager: the last resorts of the seeds' "mediation, then legal".
+NEEDS_MANAGER = {"mediacion", "legal"}
+
+
+def stages(org: Organization) -> list[tuple[str, str]]:
+    """The board's columns in order, as (code, label); labels from the default policy."""
+    policy = default_policy(org, create=False)
+    return list(policy.stages if policy else STAGES)
+
+
+def derive_stage(stored: str | None, earliest_due: dt.date | None, as_of: dt.date) -> str:
+    """The stage from the stored one and the earliest due date of the open invoices (None: none)."""
+    if earliest_due is None:
+        return "pagada"
+    if stored in STICKY:
+        return stored
+    return "vencida" if earliest_due < as_of else "por_vencer"
+
+
+def current_stages(org: Organization, customer_ids=None, as_of: dt.date | None = None) -> dict[int, str]:
+    """Stage per customer id (every customer of the organization, or only ``customer_ids``)."""
+    as_of = as_of or timezone.localdate()
+    customers = Customer.objects.for_org(org)
+    stored_q = CustomerStage.objects.for_org(org)
+    open_q = Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, open_amount__gt=0)
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        customers, stored_q = customers.filter(pk__in=ids), stored_q.filter(customer_id__in=ids)
+        open_q = open_q.filter(customer_id__in=ids)
+    stored = dict(stored_q.values_list("customer_id", "stage"))
+    earliest = dict(open_q.values("customer_id").annotate(d=Min("due_date")).values_list("customer_id", "d"))
+    return {cid: derive_stage(stored.get(cid), earliest.get(cid), as_of)
+            for cid in customers.values_list("pk", flat=True)}
+
+
+def move_stage(org: Organization, customer: Customer, to_stage: str, actor=None, reason: str = "") -> None:
+    """Move a customer on the board, if the move is allowed; records "stage.moved"."""
+    codes = {c for c, _ in stages(org)}
+    if to_stage not in codes:
+        raise DunningError(f"unknown stage {to_stage!r}; the stages are {', '.join(sorted(codes))}")
+    current = current_stages(org, [customer.pk])[customer.pk]
+    if current == to_stage:
+        return
+    if to_stage not in ALLOWED.get(current, set()):
+        raise DunningError(f"a customer in {current!r} cannot move to {to_stage!r}")
+    if to_stage in NEEDS_MANAGER and actor is not None and not _is(org, actor, "manager"):
+        raise DunningError(f"moving a customer to {to_stage!r} needs a manager")
+    with transaction.atomic():
+        CustomerStage.objects.update_or_create(
+            organization=org, customer=customer,
+            defaults={"stage": to_stage, "since": timezone.now(), "moved_by": actor})
+        record_event(org, customer, "stage.moved", f"Etapa: {current} → {to_stage}",
+                     data={"from": current, "to": to_stage, "reason": reason}, actor=actor)
+
+
+def _is(org: Organization, user, role: str) -> bool:
+    membership = Membership.objects.filter(organization=org, user=user).first()
+    return bool(membership and membership.can(role))
+
+
+def pause_customer(org: Organization, customer: Customer, until: dt.date | None, reason: str, actor=None) -> Pause:
+    """Stop chasing every open invoice of a customer until a date (None: until lifted)."""
+    if not reason.strip():
+        raise DunningError("a pause needs a reason (it is shown to whoever looks at the customer)")
+    with transaction.atomic():
+        pause = Pause.objects.create(organization=org, customer=customer, until=until, reason=reason[:300],
+                                     actor=actor)
+        record_event(org, customer, "collection.paused",
+                     f"Cobranza en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],
+                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk}, actor=actor)
+    return pause
+
+
+def lift_pause(org: Organization, pause: Pause, actor=None) -> None:
+    with transaction.atomic():
+        Pause.objects.for_org(org).filter(pk=pause.pk, lifted_at__isnull=True).update(lifted_at=timezone.now())
+        record_event(org, pause.customer_id, "collection.resumed", "Cobranza reanudada",
+                     data={"pause_id": pause.pk}, actor=actor)
+
+
+def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
+    """Why the cycle does what it does for this customer on this day (Spanish sentences)."""
+    from cobro.dunning.cycle import load_snapshot
+    from cobro.engine.plan import plan
+
+    snap = load_snapshot(org, as_of, customer_ids=[customer.pk])
+    debtor = snap.debtors.get(customer.pk)
+    lines = [f"{customer.name} ({customer.ref}), {as_of.isoformat()}:"]
+    if debtor is not None:
+        lines.append(f"Etapa: {debtor.stage}. Política: {debtor.policy or snap.default_policy}. "
+                     f"Reglas de contacto: {snap.rules.get(debtor.country).code if debtor.country in snap.rules else 'estrictas comunes (país sin preset)'}.")
+    if snap.last_run is None:
+        lines.append("El ciclo no ha corrido antes de este día: se toma el paso más reciente de cada factura.")
+    if not snap.invoices:
+        lines.append("No tiene facturas abiertas: no se le cobra nada.")
+    result = plan(snap, explain_for={customer.pk})
+    lines.extend(result.notes.get(customer.pk, []))
+    done = Action.objects.for_org(org).filter(customer=customer, as_of=as_of).order_by("key")
+    for a in done:
+        lines.append(f"Ya registrada: {a.action} {a.step} por {a.channel} ({a.status}), "
+                     f"facturas {', '.join(a.invoice_refs)}.")
+    return lines
+
+
+# --- Policies -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def default_policy_data() -> dict:
+    return yaml.safe_load((PRESETS / "default_policy.yaml").read_text(encoding="utf-8"))
+
+
+def default_policy(org: Organization, create: bool = True) -> Policy | None:
+    row = PolicyRow.objects.for_org(org).filter(is_default=True).first()
+    if row is None:
+        if not create:
+            return None
+        row = ensure_default_policy(org)
+    return parse_policy(row.definition)
+
+
+def ensure_default_policy(org: Organization) -> PolicyRow:
+    """The organization's default policy, created from the shipped one the first time."""
+    row = PolicyRow.objects.for_org(org).filter(is_default=True).first()
+    if row is None:
+        data = default_policy_data()
+        row, _ = PolicyRow.objects.get_or_create(
+            organization=org, code=data["code"],
+            defaults={"name": data["name"], "definition": data, "is_default": True})
+        if not row.is_default:
+            PolicyRow.objects.for_org(org).filter(pk=row.pk).update(is_default=True)
+    return row
+
+
+def import_policies(org: Organization, text: str, actor=None) -> list[PolicyRow]:
+    """Create or replace policies from YAML (one mapping, or a list under ``policies``); all or nothing."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DunningError(f"the file is not valid YAML: {exc}") from None
+    items = data.get("policies") if isinstance(data, dict) and "policies" in data else [data]
+    problems, parsed = [], []
+    for n, item in enumerate(items, start=1):
+        try:
+            parsed.append((item, parse_policy(item)))
+        except PolicyError as exc:
+            problems.extend(f"policy {n}: {p}" for p in exc.problems)
+    if problems:
+        raise DunningError("; ".join(problems))
+    rows = []
+    with transaction.atomic():
+        for raw, policy in parsed:
+            row = PolicyRow.objects.for_org(org).filter(code=policy.code).first()
+            definition = dump_policy(policy)
+            if row is None:
+                row = PolicyRow.objects.create(organization=org, code=policy.code, name=policy.name,
+                                               definition=definition, segment=str(raw.get("segment") or ""),
+                                               is_default=bool(raw.get("default")))
+            else:
+                row.name, row.definition, row.version = policy.name, definition, row.version + 1
+                row.segment = str(raw.get("segment") or row.segment)
+                row.save(update_fields=["name", "definition", "version", "segment", "updated_at"])
+            if raw.get("default"):
+                PolicyRow.objects.for_org(org).exclude(pk=row.pk).update(is_default=False)
+                PolicyRow.objects.for_org(org).filter(pk=row.pk).update(is_default=True)
+            rows.append(row)
+    return rows
+
+
+def export_policies(org: Organization) -> str:
+    out = []
+    for row in PolicyRow.objects.for_org(org).order_by("code"):
+        item = dump_policy(parse_policy(row.definition))
+        if row.is_default:
+            item["default"] = True
+        if row.segment:
+            item["segment"] = row.segment
+        out.append(item)
+    return yaml.safe_dump({"policies": out}, allow_unicode=True, sort_keys=False)
+
+
+def assign_policy(org: Organization, customer: Customer, code: str | None) -> None:
+    """Give one customer its own policy (None: back to the segment's or the organization's)."""
+    if code is None:
+        PolicyAssignment.objects.for_org(org).filter(customer=customer).delete()
+        return
+    row = PolicyRow.objects.for_org(org).filter(code=code).first()
+    if row is None:
+        raise DunningError(f"no policy with code {code!r}")
+    PolicyAssignment.objects.update_or_create(organization=org, customer=customer, defaults={"policy": row})
+
+
+# --- Contact rules --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def presets() -> dict[str, dict]:
+    return yaml.safe_load((PRESETS / "contact_rules.yaml").read_text(encoding="utf-8"))
+
+
+def _params(org: Organization, country: str, changes=None) -> dict:
+    params = dict(presets().get(country) or {})
+    rows = changes if changes is not None else ContactRuleChange.objects.for_org(org).filter(
+        country__in=[country, "*"])
+    for row in rows:
+        if row.country in (country, "*"):
+            params.update(row.params)
+    return params
+
+
+def contact_rules(org: Organization, countries) -> dict[str, ContactRules]:
+    """The rules for debtors of each country: the preset with the organization's changes on top."""
+    changes = list(ContactRuleChange.objects.for_org(org))
+    out = {}
+    for country in countries:
+        if country in presets() or any(c.country == country for c in changes):
+            out[country] = rules_from_params(country, _params(org, country, changes))
+    return out
+
+
+def change_contact_rules(org: Organization, country: str, params: dict, actor=None, reason: str = ""
+                         ) -> ContactRuleChange:
+    """Change the rules for one country's debtors. Tightening is free; loosening needs an admin and a reason."""
+    country = country.upper()
+    base = rules_from_params(country, _params(org, country)) if country in presets() else None
+    try:
+        new = rules_from_params(country, {**_params(org, country), **params})
+    except RulesError as exc:
+        raise DunningError(str(exc)) from None
+    if base is None:
+        from cobro.engine.contact import STRICT
+
+        base = STRICT
+    looser = loosenings(base, new)
+    if looser:
+        if actor is None or not _is(org, actor, "admin"):
+            raise DunningError("only an admin may loosen the contact rules: " + "; ".join(looser))
+        if not reason.strip():
+            raise DunningError("loosening the contact rules needs a recorded reason: " + "; ".join(looser))
+    return ContactRuleChange.objects.create(organization=org, country=country, params=params,
+                                            loosens=bool(looser), reason=reason[:300], actor=actor)
+
+
+# --- Approvals ------------------------------------------------------------------------------------
+
+def approve_action(org: Organization, action: Action, actor) -> Action | None:
+    """A manager approves a mediation or legal step: the stage moves and the notice goes out."""
+    from cobro.dunning.signals import actions_created
+
+    if not _is(org, actor, "manager"):
+        raise DunningError("approving this step needs a manager")
+    with transaction.atomic():
+        locked = Action.objects.for_org(org).select_for_update().get(pk=action.pk)
+        if locked.status != Action.Status.PENDING_APPROVAL:
+            raise DunningError(f"this action is {locked.status}, not waiting for approval")
+        locked.status = Action.Status.APPROVED
+        locked.save(update_fields=["status"])
+        customer = Customer.objects.for_org(org).get(pk=locked.customer_id)
+        to_stage = locked.data.get("to_stage")
+        if to_stage:
+            try:
+                move_stage(org, customer, to_stage, actor=actor, reason=f"aprobado: {locked.step}")
+            except DunningError:
+                pass  # already further along (e.g. legal after a manual move): the notice still goes
+        notice = None
+        if locked.template:
+            notice = Action.objects.create(
+                organization=org, customer=customer, key=f"{locked.key}:aprobada", as_of=timezone.localdate(),
+                step=locked.step, action="message", channel=locked.channel, template=locked.template,
+                tone=locked.tone, invoice_ids=locked.invoice_ids, invoice_refs=locked.invoice_refs,
+                scheduled_for=max(locked.scheduled_for, timezone.now()), data={"approved_by": actor.pk})
+            actions_created.send(sender=Action, organization=org, actions=[notice])
+        record_event(org, customer, "action.approved", f"Paso {locked.step} aprobado", actor=actor,
+                     data={"key": locked.key})
+    return notice

@@ -1,0 +1,217 @@
+"""Contact rules: when a debtor may be contacted, and the first allowed slot for a new contact.
+
+Everything is decided in the debtor's local calendar: allowed weekdays and hours, the public
+holidays of the debtor's country, caps over rolling windows per channel and across channels, a
+minimum gap between messages, and a cool-down after a real conversation. The rules arrive as data
+(presets per country, tightened by the organization), never as code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+#: Channels that carry a written message; at most one of these reaches a debtor per local day.
+MESSAGE_CHANNELS = frozenset({"email", "sms", "whatsapp"})
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+#: How far ahead a contact is looked for before the engine gives up and says why.
+HORIZON_DAYS = 120
+UTC = dt.UTC
+
+
+class RulesError(ValueError):
+    """Contact-rule parameters that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """At most ``limit`` contacts in any ``days`` consecutive local days on ``channels`` (empty: all)."""
+
+    limit: int
+    days: int
+    channels: frozenset[str] = frozenset()
+
+    def counts(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRules:
+    """The rules for debtors of one country. ``windows``: Mon..Sun, (start, end) minutes or None."""
+
+    code: str
+    windows: tuple[tuple[int, int] | None, ...]
+    skip_holidays: bool = True
+    caps: tuple[Cap, ...] = ()
+    min_gap_days: int = 0
+    cooldown_days: int = 0
+    cooldown_channels: frozenset[str] = frozenset()
+    version: str = ""
+
+
+#: For a debtor whose country has no preset: the strictest window common to all presets.
+STRICT = ContactRules(code="*", windows=((540, 1140),) * 5 + (None, None), skip_holidays=True,
+                      version="strict-common")
+
+
+def _minutes(text: str, where: str) -> int:
+    try:
+        hours, minutes = str(text).split(":")
+        value = int(hours) * 60 + int(minutes)
+    except ValueError:
+        raise RulesError(f"{where}: {text!r} is not a time like 09:00") from None
+    if not 0 <= value <= 1440:
+        raise RulesError(f"{where}: {text!r} is outside the day")
+    return value
+
+
+def rules_from_params(code: str, params: dict) -> ContactRules:
+    """Build rules from a preset's parameters (the YAML mapping, with any organization changes)."""
+    windows: list[tuple[int, int] | None] = []
+    hours = params.get("hours") or {}
+    for day in WEEKDAYS:
+        span = hours.get(day)
+        if not span:
+            windows.append(None)
+            continue
+        start, end = (_minutes(t, f"{code} hours.{day}") for t in str(span).split("-"))
+        if end <= start:
+            raise RulesError(f"{code} hours.{day}: {span!r} ends before it starts")
+        windows.append((start, end))
+    caps = []
+    for n, cap in enumerate(params.get("caps") or (), start=1):
+        try:
+            caps.append(Cap(limit=int(cap["limit"]), days=int(cap["days"]),
+                            channels=frozenset(cap.get("channels") or ())))
+        except (KeyError, TypeError, ValueError):
+            raise RulesError(f"{code} caps[{n}]: needs whole numbers 'limit' and 'days'") from None
+    return ContactRules(
+        code=code, windows=tuple(windows), skip_holidays=bool(params.get("skip_holidays", True)),
+        caps=tuple(caps), min_gap_days=int(params.get("min_gap_days") or 0),
+        cooldown_days=int(params.get("cooldown_days") or 0),
+        cooldown_channels=frozenset(params.get("cooldown_channels") or ()),
+        version=str(params.get("version") or ""))
+
+
+def loosenings(base: ContactRules, new: ContactRules) -> list[str]:
+    """Every way ``new`` allows a contact that ``base`` forbids (empty list: it only tightens)."""
+    found = []
+    for day, (a, b) in enumerate(zip(base.windows, new.windows, strict=True)):
+        if b is not None and (a is None or b[0] < a[0] or b[1] > a[1]):
+            found.append(f"the window on {WEEKDAYS[day]} is wider")
+    if base.skip_holidays and not new.skip_holidays:
+        found.append("holidays are no longer skipped")
+    for cap in base.caps:
+        if not any(c.limit <= cap.limit and c.days >= cap.days and c.channels <= cap.channels
+                   and (c.channels or not cap.channels) for c in new.caps):
+            found.append(f"the cap of {cap.limit} in {cap.days} days is removed or raised")
+    if new.min_gap_days < base.min_gap_days:
+        found.append("the minimum gap between messages is shorter")
+    if new.cooldown_days < base.cooldown_days:
+        found.append("the cool-down after a conversation is shorter")
+    return found
+
+
+@lru_cache(maxsize=256)
+def holiday_dates(country: str, year: int) -> frozenset[dt.date]:
+    """Public holidays of a country in one year (moved holidays included); unknown country: none."""
+    try:
+        return frozenset(holidays_lib.country_holidays(country, years=year).keys())
+    except NotImplementedError:
+        return frozenset()
+
+
+def holidays_for(countries, years) -> dict[str, frozenset[dt.date]]:
+    """The holiday set per country over several years, built once per cycle."""
+    return {c: frozenset().union(*(holiday_dates(c, y) for y in years)) for c in countries}
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_date(at: dt.datetime, tz: ZoneInfo) -> dt.date:
+    return at.astimezone(tz).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact made or planned, in the debtor's local calendar."""
+
+    day: dt.date
+    channel: str
+    conversation: bool = False
+
+
+def blocked(rules: ContactRules, holidays: frozenset[dt.date], day: dt.date, channel: str,
+            contacts: list[Contact]) -> str:
+    """Why a contact on ``channel`` cannot happen on ``day`` (a Spanish sentence), or "" if it can."""
+    if rules.windows[day.weekday()] is None:
+        return f"los {DAY_NAMES_ES[day.weekday()]} no se contacta ({rules.code})"
+    if rules.skip_holidays and day in holidays:
+        return f"{day.isoformat()} es feriado en {rules.code}"
+    written = channel in MESSAGE_CHANNELS
+    for c in contacts:
+        if (c.conversation and rules.cooldown_days and c.day <= day < c.day + dt.timedelta(rules.cooldown_days)
+                and (not rules.cooldown_channels or channel in rules.cooldown_channels)):
+            return (f"pausa de {rules.cooldown_days} días tras la conversación del {c.day.isoformat()}"
+                    f" ({rules.code})")
+        if written and c.channel in MESSAGE_CHANNELS:
+            if c.day == day:
+                return f"ya hay un mensaje para el {day.isoformat()} (uno por día)"
+            if rules.min_gap_days and abs((c.day - day).days) < rules.min_gap_days:
+                return f"deben pasar {rules.min_gap_days} días entre mensajes ({rules.code})"
+    for cap in rules.caps:
+        if not cap.counts(channel):
+            continue
+        days = sorted(c.day for c in contacts if cap.counts(c.channel)
+                      and day - dt.timedelta(cap.days) < c.day < day + dt.timedelta(cap.days))
+        if len(days) < cap.limit:
+            continue
+        # Every window of cap.days consecutive days that contains ``day`` must stay within the cap.
+        for start in range(cap.days):
+            lo = day - dt.timedelta(start)
+            hi = lo + dt.timedelta(cap.days)
+            if sum(1 for d in days if lo <= d < hi) + 1 > cap.limit:
+                return f"tope de {cap.limit} contactos en {cap.days} días ({rules.code})"
+    return ""
+
+
+def next_slot(rules: ContactRules, holidays: frozenset[dt.date], tz: ZoneInfo, start: dt.date, channel: str,
+              contacts: list[Contact]) -> tuple[dt.datetime | None, list[str]]:
+    """The first allowed moment on or after ``start`` (UTC), and why earlier days were refused.
+
+    The moment is the opening of that day's window in the debtor's zone. None when nothing is allowed
+    within the horizon (the reasons say why).
+    """
+    reasons: list[str] = []
+    day = start
+    for _ in range(HORIZON_DAYS):
+        why = blocked(rules, holidays, day, channel, contacts)
+        if not why:
+            opens = rules.windows[day.weekday()][0]
+            local = dt.datetime.combine(day, dt.time(opens // 60, opens % 60), tzinfo=tz)
+            return local.astimezone(UTC), reasons
+        if not reasons or reasons[-1] != why:
+            reasons.append(why)
+        day += dt.timedelta(days=1)
+    return None, reasons
+
+
+def allowed_at(rules: ContactRules, holidays: frozenset[dt.date], at: dt.datetime, tz: ZoneInfo) -> bool:
+    """True when the aware moment ``at`` falls inside an allowed window on a non-holiday."""
+    local = at.astimezone(tz)
+    window = rules.windows[local.weekday()]
+    if window is None or (rules.skip_holidays and local.date() in holidays):
+        return False
+    minute = local.hour * 60 + local.minute
+    return window[0] <= minute < window[1]

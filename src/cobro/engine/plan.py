@@ -1,0 +1,281 @@
+"""The daily decision: for every open invoice, what happens today, and why.
+
+``plan(snapshot)`` is pure. It reads the snapshot (one organization, one ``as_of`` day) and returns
+``Decision`` values the dunning app persists. The rules it honours, in order:
+
+1. An invoice on hold (dispute, promise, plan, manual pause) is not chased; paid invoices are not
+   in the snapshot at all.
+2. A step is a candidate when its day (due date + offset) fell after the last run and on or before
+   ``as_of``. When the cycle missed days and several steps fell due, only the most relevant one
+   (the latest whose conditions hold) is taken: a debtor never gets a burst of old reminders.
+3. One written message per customer and day: every message step of the day is folded into one
+   message, with the most advanced step's template and tone, listing every invoice due or overdue.
+   Agreement items (promise and instalment reminders...) join that message or go on their own.
+4. The channel is the step's (or the customer's preferred one), falling back to other channels the
+   customer can be reached on and has not opted out of; with none, the team gets a call task.
+5. Contact rules of the debtor's country decide the slot: the first allowed day from ``as_of`` at the
+   opening of its window. A contact that cannot go today is moved, never dropped.
+6. Keys are ``org:customer:step:as_of``: the same day planned twice gives the same keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from cobro.engine.contact import MESSAGE_CHANNELS, STRICT, UTC, Contact, local_date, next_slot, zone
+from cobro.engine.policy import Policy, Step
+from cobro.engine.snapshot import AgreementItem, Debtor, Hold, OpenInvoice, Snapshot
+
+#: When the step's channel cannot be used, try these next (the preferred one always first).
+FALLBACK = ("email", "whatsapp", "sms")
+TONE_RANK = {"friendly": 0, "neutral": 1, "firm": 2, "formal": 3}
+CHANNEL_ES = {"email": "correo", "sms": "SMS", "whatsapp": "WhatsApp", "call": "llamada", "letter": "carta"}
+HOLD_ES = {"dispute": "disputa", "promise": "promesa de pago", "plan": "plan de pagos", "pause": "pausa manual"}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    customer_id: int
+    key: str
+    step: str
+    action: str
+    channel: str
+    template: str
+    tone: str
+    invoice_ids: tuple[int, ...]
+    scheduled_for: dt.datetime
+    status: str = "planned"
+    reason: str = ""
+    to_stage: str = ""
+    items: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    decisions: list[Decision] = field(default_factory=list)
+    #: Sentences per customer (only for the customers asked about in ``explain_for``).
+    notes: dict[int, list[str]] = field(default_factory=dict)
+
+
+def action_key(org_id: int, customer_id: int, step: str, day: dt.date) -> str:
+    return f"{org_id}:{customer_id}:{step}:{day.isoformat()}"
+
+
+def _applies(step: Step, debtor: Debtor, inv: OpenInvoice) -> str:
+    """Why ``step`` does not apply to this invoice ("" when it does)."""
+    if step.segments and debtor.segment not in step.segments:
+        return f"solo para los segmentos {', '.join(step.segments)}"
+    if step.stages and debtor.stage not in step.stages:
+        return f"solo en las etapas {', '.join(step.stages)}"
+    minimum = step.minimum(inv.currency)
+    if inv.open_amount < minimum:
+        return f"saldo menor que el mínimo del paso ({inv.currency} {minimum} en unidades menores)"
+    return ""
+
+
+def _fired(policy: Policy, debtor: Debtor, inv: OpenInvoice, as_of: dt.date, last_run: dt.date | None,
+           notes: list[str] | None) -> list[Step]:
+    """The steps this invoice gets today: those of the latest applicable offset in the window."""
+    overdue = (as_of - inv.due_date).days
+    offsets = policy.offsets
+    idx = bisect_right(offsets, overdue) - 1
+    floor = (last_run - inv.due_date).days if last_run is not None else None
+    skipped_old = False
+    while idx >= 0 and (floor is None or offsets[idx] > floor):
+        offset = offsets[idx]
+        steps = [s for s in policy.steps if s.offset == offset]
+        ok = []
+        for s in steps:
+            why = _applies(s, debtor, inv)
+            if why and notes is not None:
+                notes.append(f"{inv.ref}: el paso {s.code} no aplica ({why}).")
+            elif not why:
+                ok.append(s)
+        if ok:
+            if notes is not None and (idx > 0 and (floor is None or offsets[idx - 1] > floor)):
+                skipped_old = True
+            if notes is not None:
+                names = ", ".join(f"{s.code} ({s.name or s.template or s.action})" for s in ok)
+                notes.append(f"{inv.ref}: vence el {inv.due_date.isoformat()} ({_days(overdue)}); "
+                             f"hoy corresponde {names}."
+                             + (" El ciclo no corrió los días anteriores: se toma solo el paso más reciente."
+                                if skipped_old else ""))
+            return ok
+        idx -= 1
+    if notes is not None:
+        upcoming = [o for o in offsets if o > overdue]
+        nxt = (f" El próximo paso es el {upcoming[0]:+d} el "
+               f"{(inv.due_date + dt.timedelta(upcoming[0])).isoformat()}." if upcoming
+               else " Ya pasó el último paso de la política.")
+        notes.append(f"{inv.ref}: vence el {inv.due_date.isoformat()} ({_days(overdue)}); "
+                     f"hoy no corresponde ningún paso.{nxt}")
+    return []
+
+
+def _days(overdue: int) -> str:
+    if overdue > 0:
+        return f"{overdue} días de atraso"
+    if overdue == 0:
+        return "vence hoy"
+    return f"faltan {-overdue} días"
+
+
+def _channel(wanted: str, debtor: Debtor, notes: list[str] | None) -> str:
+    """The written channel to use, or "" when the customer cannot be written to."""
+    first = debtor.preferred if wanted == "preferred" else wanted
+    order = [first] + [c for c in FALLBACK if c != first]
+    for ch in order:
+        if ch not in MESSAGE_CHANNELS:
+            continue
+        if ch in debtor.opted_out:
+            if notes is not None:
+                notes.append(f"{CHANNEL_ES[ch]}: el cliente pidió no recibir mensajes por este canal.")
+            continue
+        if ch not in debtor.reachable:
+            if notes is not None and ch == first:
+                notes.append(f"{CHANNEL_ES[ch]}: sin dirección o sin autorización del cliente.")
+            continue
+        return ch
+    return ""
+
+
+def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -> Plan:
+    as_of = snap.as_of
+    org = snap.organization_id
+    last_run = snap.last_run if snap.last_run is not None and snap.last_run < as_of else None
+    holds: dict[int, Hold] = {}
+    for h in snap.holds:
+        if h.until is None or as_of <= h.until:
+            # A dispute outranks the others: it is the one to tell a caller about.
+            if h.invoice_id not in holds or h.kind == "dispute":
+                holds[h.invoice_id] = h
+    invoices: dict[int, list[OpenInvoice]] = {}
+    for inv in snap.invoices:
+        invoices.setdefault(inv.customer_id, []).append(inv)
+    items_lo = last_run if last_run is not None else as_of - dt.timedelta(days=1)
+    items: dict[int, list[AgreementItem]] = {}
+    for item in snap.items:
+        if items_lo < item.due_date <= as_of:
+            items.setdefault(item.customer_id, []).append(item)
+    contacts: dict[int, list] = {}
+    for c in snap.contacts:
+        contacts.setdefault(c.customer_id, []).append(c)
+
+    result = Plan()
+    for cid in sorted(invoices.keys() | items.keys()):
+        debtor = snap.debtors.get(cid)
+        if debtor is None:
+            continue
+        notes: list[str] | None = [] if cid in explain_for else None
+        policy = snap.policies.get(debtor.policy) or snap.policies[snap.default_policy]
+        invs = sorted(invoices.get(cid, ()), key=lambda i: (i.due_date, i.id))
+        fired: list[tuple[OpenInvoice, list[Step]]] = []
+        listed: list[int] = []
+        for inv in invs:
+            hold = holds.get(inv.id)
+            if hold is not None:
+                if notes is not None:
+                    until = f" hasta el {hold.until.isoformat()}" if hold.until else ""
+                    notes.append(f"{inv.ref}: en {HOLD_ES.get(hold.kind, hold.kind)}{until}"
+                                 + (f" ({hold.reason})" if hold.reason else "") + "; no se cobra.")
+                continue
+            if inv.due_date <= as_of:
+                listed.append(inv.id)
+            steps = _fired(policy, debtor, inv, as_of, last_run, notes)
+            if steps:
+                fired.append((inv, steps))
+        decisions = _decide(org, as_of, debtor, fired, listed, sorted(items.get(cid, ()), key=lambda i: i.key),
+                            holds, snap, contacts.get(cid, ()), notes)
+        result.decisions.extend(decisions)
+        if notes is not None:
+            if not decisions:
+                notes.append("Hoy no hay ninguna acción para este cliente.")
+            result.notes[cid] = notes
+    return result
+
+
+def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], items: list[AgreementItem],
+            holds: dict[int, Hold], snap: Snapshot, history, notes: list[str] | None) -> list[Decision]:
+    rules = snap.rules.get(debtor.country, STRICT)
+    holidays = snap.holidays.get(debtor.country, frozenset())
+    tz = zone(debtor.timezone)
+    booked = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in history]
+    out: list[Decision] = []
+
+    def slot(channel: str) -> dt.datetime | None:
+        at, reasons = next_slot(rules, holidays, tz, as_of, channel, booked)
+        if notes is not None:
+            notes.extend(f"No se contacta el día previsto: {r}." for r in reasons)
+            if at is None:
+                notes.append("No hay un momento permitido en los próximos meses; revise las reglas.")
+        return at
+
+    def add(step: str, action: str, channel: str, template: str, tone: str, invoice_ids, at, **extra):
+        d = Decision(customer_id=debtor.id, key=action_key(org, debtor.id, step, as_of), step=step,
+                     action=action, channel=channel, template=template, tone=tone,
+                     invoice_ids=tuple(invoice_ids), scheduled_for=at, **extra)
+        out.append(d)
+        if action in ("message", "call_task", "letter"):
+            booked.append(Contact(local_date(at, tz), channel))
+        if notes is not None:
+            when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            notes.append(f"Acción {step}: {action} por {CHANNEL_ES.get(channel, channel)}"
+                         f" ({template or '-'}) para el {when} hora local"
+                         + (f", {extra['reason']}" if extra.get("reason") else "")
+                         + (", espera aprobación" if extra.get("status") == "pending_approval" else "") + ".")
+
+    by_kind: dict[str, list[tuple[OpenInvoice, Step]]] = {}
+    for inv, steps in fired:
+        for s in steps:
+            by_kind.setdefault(s.action, []).append((inv, s))
+
+    lead: Step | None = None
+    if by_kind.get("message"):
+        lead = max((s for _, s in by_kind["message"]), key=lambda s: (s.offset, TONE_RANK.get(s.tone, 0), s.code))
+    if lead is not None or items:
+        item_ids = {i for item in items for i in item.invoice_ids if i not in holds}
+        ids = sorted(set(listed) | {inv.id for inv, _ in by_kind.get("message", ())} | item_ids)
+        if lead is not None:
+            step, template, tone, wanted = lead.code, lead.template, lead.tone, lead.channel
+        else:
+            first = items[0]
+            step, template, wanted = first.kind, first.template, "preferred"
+            tone = "friendly" if first.kind.endswith("reminder") else "neutral"
+        if notes is not None and items:
+            notes.append("Acuerdos que se avisan hoy: " + ", ".join(i.kind for i in items) + ".")
+        item_keys = tuple(i.key for i in items)
+        channel = _channel(wanted, debtor, notes)
+        if channel:
+            at = slot(channel)
+            if at is not None:
+                add(step, "message", channel, template, tone, ids, at, items=item_keys)
+        else:
+            # Nobody can be written to: a person must call or find a way, never a silent skip.
+            why = ("sin canal escrito autorizado: llamar" if "call" in debtor.reachable
+                   else "sin ninguna forma de contacto: buscar datos")
+            at = slot("call")
+            if at is not None:
+                add(step, "call_task", "call", template, tone, ids, at, reason=why, items=item_keys)
+
+    for kind in ("call_task", "letter", "fee", "stage"):
+        groups: dict[str, list[tuple[OpenInvoice, Step]]] = {}
+        for inv, s in by_kind.get(kind, ()):
+            groups.setdefault(s.code, []).append((inv, s))
+        for code, pairs in sorted(groups.items()):
+            s = pairs[0][1]
+            ids = [inv.id for inv, _ in pairs]
+            if kind in ("fee", "stage"):
+                at = dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=tz).astimezone(UTC)
+            else:
+                at = slot("call" if kind == "call_task" else "letter")
+                if at is None:
+                    continue
+            reason = "" if kind != "call_task" or "call" in debtor.reachable else "sin teléfono: buscar datos"
+            channel = {"call_task": "call", "letter": "letter"}.get(kind) or (
+                _channel("preferred", debtor, None) or "letter")
+            add(code, kind, channel, s.template, s.tone, ids, at,
+                status="pending_approval" if s.approval else "planned", reason=reason, to_stage=s.to_stage)
+    return out

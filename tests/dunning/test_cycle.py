@@ -1,0 +1,64 @@
+import datetime as dt
+
+from cobro.dunning.cycle import run_cycle
+from cobro.dunning.models import Action, CycleRun
+from cobro.ledger.models import Task, TimelineEvent
+
+D = dt.date
+
+
+def test_first_run_takes_the_latest_step_and_nothing_on_paid(org, book):
+    result = run_cycle(org, D(2026, 3, 4))
+    by_customer = {}
+    for obj in result.created:
+        by_customer.setdefault(obj["customer_ref"], []).append(obj)
+    assert all("I-1" not in o["invoice_refs"] for o in result.created)
+    # K-1: I-2 is 13 days overdue on a first run: only +7 (the latest step), one message.
+    (k1,) = by_customer["K-1"]
+    assert (k1["step"], k1["action"], k1["invoice_refs"]) == ("+7", "message", ["I-2"])
+    # K-3: I-4 was due yesterday: the "0" step (day of due date), caught up today.
+    assert [o["step"] for o in by_customer["K-3"]] == ["0"]
+    # K-2: I-3 is 23 days overdue: +15 gives one message and one call task.
+    assert sorted(o["action"] for o in by_customer["K-2"]) == ["call_task", "message"]
+    # K-4 cannot be reached: a task for the team, never a silent skip.
+    (k4,) = by_customer["K-4"]
+    assert k4["action"] == "call_task" and k4["channel"] == "call"
+    assert Task.objects.filter(customer=book["K-4"], source_key=f"dunning:{k4['key']}").exists()
+    assert Action.objects.filter(organization=org).count() == len(result.created)
+    assert TimelineEvent.objects.filter(kind="action.planned").count() == len(result.created)
+    assert CycleRun.objects.get(organization=org, as_of=D(2026, 3, 4)).finished_at is not None
+
+
+def test_second_run_for_the_same_day_creates_nothing(org, book):
+    first = run_cycle(org, D(2026, 3, 4))
+    assert first.created
+    assert run_cycle(org, D(2026, 3, 4)).created == []
+    assert run_cycle(org, D(2026, 3, 4), dry_run=True).created == []
+    # Even when the book changed (a new customer event), the same day gives the same keys.
+    TimelineEvent.objects.create(organization=org, customer=book["K-1"], at=dt.datetime(2026, 3, 4, tzinfo=dt.UTC),
+                                 kind="note", summary="x")
+    again = run_cycle(org, D(2026, 3, 4))
+    assert not again.skipped and again.created == []
+    assert Action.objects.filter(organization=org).count() == len(first.created)
+
+
+def test_dry_run_writes_nothing(org, book):
+    preview = run_cycle(org, D(2026, 3, 4), dry_run=True)
+    assert preview.created and not Action.objects.exists() and not CycleRun.objects.exists()
+    real = run_cycle(org, D(2026, 3, 4))
+    assert [o["key"] for o in preview.created] == [o["key"] for o in real.created]
+
+
+def test_scheduled_for_is_the_window_opening_in_the_debtors_zone(org, book):
+    result = run_cycle(org, D(2026, 3, 4))  # a Wednesday
+    msg = next(o for o in result.created if o["customer_ref"] == "K-2" and o["action"] == "message")
+    assert msg["scheduled_for"] == "2026-03-04T07:00:00-05:00"  # Colombia opens at 07:00
+
+
+def test_next_days_only_new_steps(org, book):
+    run_cycle(org, D(2026, 3, 4))
+    nothing = run_cycle(org, D(2026, 3, 5)).created
+    assert [o for o in nothing if o["customer_ref"] == "K-1"] == []
+    # I-2 due 2026-02-19: +15 falls on 2026-03-06.
+    later = run_cycle(org, D(2026, 3, 6)).created
+    assert {o["step"] for o in later if o["customer_ref"] == "K-1"} == {"+15", "+15-llamada"}
