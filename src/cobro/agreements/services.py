@@ -346,15 +346,17 @@ def assign_dispute(org: Organization, dispute: Dispute, assignee, actor=None) ->
     return dispute
 
 
-def answer_dispute(org: Organization, dispute: Dispute, answer: str, actor=None) -> Dispute:
+def answer_dispute(org: Organization, dispute: Dispute, answer: str, actor=None, *,
+                   at: dt.datetime | None = None) -> Dispute:
     if not dispute.is_open:
         raise AgreementError("the dispute is already resolved")
     if not answer.strip():
         raise AgreementError("the answer is empty")
-    dispute.answer, dispute.status, dispute.answered_at = answer, Dispute.Status.ANSWERED, timezone.now()
+    dispute.answer, dispute.status, dispute.answered_at = answer, Dispute.Status.ANSWERED, at or timezone.now()
     dispute.save(update_fields=["answer", "status", "answered_at"])
     ledger.record_event(org, dispute.customer_id, "dispute.answered", "Disputa respondida al cliente",
-                        invoice=dispute.invoice, actor=actor, data={"dispute_id": dispute.pk})
+                        invoice=dispute.invoice, actor=actor, data={"dispute_id": dispute.pk},
+                        at=dispute.answered_at)
     return dispute
 
 
