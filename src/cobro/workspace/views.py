@@ -1,8 +1,438 @@
-from django.http import HttpResponse
+"""The team's pages. Views parse the request, call a service, and render; they never write tables."""
 
-from cobro.ledger.tenancy import require_role
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cobro.engine.money import MoneyError, parse_amount
+from cobro.ledger.models import Customer, Invoice, Membership, Task, TimelineEvent
+from cobro.ledger.tenancy import require_role, switch_org
+from cobro.workspace import board as boardlib
+from cobro.workspace import services
+from cobro.workspace.forms import DISPUTE_REASONS, CallOutcomeForm, NoteForm, OwnerForm, PauseForm
+from cobro.workspace.worklist import worklist
+
+LANG_CODES = {code for code, _name in settings.LANGUAGES}
+
+
+def org_today(org) -> dt.date:
+    """The organization's calendar day: a team in Santiago starts its Monday before UTC does."""
+    try:
+        return timezone.localdate(timezone=ZoneInfo(org.timezone))
+    except (KeyError, ValueError):
+        return timezone.localdate()
+
+
+def _lang_response(response, language: str | None):
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600,
+                            samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in that brings back the language the person chose last time, on any device."""
+
+    template_name = "workspace/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        return _lang_response(response, services.user_language(form.get_user()))
+
+
+def _safe_next(request, fallback="/"):
+    target = request.POST.get("next") or request.GET.get("next") or fallback
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return fallback
+    return target
 
 
 @require_role("viewer")
 def home(request):
-    return HttpResponse(f"Cobro — {request.org.name}")
+    return redirect("today")
+
+
+@require_POST
+@require_role("viewer")
+def org_switch(request):
+    if not switch_org(request, request.POST.get("org", "")):
+        raise Http404(_("No pertenece a esa organización."))
+    return redirect("/")  # the page being viewed may belong to the previous organization
+
+
+@require_POST
+def set_language(request):
+    language = request.POST.get("language", "")
+    if language not in LANG_CODES:
+        return HttpResponseBadRequest(_("Idioma desconocido."))
+    if request.user.is_authenticated:
+        services.set_language(request.user, language)
+    translation.activate(language)
+    return _lang_response(redirect(_safe_next(request)), language)
+
+
+# ---------------------------------------------------------------- today
+@require_GET
+@require_role("viewer")
+def today(request):
+    day = org_today(request.org)
+    items = worklist(request.org, request.user, day, translation.get_language() or "es")
+    reasons = services.delay_reasons(request.org)
+    for item in items:
+        item.form = _outcome_form(request, item.invoices, reasons, day, prefix=f"t{item.task.pk}")
+        item.action, item.target = f"/tasks/{item.task.pk}/log/", f"#task-{item.task.pk}"
+    return render(request, "workspace/today.html", {"items": items, "day": day,
+                                                    "can_act": request.membership.can("agent")})
+
+
+def _dispute_reasons(org):
+    try:
+        from cobro.agreements.services import dispute_reasons
+    except ImportError:
+        return DISPUTE_REASONS
+    return [(r.code, r.label) for r in dispute_reasons(org)]
+
+
+def _outcome_form(request, invoices, reasons, day, data=None, prefix=None):
+    if not hasattr(request, "_cobro_dispute_reasons"):
+        request._cobro_dispute_reasons = _dispute_reasons(request.org)  # once per request, not per task
+    return CallOutcomeForm(data, reasons=reasons, invoices=invoices, currency=request.org.currency, today=day,
+                           prefix=prefix, dispute_reasons=request._cobro_dispute_reasons)
+
+
+def _log_from_form(request, customer, form, task=None):
+    """Turn a valid outcome form into a call log; returns an error message or None."""
+    d = form.cleaned_data
+    promise = None
+    if d.get("promise_minor"):
+        currency = next((i.currency for i in customer_open_invoices(request, customer)), request.org.currency)
+        promise = services.PromiseInput(d["promise_date"], d["promise_minor"], currency)
+    dispute = None
+    if d.get("dispute_invoice"):
+        invoice = get_object_or_404(Invoice.objects.for_org(request.org), pk=d["dispute_invoice"],
+                                    customer=customer)
+        dispute = services.DisputeInput(invoice, d["dispute_reason"], d["dispute_text"])
+    try:
+        services.log_call(request.org, customer, request.user, outcome=d["outcome"], reason=d.get("reason", ""),
+                          note=d.get("note", ""), task=task, promise=promise,
+                          plan_proposal=d.get("plan_proposal", ""), dispute=dispute)
+    except (services.WorkspaceError, ValidationError, ValueError) as exc:
+        return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    return None
+
+
+def customer_open_invoices(request, customer):
+    return list(Invoice.objects.for_org(request.org).filter(customer=customer, status=Invoice.Status.OPEN)
+                .order_by("due_date"))
+
+
+@require_POST
+@require_role("agent")
+def task_log(request, pk: int):
+    task = get_object_or_404(Task.objects.for_org(request.org).select_related("customer"), pk=pk)
+    day = org_today(request.org)
+    invoices = customer_open_invoices(request, task.customer)
+    form = _outcome_form(request, invoices, services.delay_reasons(request.org), day, request.POST,
+                         prefix=f"t{task.pk}")
+    error = None
+    if form.is_valid():
+        error = _log_from_form(request, task.customer, form, task=task)
+        if error is None:
+            if request.htmx:
+                return render(request, "workspace/partials/task_done.html", {"task": task})
+            messages.success(request, _("Llamada registrada."))
+            return redirect("today")
+    if not request.htmx:
+        messages.error(request, error or _("Revise los datos de la llamada."))
+        return redirect("today")
+    return render(request, "workspace/partials/outcome_form.html",
+                  {"form": form, "task": task, "error": error,
+                   "action": f"/tasks/{task.pk}/log/", "target": f"#task-{task.pk}"}, status=422)
+
+
+# ---------------------------------------------------------------- board
+def _board_filters(request) -> boardlib.Filters:
+    min_text = request.GET.get("min", "").strip()
+    try:
+        min_overdue = parse_amount(min_text, request.org.currency) if min_text else 0
+    except MoneyError:
+        min_overdue = 0
+        messages.error(request, _("Monto mínimo ilegible: %(v)s") % {"v": min_text})
+    return boardlib.Filters(owner=request.GET.get("owner", ""), segment=request.GET.get("segment", ""),
+                            country=request.GET.get("country", ""), min_overdue=min_overdue,
+                            q=request.GET.get("q", "").strip())
+
+
+@require_GET
+@require_role("viewer")
+def board(request):
+    day = org_today(request.org)
+    filters = _board_filters(request)
+    columns, bals = boardlib.build_columns(request.org, request.user, filters, day)
+    for col in columns:
+        col.cards = boardlib.cards_for(request.org, col, bals, day)
+    customers = Customer.objects.for_org(request.org)
+    members = Membership.objects.filter(organization=request.org).select_related("user")
+    return render(request, "workspace/board.html", {
+        "columns": columns, "filters": filters, "members": members,
+        "segments": sorted(s for s in customers.values_list("segment", flat=True).distinct() if s),
+        "countries": sorted(customers.values_list("country", flat=True).distinct()),
+        "can_move": boardlib.can_move() and request.membership.can("agent"),
+        "stage_choices": [(c.code, c.label) for c in columns], "query": request.GET.urlencode(),
+        "min_text": request.GET.get("min", ""),
+    })
+
+
+@require_GET
+@require_role("viewer")
+def board_column(request, stage: str):
+    """The next page of one column's cards (the "show more" button), so no page loads all 10,000."""
+    day = org_today(request.org)
+    columns, bals = boardlib.build_columns(request.org, request.user, _board_filters(request), day)
+    col = next((c for c in columns if c.code == stage), None)
+    if col is None:
+        raise Http404(stage)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    cards = boardlib.cards_for(request.org, col, bals, day, offset=offset)
+    params = request.GET.copy()
+    params.pop("offset", None)
+    return render(request, "workspace/partials/board_cards.html", {
+        "col": col, "cards": cards, "query": params.urlencode(),
+        "can_move": boardlib.can_move() and request.membership.can("agent"),
+        "stage_choices": [(c.code, c.label) for c in columns]})
+
+
+@require_POST
+@require_role("agent")
+def board_move(request, pk: int):
+    customer = get_object_or_404(Customer.objects.for_org(request.org), pk=pk)
+    to_stage = request.POST.get("stage", "")
+    if not boardlib.can_move():
+        return HttpResponse(_("Las etapas aún no están disponibles."), status=409)
+    from cobro.dunning import services as dunning
+
+    if to_stage not in {code for code, _label in dunning.stages(request.org)}:
+        return HttpResponseBadRequest(_("Etapa desconocida: %(s)s") % {"s": to_stage})
+    try:
+        dunning.move_stage(request.org, customer, to_stage, actor=request.user,
+                           reason=request.POST.get("reason", "")[:300])
+    except (ValueError, ValidationError) as exc:
+        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        if request.htmx:
+            return HttpResponse(message, status=409)
+        messages.error(request, message)
+        return redirect("board")
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Trigger": "cardMoved"})
+    messages.success(request, _("%(c)s pasó a otra etapa.") % {"c": customer.name})
+    return redirect(_safe_next(request, "/board/"))
+
+
+# ---------------------------------------------------------------- customers
+@require_GET
+@require_role("viewer")
+def customers(request):
+    q = request.GET.get("q", "").strip()
+    qs = Customer.objects.for_org(request.org).select_related("owner").order_by("name")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(ref__iexact=q) | Q(tax_id__iexact=q))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    day = org_today(request.org)
+    bals = boardlib.balances(request.org, day, customer_ids=[c.pk for c in page])
+    rows = [(c, bals.get(c.pk)) for c in page]
+    return render(request, "workspace/customers.html", {"page": page, "rows": rows, "q": q, "day": day})
+
+
+# ---------------------------------------------------------------- customer page
+TIMELINE_PAGE = 40
+AGE_BUCKETS = ((0, _("al día")), (30, "1–30"), (60, "31–60"), (90, "61–90"))
+
+
+def age_bucket(days: int) -> str:
+    for limit, label in AGE_BUCKETS:
+        if days <= limit:
+            return str(label)
+    return "90+"
+
+
+def _event_dot(kind: str) -> str:
+    head = kind.split(".", 1)[0]
+    return {"message": "message", "call": "call", "payment": "payment", "promise": "promise", "plan": "plan",
+            "dispute": "dispute", "optout": "optout", "opt_out": "optout", "stage": "stage"}.get(head, "other")
+
+
+def timeline_page(org, customer, offset: int = 0, limit: int = TIMELINE_PAGE):
+    """One page of the timeline with each message's delivery status and content (two queries)."""
+    events = list(TimelineEvent.objects.for_org(org).filter(customer=customer).select_related("actor", "invoice")
+                  .order_by("-at", "-id")[offset:offset + limit + 1])
+    has_more = len(events) > limit
+    events = events[:limit]
+    message_ids = {e.data.get("message_id") for e in events if e.kind.startswith("message.") and e.data}
+    message_ids.discard(None)
+    found = {}
+    if message_ids:
+        try:
+            from cobro.messaging.models import Message
+        except ImportError:
+            Message = None
+        if Message is not None:
+            found = {m.pk: m for m in Message.objects.for_org(org).filter(pk__in=message_ids)}
+    for e in events:
+        e.dot = _event_dot(e.kind)
+        e.message = found.get((e.data or {}).get("message_id"))
+    return events, has_more
+
+
+def _customer_context(request, customer):
+    org, day = request.org, org_today(request.org)
+    invoices = customer_open_invoices(request, customer)
+    for inv in invoices:
+        inv.days_overdue = max(0, (day - inv.due_date).days)
+        inv.bucket = age_bucket(inv.days_overdue)
+    bal = boardlib.balances(org, day, customer_ids=[customer.pk]).get(customer.pk, boardlib.Balance())
+    events, has_more = timeline_page(org, customer)
+    dunning = boardlib._dunning()
+    explanation, stage = [], None
+    if dunning is not None:
+        explanation = dunning.explain(org, customer, day)
+        stage = dunning.current_stages(org, customer_ids=[customer.pk], as_of=day).get(customer.pk)
+    stage = stage or boardlib._derived_stage(bal)
+    stage_label = dict(boardlib.stages(org)).get(stage, stage)
+    members = list(Membership.objects.filter(organization=org).select_related("user"))
+    reasons = services.delay_reasons(org)
+    return {
+        "customer": customer, "contacts": list(customer.contacts.all()), "invoices": invoices, "balance": bal,
+        "events": events, "has_more": has_more, "next_offset": TIMELINE_PAGE, "explanation": explanation,
+        "stage": stage, "stage_label": stage_label, "day": day,
+        "tasks": list(Task.objects.for_org(org).filter(customer=customer, status=Task.Status.OPEN)),
+        "can_act": request.membership.can("agent"), "can_manage": request.membership.can("manager"),
+        "can_pause": dunning is not None and hasattr(dunning, "pause_customer"),
+        "outcome_form": _outcome_form(request, invoices, reasons, day, prefix="call"),
+        "pause_form": PauseForm(prefix="pause"), "note_form": NoteForm(prefix="note"),
+        "owner_form": OwnerForm(members=members, initial={"owner": customer.owner_id or ""}, prefix="owner"),
+    }
+
+
+def _customer(request, pk):
+    return get_object_or_404(Customer.objects.for_org(request.org).select_related("owner"), pk=pk)
+
+
+@require_GET
+@require_role("viewer")
+def customer_detail(request, pk: int):
+    customer = _customer(request, pk)
+    return render(request, "workspace/customer.html", _customer_context(request, customer))
+
+
+@require_GET
+@require_role("viewer")
+def customer_timeline(request, pk: int):
+    customer = _customer(request, pk)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    events, has_more = timeline_page(request.org, customer, offset)
+    return render(request, "workspace/partials/timeline_items.html", {
+        "customer": customer, "events": events, "has_more": has_more, "next_offset": offset + TIMELINE_PAGE})
+
+
+def _back(request, customer, ok_message):
+    messages.success(request, ok_message)
+    return redirect("customer", pk=customer.pk)
+
+
+def _invalid(request, customer, form):
+    errors = "; ".join(f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
+                       for f, e in form.errors.items())
+    messages.error(request, errors)
+    return redirect("customer", pk=customer.pk)
+
+
+@require_POST
+@require_role("agent")
+def customer_call(request, pk: int):
+    customer = _customer(request, pk)
+    day = org_today(request.org)
+    form = _outcome_form(request, customer_open_invoices(request, customer), services.delay_reasons(request.org),
+                         day, request.POST, prefix="call")
+    if not form.is_valid():
+        return _invalid(request, customer, form)
+    error = _log_from_form(request, customer, form)
+    if error:
+        messages.error(request, error)
+        return redirect("customer", pk=customer.pk)
+    return _back(request, customer, _("Llamada registrada."))
+
+
+@require_POST
+@require_role("agent")
+def customer_note(request, pk: int):
+    customer = _customer(request, pk)
+    form = NoteForm(request.POST, prefix="note")
+    if not form.is_valid():
+        return _invalid(request, customer, form)
+    services.add_note(request.org, customer, form.cleaned_data["text"], actor=request.user)
+    return _back(request, customer, _("Nota guardada."))
+
+
+@require_POST
+@require_role("agent")
+def customer_pause(request, pk: int):
+    customer = _customer(request, pk)
+    form = PauseForm(request.POST, prefix="pause")
+    if not form.is_valid():
+        return _invalid(request, customer, form)
+    dunning = boardlib._dunning()
+    if dunning is None or not hasattr(dunning, "pause_customer"):
+        messages.error(request, _("La pausa de cobranza aún no está disponible."))
+        return redirect("customer", pk=customer.pk)
+    until = org_today(request.org) + dt.timedelta(days=form.cleaned_data["days"])
+    dunning.pause_customer(request.org, customer, until, form.cleaned_data["reason"], request.user)
+    return _back(request, customer, _("Cobranza en pausa hasta el %(d)s.") % {"d": until.isoformat()})
+
+
+@require_POST
+@require_role("manager")
+def customer_owner(request, pk: int):
+    customer = _customer(request, pk)
+    members = list(Membership.objects.filter(organization=request.org).select_related("user"))
+    form = OwnerForm(request.POST, members=members, prefix="owner")
+    if not form.is_valid():
+        return _invalid(request, customer, form)
+    owner_id = form.cleaned_data["owner"]
+    owner = next((m.user for m in members if str(m.user_id) == owner_id), None)
+    services.assign_owner(request.org, customer, owner, actor=request.user)
+    return _back(request, customer, _("Responsable actualizado."))
+
+
+@require_GET
+@require_role("agent")
+def case_file(request, pk: int):
+    """The whole account as a PDF for a mediator or a lawyer: every invoice and every contact made."""
+    from cobro.workspace.casefile import render_case_file
+
+    customer = _customer(request, pk)
+    pdf = render_case_file(request.org, customer, org_today(request.org), request.user)
+    services.record_case_file(request.org, customer, actor=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="expediente-{customer.ref}.pdf"'
+    return response

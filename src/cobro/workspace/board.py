@@ -1,0 +1,207 @@
+"""Reading the board: stages, cards, counts and totals, set-based so 10,000 customers stay fast.
+
+The stages themselves belong to the dunning app (``cobro.dunning.services``). Until it is
+installed the board derives a stage from the ledger alone (upcoming / overdue / paid) and cannot
+move cards, so the page still tells the truth about the book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Min, Sum
+from django.utils.translation import gettext_lazy as _
+
+from cobro.ledger.models import Customer, Invoice, Organization, Task
+
+PAGE_SIZE = 20
+
+FALLBACK_STAGES = [
+    ("por_vencer", _("Por vencer")), ("vencida", _("Vencida")), ("en_gestion", _("En gestión")),
+    ("promesa", _("Promesa")), ("plan_de_pagos", _("Plan de pagos")), ("disputa", _("Disputa")),
+    ("mediacion", _("Mediación")), ("legal", _("Legal")), ("pagada", _("Pagada")),
+]
+#: The badge each agreement-like stage shows on a card.
+STAGE_BADGES = {"promesa": ("promise", _("Promesa")), "plan_de_pagos": ("plan", _("Plan")),
+                "disputa": ("dispute", _("Disputa"))}
+
+
+def _dunning():
+    try:
+        from cobro.dunning import services
+    except ImportError:
+        return None
+    return services if hasattr(services, "current_stages") else None
+
+
+def can_move() -> bool:
+    return _dunning() is not None
+
+
+def stages(org: Organization) -> list[tuple[str, str]]:
+    services = _dunning()
+    return list(services.stages(org)) if services else [(c, str(label)) for c, label in FALLBACK_STAGES]
+
+
+@dataclass
+class Balance:
+    """What one customer owes: open and overdue per currency, and the oldest overdue due date."""
+
+    open: dict[str, int] = field(default_factory=dict)
+    overdue: dict[str, int] = field(default_factory=dict)
+    oldest_due: dt.date | None = None
+
+    def days_overdue(self, today: dt.date) -> int:
+        return (today - self.oldest_due).days if self.oldest_due else 0
+
+    def weight(self) -> int:
+        # Sorting key inside a column: biggest overdue first; currencies are summed as-is because
+        # an organization's book is nearly always in one currency and this only orders cards.
+        return sum(self.overdue.values())
+
+
+def balances(org: Organization, today: dt.date, customer_ids=None) -> dict[int, Balance]:
+    """Open and overdue balances for every customer with open invoices, in one query."""
+    rows = Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN)
+    if customer_ids is not None:
+        rows = rows.filter(customer_id__in=customer_ids)
+    out: dict[int, Balance] = defaultdict(Balance)
+    for cid, currency, due, amount in rows.values_list("customer_id", "currency", "due_date", "open_amount"):
+        b = out[cid]
+        b.open[currency] = b.open.get(currency, 0) + amount
+        if due < today:
+            b.overdue[currency] = b.overdue.get(currency, 0) + amount
+            if b.oldest_due is None or due < b.oldest_due:
+                b.oldest_due = due
+    return out
+
+
+def _derived_stage(balance: Balance | None) -> str:
+    if balance is None or not balance.open:
+        return "pagada"
+    return "vencida" if balance.overdue else "por_vencer"
+
+
+def stage_of_customers(org: Organization, bals: dict[int, Balance], customer_ids, today: dt.date,
+                       all_customers: bool = False) -> dict[int, str]:
+    services = _dunning()
+    known = {}
+    if services:
+        # Asking for the whole book avoids an IN list of 10,000 ids when the board is unfiltered.
+        known = services.current_stages(org, customer_ids=None if all_customers else list(customer_ids),
+                                        as_of=today)
+    return {cid: known.get(cid) or _derived_stage(bals.get(cid)) for cid in customer_ids}
+
+
+@dataclass
+class Filters:
+    owner: str = ""      # "", "me", "none" or a user id
+    segment: str = ""
+    country: str = ""
+    min_overdue: int = 0  # minor units of the organization's currency
+    q: str = ""
+
+    def apply(self, qs, user):
+        if self.owner == "me":
+            qs = qs.filter(owner=user)
+        elif self.owner == "none":
+            qs = qs.filter(owner__isnull=True)
+        elif self.owner.isdigit():
+            qs = qs.filter(owner_id=int(self.owner))
+        if self.segment:
+            qs = qs.filter(segment=self.segment)
+        if self.country:
+            qs = qs.filter(country=self.country.upper())
+        if self.q:
+            qs = qs.filter(name__icontains=self.q) | qs.filter(ref__iexact=self.q)
+        return qs
+
+
+@dataclass
+class Column:
+    code: str
+    label: str
+    customer_ids: list[int]
+    totals: dict[str, int]
+    cards: list = field(default_factory=list)
+    has_more: bool = False
+    offset: int = 0
+
+
+def build_columns(org: Organization, user, filters: Filters, today: dt.date) -> tuple[list[Column], dict]:
+    """Every column with its count and totals; the cards themselves are filled page by page."""
+    customer_ids = list(filters.apply(Customer.objects.for_org(org), user).values_list("id", flat=True))
+    bals = balances(org, today)
+    if filters.min_overdue:
+        customer_ids = [c for c in customer_ids if c in bals and bals[c].weight() >= filters.min_overdue]
+    unfiltered = filters == Filters()
+    stage_by_customer = stage_of_customers(org, bals, customer_ids, today, all_customers=unfiltered)
+    columns = {code: Column(code, str(label), [], {}) for code, label in stages(org)}
+    for cid in customer_ids:
+        col = columns.get(stage_by_customer[cid])
+        if col is None:
+            continue
+        col.customer_ids.append(cid)
+        for currency, amount in bals[cid].overdue.items() if cid in bals else ():
+            col.totals[currency] = col.totals.get(currency, 0) + amount
+    empty = Balance()
+    for col in columns.values():
+        col.customer_ids.sort(key=lambda c: -bals.get(c, empty).weight())
+    return list(columns.values()), bals
+
+
+@dataclass
+class Card:
+    customer: Customer
+    balance: Balance
+    days_overdue: int
+    next_label: str
+    next_date: dt.date | None
+    badges: list
+    stage: str
+
+
+def cards_for(org: Organization, column: Column, bals: dict[int, Balance], today: dt.date, offset: int = 0,
+              limit: int = PAGE_SIZE) -> list[Card]:
+    """One page of a column's cards: three queries whatever the page size."""
+    ids = column.customer_ids[offset:offset + limit]
+    column.offset = offset + len(ids)
+    column.has_more = column.offset < len(column.customer_ids)
+    customers = {c.pk: c for c in Customer.objects.for_org(org).filter(pk__in=ids).select_related("owner")}
+    nexts: dict[int, tuple[dt.date, str]] = {}
+    for cid, due_on, title in (Task.objects.for_org(org).filter(customer_id__in=ids, status=Task.Status.OPEN)
+                               .order_by("due_on", "id").values_list("customer_id", "due_on", "title")):
+        nexts.setdefault(cid, (due_on, title))
+    for cid, when, label in _planned_actions(org, ids):
+        if cid not in nexts or when < nexts[cid][0]:
+            nexts[cid] = (when, label)
+    badge = STAGE_BADGES.get(column.code)
+    empty = Balance()
+    cards = []
+    for cid in ids:
+        if cid not in customers:
+            continue
+        bal = bals.get(cid, empty)
+        when, label = nexts.get(cid, (None, ""))
+        cards.append(Card(customers[cid], bal, bal.days_overdue(today), label, when,
+                          [badge] if badge else [], column.code))
+    return cards
+
+
+def _planned_actions(org: Organization, ids: list[int]):
+    """The next action the engine has planned per customer, once the dunning app is there."""
+    try:
+        from cobro.dunning.models import Action
+    except ImportError:
+        return []
+    rows = (Action.objects.for_org(org).filter(customer_id__in=ids, status=Action.Status.PLANNED)
+            .values("customer_id").annotate(when=Min("scheduled_for")))
+    return [(r["customer_id"], r["when"].date(), str(_("Acción planificada"))) for r in rows]
+
+
+def overdue_total(org: Organization, today: dt.date) -> dict[str, int]:
+    rows = (Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, due_date__lt=today)
+            .values("currency").annotate(total=Sum("open_amount")))
+    return {r["currency"]: r["total"] for r in rows}

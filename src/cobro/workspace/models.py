@@ -1,0 +1,67 @@
+"""The workspace's own tables: per-user preferences, call scripts and the delay-reason list."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cobro.ledger.models import TenantModel
+
+
+class UserPreference(models.Model):
+    """What a person chose for themselves, across organizations (today: the interface language)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cobro_pref")
+    language = models.CharField(_("idioma"), max_length=8, choices=settings.LANGUAGES, default="es")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"
+
+
+class Situation(models.TextChoices):
+    """The situations a call script is written for (the seeds' "speech for each situation")."""
+
+    FIRST_CONTACT = "first_contact", _("Primer contacto")
+    PROMISE_BROKEN = "promise_broken", _("Promesa incumplida")
+    PLAN_LATE = "plan_late", _("Cuota atrasada")
+    DISPUTE_ANSWERED = "dispute_answered", _("Reclamo respondido")
+    HARDSHIP = "hardship", _("Cliente con dificultades")
+
+
+class CallScript(TenantModel):
+    """An organization's own wording for one situation and language; the defaults apply otherwise."""
+
+    situation = models.CharField(_("situación"), max_length=32, choices=Situation.choices)
+    language = models.CharField(_("idioma"), max_length=8, choices=settings.LANGUAGES)
+    body = models.TextField(_("guion"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "situation", "language"],
+                                               name="uniq_call_script")]
+        verbose_name = _("guion de llamada")
+        verbose_name_plural = _("guiones de llamada")
+
+    def __str__(self) -> str:
+        return f"{self.situation} ({self.language})"
+
+
+class DelayReason(TenantModel):
+    """One entry of the organization's list of reasons a customer gives for paying late."""
+
+    code = models.SlugField(_("código"), max_length=40)
+    label = models.CharField(_("motivo"), max_length=120)
+    position = models.PositiveSmallIntegerField(_("orden"), default=0)
+    active = models.BooleanField(_("activo"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_delay_reason")]
+        verbose_name = _("motivo de atraso")
+        verbose_name_plural = _("motivos de atraso")
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,205 @@
+"""Writes the workspace makes: call outcomes, scripts, reasons, preferences, owners.
+
+Views parse the request and call these; each writes all or nothing and leaves a timeline event for
+everything that happens to a customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cobro.ledger.models import Customer, Invoice, Membership, Organization, Role, Task, TimelineEvent
+from cobro.ledger.services import complete_task, record_event
+from cobro.workspace.models import CallScript, DelayReason, UserPreference
+
+OUTCOMES = {
+    "reached": gettext_lazy("Contactado"),
+    "no_answer": gettext_lazy("No contesta"),
+    "wrong_number": gettext_lazy("Número equivocado"),
+}
+
+#: The reasons list a new organization starts with (it edits its own in Settings → Reasons).
+DEFAULT_REASONS = [
+    ("cash_flow", gettext_lazy("Falta de liquidez")),
+    ("forgot", gettext_lazy("Olvido")),
+    ("invoice_not_received", gettext_lazy("No recibió la factura")),
+    ("invoice_error", gettext_lazy("Error en la factura")),
+    ("waiting_customer", gettext_lazy("Espera el pago de su propio cliente")),
+    ("approval", gettext_lazy("Pago en aprobación interna")),
+    ("hardship", gettext_lazy("Dificultad personal o de salud")),
+    ("disagrees", gettext_lazy("No está conforme con el servicio")),
+]
+
+
+class WorkspaceError(ValueError):
+    """Bad input to a workspace action; the message is safe to show to the user."""
+
+
+def delay_reasons(org: Organization) -> list[tuple[str, str]]:
+    """The organization's active reasons, or the defaults while it has not edited the list."""
+    rows = list(DelayReason.objects.for_org(org).values_list("code", "label", "active"))
+    if not rows:
+        return [(code, str(label)) for code, label in DEFAULT_REASONS]
+    return [(code, label) for code, label, active in rows if active]
+
+
+def ensure_reasons(org: Organization) -> None:
+    """Turn the defaults into the organization's own rows so it can edit them."""
+    if not DelayReason.objects.for_org(org).exists():
+        DelayReason.objects.bulk_create(
+            [DelayReason(organization=org, code=code, label=str(label), position=i)
+             for i, (code, label) in enumerate(DEFAULT_REASONS)], ignore_conflicts=True)
+
+
+def save_reason(org: Organization, code: str, label: str, active: bool = True) -> DelayReason:
+    ensure_reasons(org)
+    label = (label or "").strip()
+    if not label:
+        raise WorkspaceError(_("El motivo no puede estar vacío."))
+    last = DelayReason.objects.for_org(org).order_by("-position").values_list("position", flat=True).first() or 0
+    reason, _created = DelayReason.objects.update_or_create(
+        organization=org, code=code, defaults={"label": label, "active": active},
+        create_defaults={"label": label, "active": active, "position": last + 1})
+    return reason
+
+
+def save_script(org: Organization, situation: str, language: str, body: str, actor=None) -> CallScript:
+    body = (body or "").strip()
+    if len(body) < 20:
+        raise WorkspaceError(_("El guion es demasiado corto: escriba al menos un saludo y una pregunta."))
+    script, _created = CallScript.objects.update_or_create(
+        organization=org, situation=situation, language=language,
+        defaults={"body": body, "updated_by": actor})
+    return script
+
+
+def set_language(user, language: str) -> None:
+    UserPreference.objects.update_or_create(user=user, defaults={"language": language})
+
+
+def user_language(user) -> str | None:
+    return UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
+
+
+def assign_owner(org: Organization, customer: Customer, owner, actor=None) -> None:
+    """Give the customer an account owner (or none) and say so on the timeline.
+
+    The ledger has no owner-changing service yet; this single-column update is the only write the
+    workspace makes to a ledger table, and it goes with its timeline event in one transaction.
+    """
+    with transaction.atomic():
+        Customer.objects.for_org(org).filter(pk=customer.pk).update(owner=owner)
+        name = (owner.get_full_name() or owner.username) if owner else _("nadie")
+        record_event(org, customer, "customer.owner_changed", _("Responsable: %(name)s") % {"name": name},
+                     data={"owner_id": getattr(owner, "pk", None)}, actor=actor)
+    customer.owner = owner
+
+
+@dataclass(frozen=True)
+class PromiseInput:
+    date: dt.date
+    amount: int  # minor units
+    currency: str
+
+
+@dataclass(frozen=True)
+class DisputeInput:
+    invoice: Invoice
+    reason_code: str
+    text: str
+
+
+def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reason: str = "", note: str = "",
+             task: Task | None = None, promise: PromiseInput | None = None, plan_proposal: str = "",
+             dispute: DisputeInput | None = None, at: dt.datetime | None = None) -> TimelineEvent:
+    """Record a call: the "call.logged" event the cycle reads for its cool-down, then what was agreed.
+
+    All or nothing: a promise or dispute the agreements app refuses rolls the call log back too, so
+    the agent sees the error and can correct it without a half-recorded call.
+    """
+    if outcome not in OUTCOMES:
+        raise WorkspaceError(_("Resultado de llamada desconocido: %(o)s") % {"o": outcome})
+    if outcome != "reached" and (promise or dispute or plan_proposal):
+        raise WorkspaceError(_("Solo se registra un acuerdo si se habló con el cliente."))
+    if task is not None and (task.organization_id != org.pk or task.customer_id != customer.pk):
+        raise WorkspaceError(_("La tarea no corresponde a este cliente."))
+    data = {"outcome": outcome, "reason": reason, "note": note.strip()}
+    if task is not None:
+        data["task_id"] = task.pk
+    if plan_proposal:
+        data["plan_proposal"] = plan_proposal.strip()
+    summary = str(OUTCOMES[outcome])
+    if reason:
+        summary += " · " + dict(delay_reasons(org)).get(reason, reason)
+    with transaction.atomic():
+        event = record_event(org, customer, "call.logged", summary, data=data, actor=actor, at=at)
+        if promise is not None:
+            _agreements().create_promise(org, customer, promise.date, promise.amount, promise.currency,
+                                         channel="call", taken_by=actor)
+        if dispute is not None:
+            _agreements().open_dispute(org, dispute.invoice, dispute.reason_code, dispute.text, actor=actor)
+        if plan_proposal:
+            # A proposal is a request for a manager to build the plan, so it becomes their task.
+            from cobro.ledger.services import create_task
+
+            create_task(org, customer, "plan_proposal", _("Preparar plan de pagos: %(t)s") % {
+                "t": plan_proposal.strip()[:120]}, event.at.date(), source_key=f"plan-proposal:{event.pk}",
+                data={"proposal": plan_proposal.strip(), "event_id": event.pk})
+        if task is not None and task.status == Task.Status.OPEN:
+            complete_task(task, outcome)
+    return event
+
+
+def _agreements():
+    try:
+        from cobro.agreements import services
+    except ImportError as exc:  # the agreements app lands separately; say so instead of failing obscurely
+        raise WorkspaceError(_("Las promesas y reclamos aún no están disponibles en esta instalación.")) from exc
+    return services
+
+
+def add_note(org: Organization, customer: Customer, text: str, actor=None) -> TimelineEvent:
+    text = (text or "").strip()
+    if not text:
+        raise WorkspaceError(_("La nota está vacía."))
+    return record_event(org, customer, "note.added", text[:300], data={"text": text}, actor=actor)
+
+
+def record_case_file(org: Organization, customer: Customer, actor=None) -> TimelineEvent:
+    """Exporting the case file is itself on the record: who took the customer's data out, and when."""
+    return record_event(org, customer, "casefile.exported", _("Expediente exportado (PDF)"), actor=actor)
+
+
+def add_member(org: Organization, username: str, role: str, email: str = "", password: str = "") -> Membership:
+    """Give a person a role in the organization, creating their user when they are new."""
+    from django.contrib.auth import get_user_model
+
+    if role not in Role.values:
+        raise WorkspaceError(_("Rol desconocido: %(r)s") % {"r": role})
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            if not password:
+                raise WorkspaceError(_("El usuario %(u)s no existe: indique una contraseña inicial.")
+                                     % {"u": username})
+            user = User.objects.create_user(username=username, email=email, password=password)
+        if Membership.objects.filter(organization=org, user=user).exists():
+            raise WorkspaceError(_("%(u)s ya es miembro de esta organización.") % {"u": username})
+        return Membership.objects.create(organization=org, user=user, role=role)
+
+
+def set_role(org: Organization, member: Membership, role: str, actor_membership: Membership) -> None:
+    if role not in Role.values:
+        raise WorkspaceError(_("Rol desconocido: %(r)s") % {"r": role})
+    if member.organization_id != org.pk:
+        raise WorkspaceError(_("Ese miembro no pertenece a esta organización."))
+    if member.pk == actor_membership.pk and role != Role.ADMIN:
+        # An organization must never lose its last way to manage itself by a slip of the mouse.
+        raise WorkspaceError(_("No puede quitarse a sí mismo el rol de administrador."))
+    Membership.objects.filter(pk=member.pk).update(role=role)

@@ -1,0 +1,137 @@
+"""Settings for managers: scripts, reasons for delay, team members; links to other apps' editors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cobro.ledger.models import Membership, Role
+from cobro.ledger.tenancy import require_role
+from cobro.workspace import services
+from cobro.workspace.forms import MemberForm, ReasonForm, ScriptForm
+from cobro.workspace.models import DelayReason, Situation
+from cobro.workspace.scripts import load_scripts
+
+SCRIPT_LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português (Brasil)")]
+
+#: Settings pages other apps own, shown in the same menu when they are installed (url name, label).
+OTHER_PAGES = [
+    ("dunning:policies", gettext_lazy("Políticas y pasos")),
+    ("dunning:contact_rules", gettext_lazy("Reglas de contacto")),
+    ("messaging:templates", gettext_lazy("Plantillas de mensajes")),
+]
+
+
+def _other_pages():
+    pages = []
+    for name, label in OTHER_PAGES:
+        try:
+            pages.append((reverse(name), str(label)))
+        except NoReverseMatch:
+            continue
+    return pages
+
+
+def _tabs(active):
+    return {"active": active, "other_pages": _other_pages()}
+
+
+@require_role("manager")
+def settings_home(request):
+    return redirect("settings_scripts")
+
+
+@require_http_methods(["GET", "POST"])
+@require_role("manager")
+def settings_scripts(request):
+    if request.method == "POST":
+        form = ScriptForm(request.POST)
+        if form.is_valid():
+            try:
+                services.save_script(request.org, form.cleaned_data["situation"], form.cleaned_data["language"],
+                                     form.cleaned_data["body"], actor=request.user)
+            except services.WorkspaceError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Guion guardado."))
+        else:
+            messages.error(request, _("Revise el guion."))
+        return redirect(f"{request.path}?lang={request.POST.get('language', 'es')}")
+    lang = request.GET.get("lang", "es")
+    if lang not in dict(SCRIPT_LANGUAGES):
+        lang = "es"
+    texts = load_scripts(request.org)
+    scripts = [(code, label, ScriptForm(initial={"situation": code, "language": lang,
+                                                 "body": texts[(code, lang)]}))
+               for code, label in Situation.choices]
+    return render(request, "workspace/settings/scripts.html", {
+        **_tabs("scripts"), "scripts": scripts, "lang": lang, "languages": SCRIPT_LANGUAGES})
+
+
+@require_http_methods(["GET", "POST"])
+@require_role("manager")
+def settings_reasons(request):
+    if request.method == "POST":
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            label = form.cleaned_data["label"]
+            code = slugify(label)[:40] or "motivo"
+            services.save_reason(request.org, code, label)
+            messages.success(request, _("Motivo agregado."))
+        else:
+            messages.error(request, _("Escriba el motivo."))
+        return redirect("settings_reasons")
+    services.ensure_reasons(request.org)
+    return render(request, "workspace/settings/reasons.html", {
+        **_tabs("reasons"), "reasons": DelayReason.objects.for_org(request.org), "form": ReasonForm()})
+
+
+@require_POST
+@require_role("manager")
+def settings_reason_toggle(request, pk: int):
+    reason = get_object_or_404(DelayReason.objects.for_org(request.org), pk=pk)
+    services.save_reason(request.org, reason.code, reason.label, active=not reason.active)
+    return redirect("settings_reasons")
+
+
+@require_http_methods(["GET", "POST"])
+@require_role("manager")
+def settings_team(request):
+    form = MemberForm()
+    if request.method == "POST":
+        if not request.membership.can("admin"):
+            messages.error(request, _("Solo un administrador puede agregar miembros."))
+            return redirect("settings_team")
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            try:
+                services.add_member(request.org, **form.cleaned_data)
+            except services.WorkspaceError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Miembro agregado."))
+                return redirect("settings_team")
+    members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
+    return render(request, "workspace/settings/team.html", {
+        **_tabs("team"), "members": members, "form": form, "roles": Role.choices,
+        "is_admin": request.membership.can("admin")})
+
+
+@require_POST
+@require_role("admin")
+def settings_member_role(request, pk: int):
+    member = get_object_or_404(Membership, organization=request.org, pk=pk)
+    role = request.POST.get("role", "")
+    try:
+        services.set_role(request.org, member, role, actor_membership=request.membership)
+    except services.WorkspaceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Rol actualizado."))
+    return redirect("settings_team")
+

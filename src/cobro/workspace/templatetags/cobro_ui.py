@@ -1,0 +1,32 @@
+"""Template helpers for showing money and dates the way the reader expects."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import get_language
+
+from cobro.engine.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(minor, currency: str) -> str:
+    """``{{ invoice.open_amount|money:invoice.currency }}`` → "$ 1.234.567"."""
+    if minor is None or not currency:
+        return ""
+    return format_money(int(minor), currency, get_language() or "es")
+
+
+@register.filter
+def money_map(amounts: dict) -> str:
+    """A per-currency dict as "$ 1.234 · US$ 56,00", largest first; "—" when empty."""
+    if not amounts:
+        return "—"
+    lang = get_language() or "es"
+    return " · ".join(format_money(v, c, lang) for c, v in sorted(amounts.items(), key=lambda kv: -kv[1]))
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
