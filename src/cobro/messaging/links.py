@@ -1,0 +1,69 @@
+"""Signed, expiring, revocable links in messages: the pay link (statement) and the opt-out link.
+
+A token carries the organization, the customer, the purpose, the channel (for opt-outs) and the
+customer's link version. It is signed with the secret key (django.core.signing), so nobody can forge
+one for another customer; it expires after COBRO_LINK_MAX_AGE_DAYS; and bumping the customer's
+``LinkVersion`` revokes every link already sent (a lost phone, a forwarded email).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import F
+from django.urls import reverse
+
+from cobro.messaging.models import LinkVersion
+
+SALT = "cobro.messaging.links"
+PURPOSES = {"pay": "messaging:statement", "optout": "messaging:opt_out"}
+
+
+class LinkError(Exception):
+    """The link is forged, expired or revoked; the message is safe to show to the debtor."""
+
+
+def versions(org, customer_ids) -> dict[int, int]:
+    """Current link version per customer (1 when never bumped), in one query."""
+    found = dict(LinkVersion.objects.for_org(org).filter(customer_id__in=list(customer_ids))
+                 .values_list("customer_id", "version"))
+    return {cid: found.get(cid, 1) for cid in customer_ids}
+
+
+def make_token(org_id: int, customer_id: int, purpose: str, version: int, channel: str = "") -> str:
+    payload = {"o": org_id, "c": customer_id, "p": purpose, "v": version}
+    if channel:
+        payload["ch"] = channel
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def url(org_id: int, customer_id: int, purpose: str, version: int, channel: str = "") -> str:
+    token = make_token(org_id, customer_id, purpose, version, channel)
+    return settings.COBRO_BASE_URL + reverse(PURPOSES[purpose], args=[token])
+
+
+def read_token(token: str, purpose: str) -> dict:
+    """The token's payload if it is genuine, unexpired, of this purpose and not revoked."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=settings.COBRO_LINK_MAX_AGE_DAYS * 86400)
+    except signing.SignatureExpired:
+        raise LinkError("expired") from None
+    except signing.BadSignature:
+        raise LinkError("invalid") from None
+    if data.get("p") != purpose:
+        raise LinkError("invalid")
+    current = LinkVersion.objects.filter(organization_id=data["o"], customer_id=data["c"]).values_list(
+        "version", flat=True).first() or 1
+    if data.get("v") != current:
+        raise LinkError("revoked")
+    return data
+
+
+def revoke(org, customer) -> int:
+    """Invalidate every pay and opt-out link sent to this customer so far; returns the new version."""
+    row, created = LinkVersion.objects.get_or_create(organization=org, customer=customer,
+                                                     defaults={"version": 2})
+    if not created:
+        LinkVersion.objects.filter(pk=row.pk).update(version=F("version") + 1)
+        row.refresh_from_db(fields=["version"])
+    return row.version

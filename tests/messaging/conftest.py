@@ -1,0 +1,82 @@
+"""A small book for messaging tests: an organization per role, customers with contacts and invoices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from cobro.ledger.models import Contact, Customer, Membership, Organization
+from cobro.ledger.services import add_invoice
+from cobro.messaging import services
+from cobro.messaging.models import Message
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_user(username, org=None, role=None):
+    user = get_user_model().objects.create_user(username=username, password="pw-123-xyz")
+    if org is not None:
+        Membership.objects.create(user=user, organization=org, role=role)
+    return user
+
+
+@pytest.fixture
+def book(db):
+    today = dt.date(2026, 3, 10)
+    org = Organization.objects.create(slug="acme", name="Acme SpA", country="CL", currency="CLP",
+                                      tax_id="76.123.456-7", email="cobranza@acme.cl", phone="+56 2 2345 6789",
+                                      options={"payment_instructions": "Banco Estado, cuenta 123-456"})
+    other = Organization.objects.create(slug="otra", name="Otra Ltda", country="CL", currency="CLP")
+    ns = type("Book", (), {})()
+    ns.org, ns.other, ns.today = org, other, today
+    ns.manager = make_user("mario", org, "manager")
+    ns.agent = make_user("agustina", org, "agent")
+    ns.viewer = make_user("vera", org, "viewer")
+    ns.outsider = make_user("oscar", other, "admin")
+    ns.es = Customer.objects.create(organization=org, ref="C1", name="Ferretería Los Andes", country="CL",
+                                    language="es", timezone="America/Santiago", preferred_channel="email")
+    Contact.objects.create(organization=org, customer=ns.es, name="Rosa Díaz", email="rosa@andes.cl",
+                           phone="+56911111111", whatsapp="+56911111111")
+    ns.en = Customer.objects.create(organization=org, ref="C2", name="Harbor Supplies", country="US",
+                                    language="en", timezone="America/New_York", preferred_channel="sms")
+    Contact.objects.create(organization=org, customer=ns.en, name="John Smith", email="john@harbor.us",
+                           phone="+12025550143")
+    ns.pt = Customer.objects.create(organization=org, ref="C3", name="Padaria Sol", country="BR",
+                                    language="pt-BR", timezone="America/Sao_Paulo", preferred_channel="whatsapp")
+    Contact.objects.create(organization=org, customer=ns.pt, name="Ana Souza", email="ana@sol.com.br",
+                           whatsapp="+5511988887777")
+    ns.inv = {
+        "es1": add_invoice(org, ns.es, "F-101", today - dt.timedelta(days=40), today - dt.timedelta(days=10),
+                           "CLP", 1_234_567),
+        "es2": add_invoice(org, ns.es, "F-102", today - dt.timedelta(days=20), today + dt.timedelta(days=3),
+                           "EUR", 123_456),
+        "en1": add_invoice(org, ns.en, "INV-7", today - dt.timedelta(days=30), today - dt.timedelta(days=7),
+                           "USD", 250_000),
+        "pt1": add_invoice(org, ns.pt, "NF-9", today - dt.timedelta(days=30), today, "BRL", 98_765),
+    }
+    ns.secret = Customer.objects.create(organization=other, ref="X1", name="Cliente Secreto", country="CL",
+                                        timezone="America/Santiago")
+    services.install_default_templates(org)
+    return ns
+
+
+def _queue(org, customer, template, channel, invoices=(), key=None, at=None, data=None):
+    at = at or timezone.now()
+    return Message.objects.create(organization=org, customer=customer,
+                                  key=key or f"t:{customer.pk}:{template}:{channel}", template=template,
+                                  channel=channel, invoice_ids=[i.pk for i in invoices], scheduled_for=at,
+                                  next_attempt_at=at, data=data or {})
+
+
+@pytest.fixture
+def queue():
+    """queue(org, customer, template, channel, invoices=(), key=None, at=None, data=None) -> Message"""
+    return _queue
