@@ -20,9 +20,10 @@ def test_first_run_takes_the_latest_step_and_nothing_on_paid(org, book):
     assert [o["step"] for o in by_customer["K-3"]] == ["0"]
     # K-2: I-3 is 23 days overdue: +15 gives one message and one call task.
     assert sorted(o["action"] for o in by_customer["K-2"]) == ["call_task", "message"]
-    # K-4 cannot be reached: a task for the team, never a silent skip.
-    (k4,) = by_customer["K-4"]
-    assert k4["action"] == "call_task" and k4["channel"] == "call"
+    # K-4 cannot be reached: a task for the team, never a silent skip (and +30's late fee).
+    assert sorted(o["action"] for o in by_customer["K-4"]) == ["call_task", "fee"]
+    k4 = next(o for o in by_customer["K-4"] if o["action"] == "call_task")
+    assert (k4["channel"], k4["step"], k4["template"]) == ("call", "+30", "late_fee_notice")
     assert Task.objects.filter(customer=book["K-4"], source_key=f"dunning:{k4['key']}").exists()
     assert Action.objects.filter(organization=org).count() == len(result.created)
     assert TimelineEvent.objects.filter(kind="action.planned").count() == len(result.created)

@@ -209,6 +209,10 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
         for earlier in CycleRun.objects.for_org(org).filter(as_of__lt=as_of, finished_at__isnull=True) \
                 .order_by("as_of").values_list("as_of", flat=True):
             run_cycle(org, earlier, batch_customers=batch_customers)
+    evaluate_agreements = _optional("cobro.agreements.cycle", "evaluate")
+    if evaluate_agreements is not None and not dry_run:
+        # Promises kept or broken and instalments missed are settled before the book is read.
+        evaluate_agreements(org, as_of)
     stamp = fingerprint(org)
     done = CycleRun.objects.for_org(org).filter(as_of=as_of).first()
     if done and done.finished_at and done.fingerprint == stamp:

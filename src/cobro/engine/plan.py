@@ -237,7 +237,11 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
         lead = max((s for _, s in by_kind["message"]), key=lambda s: (s.offset, TONE_RANK.get(s.tone, 0), s.code))
     if lead is not None or items:
         item_ids = {i for item in items for i in item.invoice_ids if i not in holds}
-        ids = sorted(set(listed) | {inv.id for inv, _ in by_kind.get("message", ())} | item_ids)
+        # Oldest due date first, as a person would list them; agreement invoices last.
+        rank = {i: n for n, i in enumerate(listed)}
+        rank.update({inv.id: len(listed) + n for n, (inv, _) in enumerate(fired) if inv.id not in rank})
+        ids = sorted(set(listed) | {inv.id for inv, _ in by_kind.get("message", ())} | item_ids,
+                     key=lambda i: (rank.get(i, 1 << 30), i))
         if lead is not None:
             step, template, tone, wanted = lead.code, lead.template, lead.tone, lead.channel
         else:
