@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 
@@ -66,3 +67,24 @@ def kinds(org, customer):
 
     return lambda: list(TimelineEvent.objects.for_org(org).filter(customer=customer).order_by("at", "id")
                         .values_list("kind", flat=True))
+
+
+@dataclass
+class FeeStep:
+    """The fields of a ``dunning.Action`` the fee receiver reads (the cycle's contract)."""
+
+    as_of: dt.date
+    invoice_ids: list[int]
+    key: str
+    action: str = "fee"
+
+
+@pytest.fixture
+def fee_step(org):
+    """Send ``actions_created`` with one fee step, as the cycle does when a policy's fee step is due."""
+    from cobro.dunning.signals import actions_created
+
+    def _send(as_of, invoices):
+        actions_created.send(sender=None, organization=org,
+                             actions=[FeeStep(as_of, [i.pk for i in invoices], key=f"fee:{as_of}")])
+    return _send

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from cobro.agreements import caps, services
 from cobro.agreements.models import Discount, Fee
 from cobro.agreements.services import AgreementError
-from cobro.dunning.signals import actions_created
 from cobro.engine.agreements import max_late_charge
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Invoice
@@ -19,30 +17,12 @@ from cobro.ledger.models import Invoice
 D = dt.date
 
 
-@dataclass
-class FeeStep:
-    """The fields of a ``dunning.Action`` that the fee receiver reads (the cycle's contract)."""
-
-    as_of: dt.date
-    invoice_ids: list[int]
-    key: str = "k"
-    action: str = "fee"
-    channel: str = "letter"
-    template: str = "late_fee_notice"
-    invoice_refs: list[str] = field(default_factory=list)
-
-
-def cycle_fee_step(org, as_of, invoices):
-    actions_created.send(sender=None, organization=org,
-                         actions=[FeeStep(as_of, [i.pk for i in invoices], key=f"fee:{as_of}")])
-
-
-def test_fee_per_terms_is_capped_by_chiles_tiers_and_posted_once(org, customer, invoices, kinds):
+def test_fee_per_terms_is_capped_by_chiles_tiers_and_posted_once(org, customer, invoices, kinds, fee_step):
     services.set_terms(org, customer, late_fee_kind="fixed", late_fee_fixed=50_000, grace_days=5)
-    cycle_fee_step(org, D(2026, 3, 20), [invoices[0]])  # 19 days overdue: Chile allows nothing yet
+    fee_step(D(2026, 3, 20), [invoices[0]])  # 19 days overdue: Chile allows nothing yet
     assert not Fee.objects.exists()
-    cycle_fee_step(org, D(2026, 3, 31), [invoices[0]])  # 30 days
-    cycle_fee_step(org, D(2026, 4, 1), [invoices[0]])   # a second fee step: no second fee
+    fee_step(D(2026, 3, 31), [invoices[0]])  # 30 days
+    fee_step(D(2026, 4, 1), [invoices[0]])   # a second fee step: no second fee
     fee = Fee.objects.get()
     assert (fee.requested, fee.cap, fee.amount, fee.days_overdue) == (50_000, 9_000, 9_000, 30)
     assert "capped" in fee.reason and fee.basis["cap_country"] == "CL" and fee.basis["terms"] == "customer"
@@ -51,25 +31,25 @@ def test_fee_per_terms_is_capped_by_chiles_tiers_and_posted_once(org, customer, 
     assert kinds().count("fee.posted") == 1
 
 
-def test_no_fee_without_a_basis_in_the_terms(org, customer, invoices):
-    cycle_fee_step(org, D(2026, 4, 30), invoices)
+def test_no_fee_without_a_basis_in_the_terms(org, customer, invoices, fee_step):
+    fee_step(D(2026, 4, 30), invoices)
     assert not Fee.objects.exists() and not Invoice.objects.filter(ref__startswith="CM-").exists()
 
 
-def test_organization_default_terms_and_no_fee_on_a_fee(org, customer, invoices):
+def test_organization_default_terms_and_no_fee_on_a_fee(org, customer, invoices, fee_step):
     org.options["terms"] = {"late_fee_kind": "percent", "late_fee_rate": "3"}
     org.save()
-    cycle_fee_step(org, D(2026, 4, 30), invoices[:2])
+    fee_step(D(2026, 4, 30), invoices[:2])
     assert sorted(Fee.objects.values_list("amount", flat=True)) == [1_500, 3_000]
-    cycle_fee_step(org, D(2026, 6, 30), list(Invoice.objects.filter(ref__startswith="CM-")))
+    fee_step(D(2026, 6, 30), list(Invoice.objects.filter(ref__startswith="CM-")))
     assert Fee.objects.count() == 2
 
 
-def test_spain_b2b_interest_plus_forty_euros(org):
+def test_spain_b2b_interest_plus_forty_euros(org, fee_step):
     es = ledger.get_or_create_customer(org, "E-1", "Talleres Bilbao SL", country="ES")[0]
     inv = ledger.add_invoice(org, es, "FE-1", D(2026, 1, 1), D(2026, 2, 1), "EUR", 1000_00)
     services.set_terms(org, es, late_fee_kind="daily_interest", late_fee_rate=Decimal("40"), business=True)
-    cycle_fee_step(org, D(2026, 4, 15), [inv])  # 73 days
+    fee_step(D(2026, 4, 15), [inv])  # 73 days
     fee = Fee.objects.get()
     cap = caps.legal_cap("ES", "EUR", D(2026, 4, 15))
     assert cap.fixed_compensation == 40_00 and cap.annual_rate == Decimal("10.15")
@@ -77,9 +57,9 @@ def test_spain_b2b_interest_plus_forty_euros(org):
     assert (fee.requested, fee.amount) == (80_00, 60_30)  # 40 % a year asks 80.00 €: above the cap
 
 
-def test_waiving_needs_a_manager_and_a_reason_and_credits_the_charge(org, customer, invoices, users, kinds):
+def test_waiving_needs_a_manager_and_a_reason_and_credits_the_charge(org, customer, invoices, users, kinds, fee_step):
     services.set_terms(org, customer, late_fee_kind="fixed", late_fee_fixed=5_000)
-    cycle_fee_step(org, D(2026, 4, 30), [invoices[0]])
+    fee_step(D(2026, 4, 30), [invoices[0]])
     fee = Fee.objects.get()
     with pytest.raises(AgreementError, match="manager"):
         services.waive_fee(org, fee, users["agent"], "cliente antiguo")

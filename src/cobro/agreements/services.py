@@ -378,6 +378,8 @@ def resolve_dispute(org: Organization, dispute: Dispute, valid: bool, resolution
                 note = ledger.add_credit_note(org, invoice, f"NC-D{dispute.pk}", at.date(), amount,
                                               reason=f"Disputa procedente: {resolution}"[:200], actor=actor)
                 dispute.credit_note_ref = note.ref
+                invoice.refresh_from_db(fields=["open_amount", "status", "closed_on"])
+        dispute.invoice = invoice
         dispute.status = Dispute.Status.VALID if valid else Dispute.Status.INVALID
         dispute.resolution, dispute.resolved_at = resolution, at
         dispute.resolution_seconds = int((at - dispute.opened_at).total_seconds())
