@@ -55,8 +55,7 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _read_csv(text: str, encoding: str) -> Table:
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
+    first = next((ln for ln in text.split("\n", 20)[:20] if ln.strip()), "")
     if not first:
         raise TableError("the file has no header row (it is blank)")
     delimiter = max((";", ",", "\t", "|"), key=first.count)
@@ -64,18 +63,21 @@ def _read_csv(text: str, encoding: str) -> Table:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        all_rows = list(reader)
+        # Spreadsheet row numbers: the reader's line_num counts physical lines (quoted cells may
+        # span several); blank lines are skipped but still counted.
+        numbered = [(n, row) for n, row in enumerate(reader, start=1) if row and (row[0].strip() or _filled(row))]
     except csv.Error as exc:
         raise TableError(f"the file is not valid CSV: {exc}") from None
-    numbered = [(n, row) for n, row in enumerate(all_rows, start=1)]
-    while numbered and not any(c.strip() for c in numbered[0][1]):
-        numbered.pop(0)
     if not numbered:
         raise TableError("the file has no header row (it is blank)")
-    header_no, header = numbered[0]
-    rows = [(n, row) for n, row in numbered[1:] if any(c.strip() for c in row)]
+    header = numbered[0][1]
+    rows = numbered[1:]
     return Table(header=[h.strip() for h in header], rows=rows, source="csv", encoding=encoding,
                  delimiter=delimiter)
+
+
+def _filled(row: list[str]) -> bool:
+    return any(cell.strip() for cell in row)
 
 
 def _read_xlsx(data: bytes, name: str) -> Table:
