@@ -46,6 +46,17 @@ class AgreementCommand(BaseCommand):
         except (ValueError, MoneyError) as exc:  # AgreementError and the ledger's errors are ValueErrors
             raise bad(str(exc)) from None
 
+    # Promises and plans are judged together (one pass over the customer's payments), so both
+    # commands offer the same "evaluate".
+    def args_evaluate(self, p):
+        p.add_argument("--as-of", required=True, type=date_arg)
+
+    def do_evaluate(self, as_of, **_):
+        from cobro.agreements.services import evaluate_agreements
+
+        counts = evaluate_agreements(self.org, as_of)
+        self.emit(counts, ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
     # -- reading ---------------------------------------------------------------------------------
     def customer(self, ref: str) -> Customer:
         found = Customer.objects.for_org(self.org).filter(ref=ref).first()

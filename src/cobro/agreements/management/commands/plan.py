@@ -118,10 +118,3 @@ class Command(AgreementCommand):
         data = plan_schedule_pdf(self.get(Plan, id), language=lang)
         Path(out).write_bytes(data)
         self.emit({"id": id, "path": out, "bytes": len(data)}, f"Wrote {out} ({len(data):,} bytes)")
-
-    def args_evaluate(self, p):
-        p.add_argument("--as-of", required=True, type=date_arg)
-
-    def do_evaluate(self, as_of, **_):
-        counts = services.evaluate_agreements(self.org, as_of)
-        self.emit(counts, ", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -55,10 +55,3 @@ class Command(AgreementCommand):
     def do_cancel(self, id, reason, **_):
         p = services.cancel_promise(self.org, self.get(Promise, id), reason=reason)
         self.emit(promise_row(p), f"Promise {p.pk} cancelled")
-
-    def args_evaluate(self, p):
-        p.add_argument("--as-of", required=True, type=date_arg)
-
-    def do_evaluate(self, as_of, **_):
-        counts = services.evaluate_agreements(self.org, as_of)
-        self.emit(counts, ", ".join(f"{k}: {v}" for k, v in counts.items()))
