@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 
 import pytest
@@ -80,3 +81,62 @@ def _queue(org, customer, template, channel, invoices=(), key=None, at=None, dat
 def queue():
     """queue(org, customer, template, channel, invoices=(), key=None, at=None, data=None) -> Message"""
     return _queue
+
+
+class FakeProvider:
+    """A local HTTP server on 127.0.0.1 that speaks a provider's API as documented.
+
+    ``replies`` is a list of (status, json_body, headers) answered in order (the last one repeats);
+    every request is kept in ``requests`` as (method, path, headers, body bytes).
+    """
+
+    def __init__(self, responder):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        provider = self
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        self.responder = responder
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                provider.requests.append((self.command, self.path, dict(self.headers), body))
+                status, payload, headers = provider.responder(self.command, self.path, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_provider():
+    servers = []
+
+    def start(responder):
+        srv = FakeProvider(responder)
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.close()

@@ -116,6 +116,7 @@ def lexicon(lang: str) -> _Lexicon:
     return _Lexicon(rules=rules, acronyms=frozenset(a.upper() for a in raw.get("acronyms", [])), parts=parts)
 
 
+_LINK = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _BANGS = re.compile(r"!{2,}|¡{2,}")
 
@@ -131,7 +132,9 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
     """
     lex = lexicon(lang)
     variables = {m.group(1).split(".")[0] for m in _TAG.finditer(text) if m.group(1)}
-    plain = _TAG.sub(" ", text)
+    full = _TAG.sub(" ", text)
+    # Links and addresses are not words a person reads as tone (a signed token is full of capitals).
+    plain = _LINK.sub(" ", full)
     for name in exempt:
         if name:
             plain = plain.replace(name, " ")
@@ -158,7 +161,7 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
         names, regexes = lex.parts[part]
         if variables & names:
             continue
-        if any(r.search(folded) or r.search(plain) for r in regexes):
+        if any(r.search(_fold(full)) or r.search(full) for r in regexes):
             continue
         findings.append(Finding(f"missing:{part}"))
     return ToneResult(text=text, findings=tuple(findings))
