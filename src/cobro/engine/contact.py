@@ -18,7 +18,7 @@ import holidays as holidays_lib
 #: Channels that carry a written message; at most one of these reaches a debtor per local day.
 MESSAGE_CHANNELS = frozenset({"email", "sms", "whatsapp"})
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábados", "domingos")
 #: How far ahead a contact is looked for before the engine gives up and says why.
 HORIZON_DAYS = 120
 UTC = dt.UTC
