@@ -23,9 +23,8 @@ def _env(tmp_path: Path, name: str) -> dict:
     env.pop("PYTEST_VERSION", None)
     url = os.environ.get("COBRO_DATABASE_URL", "")
     if url.startswith("postgres"):
-        import psycopg
-
         import dj_database_url
+        import psycopg
 
         db = dj_database_url.parse(url)
         dbname = f"{db['NAME']}_crash_{name}"
