@@ -41,7 +41,10 @@ TAX_ID_SCHEMES = {
 
 @lru_cache(maxsize=1)
 def countries() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+    # CLDR also names groupings and placeholders with two letters: not countries a debtor lives in.
+    not_countries = {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
+    return frozenset(code for code in Locale("en").territories
+                     if len(code) == 2 and code.isalpha() and code not in not_countries)
 
 
 @lru_cache(maxsize=1)
