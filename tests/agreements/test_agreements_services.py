@@ -236,3 +236,16 @@ def test_interest_rate_of_a_plan_is_stored_exactly(org, customer, invoices):
     plan = services.create_plan(org, customer, None, 2, "monthly", D(2026, 11, 10), annual_rate=Decimal("12.5"))
     plan.refresh_from_db()
     assert plan.annual_rate == Decimal("12.5")
+
+
+def test_payments_to_invoices_outside_the_plan_do_not_count_but_credit_does(org, customer, invoices, pay):
+    plan = services.create_plan(org, customer, [invoices[1]], 2, "monthly", D(2026, 11, 10), annual_rate="12")
+    assert plan.interest > 0
+    pay("P-1", D(2026, 11, 10), 100_000, invoice=invoices[0])  # pays F-1, not in the plan
+    pay("P-2", D(2026, 11, 10), 30_000, invoice=invoices[2])   # pays F-3, not in the plan
+    plan.refresh_from_db()
+    assert plan.paid_amount == 0 and plan.status == "active"
+    # F-2 takes 50,000; the interest has no invoice, so it stays as credit and counts for the plan.
+    pay("P-3", D(2026, 11, 12), 50_000 + plan.interest)
+    plan.refresh_from_db()
+    assert plan.paid_amount == plan.total and plan.status == "completed"

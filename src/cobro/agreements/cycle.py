@@ -19,11 +19,12 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from cobro.agreements.models import Dispute, Instalment, Plan, Promise
+from cobro.agreements.services import noon_utc
 from cobro.engine import agreements as maths
 from cobro.engine.money import from_minor
 from cobro.engine.snapshot import AgreementItem, Hold
 from cobro.ledger import services as ledger
-from cobro.ledger.models import Invoice, Organization, Payment, TimelineEvent
+from cobro.ledger.models import Allocation, Invoice, Organization, Payment, TimelineEvent
 
 #: How long after the fact a one-off item (broken promise, resolved dispute, late instalment) is
 #: still offered to the cycle. The cycle's own keys stop a second send.
@@ -97,10 +98,6 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
 
 
 
-def _noon(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-
-
 def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, int]:
     """Settle promises and plans as of ``as_of``; returns how many changed, by outcome."""
     counts = {"promises_kept": 0, "promises_broken": 0, "instalments_paid": 0, "instalments_missed": 0,
@@ -113,32 +110,46 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
     promises, plans = list(promise_qs), list(plan_qs)
     if not promises and not plans:
         return counts
+    # What counts towards an agreement: money applied to the invoices it covers, plus money the
+    # customer paid that went to no invoice (their credit: e.g. a plan's interest, which is not an
+    # invoice). Payments to other invoices do not count. Three queries for all of them.
     starts = [p.made_on for p in promises] + [p.start_date for p in plans]
-    payments: dict[tuple[int, str], list[tuple[dt.date, int]]] = defaultdict(list)
+    since = min(starts)
+    promise_links = _links(Promise, promises)
+    plan_links = _links(Plan, plans)
+    covered = {i for v in (*promise_links.values(), *plan_links.values()) for i in v}
+    applied: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    for inv_id, day, amount in (Allocation.objects.for_org(org)
+                                .filter(invoice_id__in=covered, date__gte=since, date__lte=as_of)
+                                .values_list("invoice_id", "date", "amount")):
+        applied[inv_id].append((day, amount))
+    credit: dict[tuple[int, str], list[tuple[dt.date, int]]] = defaultdict(list)
     for cid, currency, day, amount in (Payment.objects.for_org(org)
                                        .filter(customer_id__in={p.customer_id for p in promises + plans},
-                                               date__gte=min(starts), date__lte=as_of)
-                                       .values_list("customer_id", "currency", "date", "amount")):
-        payments[cid, currency].append((day, amount))
+                                               unallocated__gt=0, date__gte=since, date__lte=as_of)
+                                       .values_list("customer_id", "currency", "date", "unallocated")):
+        credit[cid, currency].append((day, amount))
+
+    def payments_for(agreement, links) -> list[tuple[dt.date, int]]:
+        rows = [row for inv_id in links[agreement.pk] for row in applied[inv_id]]
+        return rows + credit[agreement.customer_id, agreement.currency]
+
     events: list[TimelineEvent] = []
     broken_tasks: list[tuple[int, str, str, dict]] = []
 
     def event(cid, kind, summary, data):
         events.append(TimelineEvent(organization=org, customer_id=cid, kind=kind, summary=summary[:300],
-                                    data=data, at=_noon(as_of)))
+                                    data=data, at=noon_utc(as_of)))
 
     # Promises: settled when everything they covered is closed, else judged on the payments.
-    links = defaultdict(list)
-    for pid, inv_id in Promise.invoices.through.objects.filter(promise__in=promises).values_list(
-            "promise_id", "invoice_id"):
-        links[pid].append(inv_id)
+    links = promise_links
     still_open = set(Invoice.objects.for_org(org).filter(pk__in={i for v in links.values() for i in v},
                                                          open_amount__gt=0).values_list("pk", flat=True))
     changed_promises = []
     for p in promises:
         settled = bool(links[p.pk]) and not (set(links[p.pk]) & still_open)
         out = maths.evaluate_promise(maths.PromiseFacts(p.made_on, p.promised_date, p.amount, p.grace_days),
-                                     payments[p.customer_id, p.currency], as_of, settled=settled)
+                                     payments_for(p, links), as_of, settled=settled)
         if out.status == "pending" and out.paid == p.paid_amount:
             continue
         p.paid_amount = out.paid
@@ -158,14 +169,14 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
                                      f"Llamar: promesa del {p.promised_date:%d-%m-%Y} incumplida", data))
         changed_promises.append(p)
 
-    # Plans: payments in the plan's currency since it began fill its instalments in order.
+    # Plans: what was paid towards the plan since it began fills its instalments in order.
     instalments = defaultdict(list)
     for inst in Instalment.objects.for_org(org).filter(plan__in=plans).order_by("plan_id", "number"):
         instalments[inst.plan_id].append(inst)
     changed_inst, changed_plans = [], []
     for plan in plans:
         rows = instalments[plan.pk]
-        pays = [(d, a) for d, a in payments[plan.customer_id, plan.currency] if d >= plan.start_date]
+        pays = [(d, a) for d, a in payments_for(plan, plan_links) if d >= plan.start_date]
         total = sum(a for _, a in pays)
         sched = [maths.Instalment(i.number, i.due_date, i.amount) for i in rows]
         progress = maths.plan_progress(sched, total, as_of, grace_days=plan.grace_days, max_missed=plan.max_missed)
@@ -210,3 +221,13 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
         for cid, key, title, data in broken_tasks:
             ledger.create_task(org, cid, "agreement_broken", title, as_of, source_key=f"agreements:{key}", data=data)
     return counts
+
+
+def _links(model, agreements) -> dict[int, list[int]]:
+    """Agreement id → the invoice ids it covers, in one query."""
+    through = model.invoices.through
+    fk = "promise_id" if model is Promise else "plan_id"
+    out: dict[int, list[int]] = defaultdict(list)
+    for aid, inv_id in through.objects.filter(**{f"{fk}__in": [a.pk for a in agreements]}).values_list(fk, "invoice_id"):
+        out[aid].append(inv_id)
+    return out

@@ -50,7 +50,7 @@ from cobro.ledger.models import Customer, Invoice, Membership, Organization
 __all__ = [
     "AgreementError", "create_promise", "cancel_promise", "create_plan", "approve_plan", "cancel_plan",
     "open_dispute", "assign_dispute", "answer_dispute", "resolve_dispute", "dispute_reasons",
-    "set_terms", "terms_for", "post_fees", "waive_fee", "apply_early_discounts", "discount_offers",
+    "set_terms", "terms_for", "post_fees", "post_fee", "waive_fee", "apply_early_discounts", "discount_offers",
     "plan_limits", "plan_options", "within_limits", "evaluate_agreements",
 ]
 
@@ -443,29 +443,39 @@ def post_fees(org: Organization, actions: Iterable) -> list[Fee]:
     Called by the receiver of ``dunning.signals.actions_created`` inside the cycle's transaction.
     The charge is a ledger invoice "CM-<invoice ref>", so a re-run finds it and adds nothing.
     """
-    wanted = [(a, inv_id) for a in actions if a.action == "fee" for inv_id in (a.invoice_ids or [])]
+    return _post_fees(org, [(inv_id, a.as_of, a.key) for a in actions if a.action == "fee"
+                            for inv_id in (a.invoice_ids or [])])
+
+
+def post_fee(org: Organization, invoice: Invoice, as_of: dt.date, key: str = "manual") -> Fee | None:
+    """Post the late fee of one invoice by hand (same rules as the policy's fee step); None if none is due."""
+    posted = _post_fees(org, [(invoice.pk, as_of, key)])
+    return posted[0] if posted else None
+
+
+def _post_fees(org: Organization, wanted: list[tuple[int, dt.date, str]]) -> list[Fee]:
     if not wanted:
         return []
-    inv_ids = {inv_id for _, inv_id in wanted}
+    inv_ids = {inv_id for inv_id, _, _ in wanted}
     invoices = {i.pk: i for i in Invoice.objects.for_org(org).filter(pk__in=inv_ids).select_related("customer")}
     done = set(Fee.objects.for_org(org).filter(invoice_id__in=inv_ids).values_list("invoice_id", flat=True))
     terms = terms_for(org, {i.customer_id for i in invoices.values()})
     posted = []
-    for action, inv_id in wanted:
+    for inv_id, as_of, key in wanted:
         inv = invoices.get(inv_id)
         if inv is None or inv_id in done or inv.open_amount <= 0 or inv.ref.startswith("CM-"):
             continue  # paid meanwhile, already charged, or a fee itself (no fee on a fee)
         t = terms[inv.customer_id]
-        days = (action.as_of - inv.due_date).days
-        cap = caps.legal_cap(inv.customer.country, inv.currency, action.as_of, business=t.business)
+        days = (as_of - inv.due_date).days
+        cap = caps.legal_cap(inv.customer.country, inv.currency, as_of, business=t.business)
         decision = maths.decide_fee(t.fees, inv.open_amount, days, cap)
         if decision.amount <= 0:
             continue
-        fee_invoice = ledger.add_invoice(org, inv.customer, f"CM-{inv.ref}", action.as_of, action.as_of,
-                                         inv.currency, decision.amount)
+        fee_invoice = ledger.add_invoice(org, inv.customer, f"CM-{inv.ref}", as_of, as_of, inv.currency,
+                                         decision.amount)
         fee = Fee.objects.create(
             organization=org, customer_id=inv.customer_id, invoice=inv, fee_invoice=fee_invoice,
-            action_key=action.key, posted_on=action.as_of, currency=inv.currency, kind=t.fees.kind,
+            action_key=key, posted_on=as_of, currency=inv.currency, kind=t.fees.kind,
             days_overdue=days, requested=decision.requested, cap=decision.cap, amount=decision.amount,
             reason=decision.reason[:300],
             basis={"terms": t.source, "kind": t.fees.kind, "rate": str(t.fees.rate), "fixed": t.fees.fixed,
@@ -474,12 +484,17 @@ def post_fees(org: Organization, actions: Iterable) -> list[Fee]:
                    "cap_source": caps.describe(cap.country) if cap else None})
         ledger.record_event(org, inv.customer_id, "fee.posted",
                             f"Cargo por mora de {from_minor(decision.amount, inv.currency)} {inv.currency} "
-                            f"sobre {inv.ref}", invoice=inv,
+                            f"sobre {inv.ref}", invoice=inv, at=noon_utc(as_of),
                             data={"fee_id": fee.pk, "amount": decision.amount, "requested": decision.requested,
                                   "cap": decision.cap, "reason": decision.reason, "ref": fee_invoice.ref})
         done.add(inv_id)
         posted.append(fee)
     return posted
+
+
+def noon_utc(day: dt.date) -> dt.datetime:
+    """An event known only by its date sits at noon UTC, inside that date in every zone we serve."""
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
 
 
 def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date | None = None) -> Fee:
