@@ -46,14 +46,13 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
     reminder_days = int(org.option("promise_reminder_days", 1))
     plan_lead = int(org.option("plan_reminder_days", 3))
 
-    promises = list(Promise.objects.for_org(org)
-                    .filter(Q(status=Promise.Status.PENDING) | Q(status=Promise.Status.BROKEN, resolved_on__gte=recent))
-                    .values_list("pk", "customer_id", "status", "promised_date", "grace_days", "amount",
-                                 "paid_amount", "currency"))
-    links = defaultdict(list)
-    for pid, inv_id in Promise.invoices.through.objects.filter(promise_id__in=[p[0] for p in promises]) \
-            .values_list("promise_id", "invoice_id"):
-        links[pid].append(inv_id)
+    # Related rows are selected by subquery, not by lists of ids: at size L a list of 20,000 ids
+    # would pass SQLite's limit on query parameters.
+    promise_qs = Promise.objects.for_org(org).filter(
+        Q(status=Promise.Status.PENDING) | Q(status=Promise.Status.BROKEN, resolved_on__gte=recent))
+    promises = list(promise_qs.values_list("pk", "customer_id", "status", "promised_date", "grace_days", "amount",
+                                           "paid_amount", "currency"))
+    links = _links(Promise, promise_qs)
     for pid, cid, status, date, grace, amount, paid, currency in promises:
         inv_ids = tuple(sorted(links[pid]))
         if status == Promise.Status.PENDING:
@@ -68,12 +67,10 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
 
     plans = {p[0]: p for p in Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)
              .values_list("pk", "customer_id", "status", "currency")}
-    for pid, inv_id in Plan.invoices.through.objects.filter(plan_id__in=list(plans)).values_list(
-            "plan_id", "invoice_id"):
+    for pid, inv_ids in _links(Plan, Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)).items():
         reason = "Plan de pagos vigente" if plans[pid][2] == Plan.Status.ACTIVE else "Plan de pagos por aprobar"
-        holds.append(Hold(inv_id, "plan", None, reason))
-    active = [pid for pid, p in plans.items() if p[2] == Plan.Status.ACTIVE]
-    for pid, number, due, amount, paid in (Instalment.objects.for_org(org).filter(plan_id__in=active, paid_amount__lt=F("amount"))
+        holds += [Hold(inv_id, "plan", None, reason) for inv_id in inv_ids]
+    for pid, number, due, amount, paid in (Instalment.objects.for_org(org).filter(plan__status=Plan.Status.ACTIVE, paid_amount__lt=F("amount"))
                                            .values_list("plan_id", "number", "due_date", "amount", "paid_amount")):
         _, cid, _, currency = plans[pid]
         label = "pie" if number == 0 else f"cuota {number}"
@@ -108,6 +105,8 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
         ids = list(customer_ids)
         promise_qs, plan_qs = promise_qs.filter(customer_id__in=ids), plan_qs.filter(customer_id__in=ids)
     promises, plans = list(promise_qs), list(plan_qs)
+    # Later queries select by subquery on these two querysets, never by lists of ids (SQLite's
+    # parameter limit at size L).
     if not promises and not plans:
         return counts
     # What counts towards an agreement: money applied to the invoices it covers, plus money the
@@ -115,17 +114,19 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
     # invoice). Payments to other invoices do not count. Three queries for all of them.
     starts = [p.made_on for p in promises] + [p.start_date for p in plans]
     since = min(starts)
-    promise_links = _links(Promise, promises)
-    plan_links = _links(Plan, plans)
-    covered = {i for v in (*promise_links.values(), *plan_links.values()) for i in v}
+    promise_links = _links(Promise, promise_qs)
+    plan_links = _links(Plan, plan_qs)
+    covered = (Q(invoice_id__in=Promise.invoices.through.objects.filter(promise__in=promise_qs).values("invoice_id"))
+               | Q(invoice_id__in=Plan.invoices.through.objects.filter(plan__in=plan_qs).values("invoice_id")))
     applied: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for inv_id, day, amount in (Allocation.objects.for_org(org)
-                                .filter(invoice_id__in=covered, date__gte=since, date__lte=as_of)
+                                .filter(covered, date__gte=since, date__lte=as_of)
                                 .values_list("invoice_id", "date", "amount")):
         applied[inv_id].append((day, amount))
     credit: dict[tuple[int, str], list[tuple[dt.date, int]]] = defaultdict(list)
     for cid, currency, day, amount in (Payment.objects.for_org(org)
-                                       .filter(customer_id__in={p.customer_id for p in promises + plans},
+                                       .filter(Q(customer_id__in=promise_qs.values("customer_id"))
+                                               | Q(customer_id__in=plan_qs.values("customer_id")),
                                                unallocated__gt=0, date__gte=since, date__lte=as_of)
                                        .values_list("customer_id", "currency", "date", "unallocated")):
         credit[cid, currency].append((day, amount))
@@ -143,8 +144,9 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
 
     # Promises: settled when everything they covered is closed, else judged on the payments.
     links = promise_links
-    still_open = set(Invoice.objects.for_org(org).filter(pk__in={i for v in links.values() for i in v},
-                                                         open_amount__gt=0).values_list("pk", flat=True))
+    still_open = set(Invoice.objects.for_org(org).filter(
+        pk__in=Promise.invoices.through.objects.filter(promise__in=promise_qs).values("invoice_id"),
+        open_amount__gt=0).values_list("pk", flat=True))
     changed_promises = []
     for p in promises:
         settled = bool(links[p.pk]) and not (set(links[p.pk]) & still_open)
@@ -171,7 +173,7 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
 
     # Plans: what was paid towards the plan since it began fills its instalments in order.
     instalments = defaultdict(list)
-    for inst in Instalment.objects.for_org(org).filter(plan__in=plans).order_by("plan_id", "number"):
+    for inst in Instalment.objects.for_org(org).filter(plan__in=plan_qs).order_by("plan_id", "number"):
         instalments[inst.plan_id].append(inst)
     changed_inst, changed_plans = [], []
     for plan in plans:
@@ -224,10 +226,10 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
 
 
 def _links(model, agreements) -> dict[int, list[int]]:
-    """Agreement id → the invoice ids it covers, in one query."""
-    through = model.invoices.through
-    fk = "promise_id" if model is Promise else "plan_id"
+    """Agreement id → the invoice ids it covers, in one query (``agreements``: a queryset)."""
+    fk = "promise" if model is Promise else "plan"
     out: dict[int, list[int]] = defaultdict(list)
-    for aid, inv_id in through.objects.filter(**{f"{fk}__in": [a.pk for a in agreements]}).values_list(fk, "invoice_id"):
+    for aid, inv_id in (model.invoices.through.objects.filter(**{f"{fk}__in": agreements})
+                        .values_list(f"{fk}_id", "invoice_id")):
         out[aid].append(inv_id)
     return out
