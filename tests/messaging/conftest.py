@@ -34,7 +34,7 @@ def book(db):
     today = dt.date(2026, 3, 10)
     org = Organization.objects.create(slug="acme", name="Acme SpA", country="CL", currency="CLP",
                                       tax_id="76.123.456-7", email="cobranza@acme.cl", phone="+56 2 2345 6789",
-                                      options={"payment_instructions": "Banco Estado, cuenta 123-456"})
+                                      options={"transfer_instructions": "Banco Estado, cuenta 123-456"})
     other = Organization.objects.create(slug="otra", name="Otra Ltda", country="CL", currency="CLP")
     ns = type("Book", (), {})()
     ns.org, ns.other, ns.today = org, other, today

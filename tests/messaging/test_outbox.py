@@ -243,20 +243,26 @@ def test_backoff_is_capped():
 
 def test_thank_you_once_per_customer_per_day_and_can_be_turned_off(book, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        apply_payment(book.org, book.en, "P-1", book.today, 250_000, "USD")
+        apply_payment(book.org, book.en, "P-1", timezone.localdate(), 250_000, "USD")
     thanks = Message.objects.get(template="thank_you")
     assert thanks.customer_id == book.en.pk and thanks.channel == "sms"  # the preferred channel
-    services.queue_thank_you(book.org, [book.en.pk], book.today)
+    services.queue_thank_you(book.org, [book.en.pk], timezone.localdate())
     assert Message.objects.filter(template="thank_you").count() == 1
     book.org.options = {"thank_you": False}
     book.org.save()
     with django_capture_on_commit_callbacks(execute=True):
-        apply_payment(book.org, book.pt, "P-2", book.today, 98_765, "BRL")
+        apply_payment(book.org, book.pt, "P-2", timezone.localdate(), 98_765, "BRL")
     assert Message.objects.filter(template="thank_you").count() == 1
 
 
 def test_thank_you_renders_without_invoices(book, queue):
-    services.queue_thank_you(book.org, [book.es.pk], book.today)
+    services.queue_thank_you(book.org, [book.es.pk], timezone.localdate())
     t = Recorder()
     run(book.org, t)
     assert len(t.sent) == 1 and "Recibimos su pago" in t.sent[0][2]
+
+
+def test_old_payments_are_not_thanked(book):
+    old = timezone.localdate() - dt.timedelta(days=services.THANK_YOU_WINDOW + 1)
+    assert services.queue_thank_you(book.org, [book.es.pk], old) == 0
+    assert services.queue_thank_you(book.org, [book.es.pk], timezone.localdate()) == 1

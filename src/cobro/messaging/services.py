@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cobro.ledger.models import Contact, Customer, Organization
 from cobro.ledger.services import create_task, record_event
@@ -21,6 +22,9 @@ from cobro.messaging.models import CHANNELS, Message, MessageTemplate, OptOut
 #: words carriers already treat as opt-out for SMS).
 OPT_OUT_KEYWORDS = {"BAJA", "STOP", "SAIR", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "CANCELAR",
                     "PARAR", "DESCADASTRAR"}
+
+
+THANK_YOU_WINDOW = 3
 
 
 class ToneRejected(Exception):
@@ -56,16 +60,18 @@ def save_template(org: Organization, *, code: str, language: str, channel: str, 
     reason = (reason or "").strip()
     if result.flagged:
         if membership is None or not membership.can("manager"):
-            raise ToneRejected(result, "The tone check flagged this text; only a manager may save it.")
+            raise ToneRejected(result, _("La revisión de tono encontró observaciones: solo un supervisor "
+                                         "puede guardar este texto."))
         if not reason:
-            raise ToneRejected(result, "The tone check flagged this text; write the reason for keeping it.")
+            raise ToneRejected(result, _("La revisión de tono encontró observaciones: escriba el motivo "
+                                         "para mantener este texto."))
     findings = [f.as_dict() for f in result.findings]
     values = {"tone": tone_code, "subject": subject, "body": body, "findings": findings,
               "override_reason": reason if result.flagged else "",
               "override_by": user if result.flagged else None, "updated_by": user}
     if channel == "whatsapp":
         values["whatsapp_name"] = whatsapp_name or f"cobro_{code}"
-    tpl, _ = MessageTemplate.objects.update_or_create(organization=org, code=code, language=language,
+    tpl, _created = MessageTemplate.objects.update_or_create(organization=org, code=code, language=language,
                                                       channel=channel, defaults=values)
     return tpl
 
@@ -216,9 +222,13 @@ def _failed_task(msg: Message, reason: str) -> None:
 def queue_thank_you(org: Organization, customer_ids, on_date: dt.date) -> int:
     """A short thank-you on each customer's preferred channel, at most one per customer per day.
 
-    The organization turns it off with ``options["thank_you"] = false``.
+    The organization turns it off with ``options["thank_you"] = false``. Payments dated more than
+    THANK_YOU_WINDOW days ago (an import of last year's bank statement) are not thanked: a thank-you
+    for a payment the customer made months ago would puzzle them.
     """
     if not org.option("thank_you", True) or not customer_ids:
+        return 0
+    if on_date < timezone.localdate() - dt.timedelta(days=THANK_YOU_WINDOW):
         return 0
     opted = opted_out_channels(org, customer_ids)
     now = timezone.now()

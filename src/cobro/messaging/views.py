@@ -177,7 +177,7 @@ def statement(request, token: str):
         return render(request, "messaging/statement.html", {
             "org_": org, "customer": customer, "rows": rows,
             "totals": [format_money(v, c, language) for c, v in sorted(totals.items())],
-            "instructions": org.option("payment_instructions", ""), "reference": customer.ref})
+            "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""), "reference": customer.ref})
 
 
 @csrf_exempt  # reached from a link in an email, and by mail clients' one-click unsubscribe (RFC 8058)

@@ -1,0 +1,58 @@
+"""Demo data for messaging: the default templates, and today's outbox rendered and "sent" through
+the demo transport (no network; the pages say so), with a few receipts, a failure and a reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from cobro.ledger.models import Invoice, Organization
+from cobro.messaging import outbox, services
+from cobro.messaging.models import Message
+
+
+def _today_bounds(org: Organization, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    zone = ZoneInfo(org.timezone or "UTC")
+    start = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
+    return start, start + dt.timedelta(days=1)
+
+
+def populate(org: Organization, today: dt.date) -> None:
+    # Idempotent: templates and messages are keyed; receipts never move a message backwards.
+    services.install_default_templates(org)
+    start, end = _today_bounds(org, today)
+    todays = Message.objects.for_org(org).filter(direction="out", scheduled_for__gte=start, scheduled_for__lt=end)
+    if not todays.exists():
+        _queue_examples(org, today, start)
+    outbox.deliver(org, now=end, transport="demo")
+    sent = todays.filter(transport="demo").order_by("id")
+    shown = list(sent.exclude(template="thank_you")[:12]) or list(sent[:12])
+    for i, msg in enumerate(shown):
+        if i < 8:
+            services.apply_receipt(msg.provider_id, "delivered", at=msg.sent_at)
+        if i < 4:
+            services.apply_receipt(msg.provider_id, "read", at=msg.sent_at)
+        if i == 9:
+            services.apply_receipt(msg.provider_id, "failed", at=msg.sent_at,
+                                   error="Ejemplo de la demostración: el buzón del destinatario está lleno")
+    if shown:
+        first = shown[0]
+        services.record_reply(org, first.customer, first.channel, address=first.to,
+                              text="Hola, pagaremos el viernes. ¿Me pueden enviar el detalle de la factura?",
+                              provider_id=f"demo-reply-{today.isoformat()}",
+                              at=(first.sent_at or start) + dt.timedelta(hours=2))
+
+
+def _queue_examples(org: Organization, today: dt.date, at: dt.datetime) -> None:
+    """Without the cycle (a demo run without the dunning app), queue a message per overdue customer."""
+    rows = {}
+    for inv in (Invoice.objects.for_org(org).filter(status="open", due_date__lt=today)
+                .select_related("customer").order_by("due_date")[:400]):
+        rows.setdefault(inv.customer_id, (inv.customer, []))[1].append(inv.pk)
+    msgs = []
+    for customer, ids in list(rows.values())[:15]:
+        channel = customer.preferred_channel if customer.preferred_channel in ("email", "sms", "whatsapp") else "email"
+        msgs.append(Message(organization=org, customer=customer, key=f"demo:{customer.pk}:{today.isoformat()}",
+                            template="overdue_friendly", channel=channel, tone="friendly", invoice_ids=ids,
+                            scheduled_for=at + dt.timedelta(hours=10), next_attempt_at=at + dt.timedelta(hours=10)))
+    Message.objects.bulk_create(msgs, ignore_conflicts=True)
