@@ -144,7 +144,9 @@ def build_columns(org: Organization, user, filters: Filters, today: dt.date) -> 
         if col is None:
             continue
         col.customer_ids.append(cid)
-        for currency, amount in bals[cid].overdue.items() if cid in bals else ():
+        # What the column's customers owe now: the overdue part, or the open part before it is due.
+        owed = (bals[cid].overdue or bals[cid].open) if cid in bals else {}
+        for currency, amount in owed.items():
             col.totals[currency] = col.totals.get(currency, 0) + amount
     empty = Balance()
     for col in columns.values():
@@ -177,7 +179,8 @@ def cards_for(org: Organization, column: Column, bals: dict[int, Balance], today
     for cid, when, label in _planned_actions(org, ids):
         if cid not in nexts or when < nexts[cid][0]:
             nexts[cid] = (when, label)
-    badge = STAGE_BADGES.get(column.code)
+    badges = _agreement_badges(org, ids)
+    stage_badge = STAGE_BADGES.get(column.code)
     empty = Balance()
     cards = []
     for cid in ids:
@@ -185,9 +188,28 @@ def cards_for(org: Organization, column: Column, bals: dict[int, Balance], today
             continue
         bal = bals.get(cid, empty)
         when, label = nexts.get(cid, (None, ""))
-        cards.append(Card(customers[cid], bal, bal.days_overdue(today), label, when,
-                          [badge] if badge else [], column.code))
+        own = badges.get(cid) or ([stage_badge] if stage_badge else [])
+        cards.append(Card(customers[cid], bal, bal.days_overdue(today), label, when, own, column.code))
     return cards
+
+
+def _agreement_badges(org: Organization, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Promise / plan / dispute badges from the agreements app's live rows (three queries)."""
+    try:
+        from cobro.agreements.models import Dispute, Plan, Promise
+    except ImportError:
+        return {}
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    sources = [
+        (Promise, {"status": Promise.Status.PENDING}, STAGE_BADGES["promesa"]),
+        (Plan, {"status__in": [Plan.Status.ACTIVE, Plan.Status.PROPOSED]}, STAGE_BADGES["plan_de_pagos"]),
+        (Dispute, {"status__in": [Dispute.Status.OPEN, Dispute.Status.ANSWERED]}, STAGE_BADGES["disputa"]),
+    ]
+    for model, where, badge in sources:
+        for cid in set(model.objects.for_org(org).filter(customer_id__in=ids, **where)
+                       .values_list("customer_id", flat=True)):
+            out[cid].append((badge[0], str(badge[1])))
+    return out
 
 
 def _planned_actions(org: Organization, ids: list[int]):

@@ -24,6 +24,7 @@ OTHER_PAGES = [
     ("dunning:policies", gettext_lazy("Políticas y pasos")),
     ("dunning:contact_rules", gettext_lazy("Reglas de contacto")),
     ("messaging:templates", gettext_lazy("Plantillas de mensajes")),
+    ("messaging:outbox", gettext_lazy("Bandeja de salida")),
 ]
 
 

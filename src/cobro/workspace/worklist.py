@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from cobro.engine.money import exponent, format_money
 from cobro.ledger.models import Contact, Invoice, Organization, Task, TimelineEvent
@@ -26,10 +26,10 @@ LONG_OVERDUE_WEIGHT = 0.25
 
 #: How each task kind reads on the worklist; kinds not listed show as written.
 KIND_LABELS = {
-    "call": _l("Llamada"), "reply": _l("Respuesta del cliente"), "message_failed": _l("Mensaje fallido"),
-    "unreachable": _l("Sin forma de contacto"), "promise_broken": _l("Promesa incumplida"),
-    "instalment_late": _l("Cuota atrasada"), "plan_proposal": _l("Propuesta de plan"),
-    "dispute_resolved": _l("Reclamo resuelto"),
+    "call": gettext_lazy("Llamada"), "reply": gettext_lazy("Respuesta del cliente"), "message_failed": gettext_lazy("Mensaje fallido"),
+    "unreachable": gettext_lazy("Sin forma de contacto"), "promise_broken": gettext_lazy("Promesa incumplida"),
+    "instalment_late": gettext_lazy("Cuota atrasada"), "plan_proposal": gettext_lazy("Propuesta de plan"),
+    "dispute_resolved": gettext_lazy("Reclamo resuelto"),
 }
 
 

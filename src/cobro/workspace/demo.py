@@ -1,0 +1,42 @@
+"""The workspace's part of the demo: reasons list, today's calls, and a few calls already logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.db.models import Min, Sum
+
+from cobro.ledger.models import Invoice, Organization, TimelineEvent
+from cobro.ledger.services import create_task, record_events
+from cobro.workspace.services import DEFAULT_REASONS, OUTCOMES, ensure_reasons
+
+TODAY_CALLS = 12
+PAST_CALLS = 30
+
+
+def populate(org: Organization, today: dt.date) -> None:
+    """Idempotent: tasks carry source keys and the past calls are written once (marked ``demo``)."""
+    ensure_reasons(org)
+    overdue = list(Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, due_date__lt=today)
+                   .values("customer_id").annotate(total=Sum("open_amount"), oldest=Min("due_date"))
+                   .order_by("-total")[:TODAY_CALLS + PAST_CALLS])
+    for row in overdue[:TODAY_CALLS]:
+        days = (today - row["oldest"]).days
+        create_task(org, row["customer_id"], "call", f"Llamar: {days} días de atraso", today,
+                    source_key=f"demo:call:{row['customer_id']}:{today.isoformat()}")
+    if TimelineEvent.objects.for_org(org).filter(kind="call.logged", data__demo=True).exists():
+        return
+    rng = random.Random(6)
+    reasons = [code for code, _label in DEFAULT_REASONS]
+    events = []
+    for row in overdue[TODAY_CALLS:]:
+        outcome = rng.choice(list(OUTCOMES))
+        reason = rng.choice(reasons) if outcome == "reached" else ""
+        at = dt.datetime.combine(today - dt.timedelta(days=rng.randint(2, 20)), dt.time(13 + rng.randint(0, 5)),
+                                 tzinfo=dt.UTC)
+        note = "Pide que le llamemos la próxima semana." if outcome == "reached" else ""
+        events.append(TimelineEvent(organization=org, customer_id=row["customer_id"], at=at, kind="call.logged",
+                                    summary=str(OUTCOMES[outcome]),
+                                    data={"outcome": outcome, "reason": reason, "note": note, "demo": True}))
+    record_events(events)
