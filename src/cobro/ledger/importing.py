@@ -182,6 +182,7 @@ class _Reader:
         self.notes: list[str] = []
         self._dates: dict[str, dt.date | None] = {}
         self._contacts: dict[tuple, dict] = {}
+        self._known: dict[tuple[str, str], str] = {}  # currency and country cells already checked
 
     def problem(self, row: int, column: str | None, message: str) -> None:
         self.problems.append(Problem(row, column, message))
@@ -281,6 +282,9 @@ class _Reader:
     # field parsers: return the value, or None after recording a problem
 
     def date(self, row: int, column: str, value: str) -> dt.date | None:
+        parsed = self._dates.get(value)
+        if parsed is not None:
+            return parsed
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date):
@@ -316,10 +320,14 @@ class _Reader:
         return minor
 
     def currency(self, row: int, value: str) -> str | None:
+        known = self._known.get(("currency", value))
+        if known:
+            return known
         if not value:
             return self.org.currency
         try:
-            return check_currency(value)
+            self._known[("currency", value)] = code = check_currency(value)
+            return code
         except MoneyError as exc:
             self.problem(row, "currency", str(exc))
             return None
@@ -332,9 +340,17 @@ class _Reader:
             return None
 
     def country(self, row: int, value: str) -> str | None:
-        return self.checked(row, "country", check_country, value) if value else self.org.country
+        known = self._known.get(("country", value))
+        if known:
+            return known
+        code = self.checked(row, "country", check_country, value) if value else self.org.country
+        if code:
+            self._known[("country", value)] = code
+        return code
 
     def ref(self, row: int, column: str, value: str) -> str | None:
+        if value and len(value) <= 64:
+            return value
         if not value:
             self.problem(row, column, "is empty; a reference is required")
             return None
