@@ -48,7 +48,7 @@ def dump():
     actions = sorted([a.key, a.action, a.channel, a.step, a.invoice_ids, a.scheduled_for.isoformat(), a.status]
                      for a in Action.objects.for_org(org))
     tasks = sorted(Task.objects.for_org(org).values_list("source_key", flat=True))
-    events = TimelineEvent.objects.for_org(org).filter(kind="action.planned").count()
+    events = TimelineEvent.objects.for_org(org).count()
     from cobro.messaging.models import Message
 
     outbox = sorted(Message.objects.filter(organization=org).values_list("key", flat=True))

@@ -38,6 +38,13 @@ def snapshot(as_of, invoices, debtors, **kw):
                     **kw)
 
 
+def by_customer(contacts):
+    out = {}
+    for c in contacts:
+        out.setdefault(c.customer_id, []).append(c)
+    return out
+
+
 def debtor(i=1, country="CO", reach=("email", "sms", "whatsapp", "call"), **kw):
     return Debtor(id=i, ref=f"K-{i}", country=country, timezone=ZONES[country], preferred="email",
                   reachable=frozenset(reach), **kw)
@@ -162,7 +169,7 @@ def test_properties_over_days(book):
         open_now = [i for i in invoices if not (i.id in paid_on and paid_on[i.id] <= day)]
         snap = Snapshot(organization_id=1, as_of=day, invoices=tuple(open_now), debtors=by_id,
                         policies={"estandar": POLICY}, default_policy="estandar", rules=RULES,
-                        holidays=HOLIDAYS, last_run=last_run, holds=holds, contacts=tuple(contacts))
+                        holidays=HOLIDAYS, last_run=last_run, holds=holds, contacts=by_customer(contacts))
         result = plan(snap, explain_for=set(by_id))
         assert plan(snap).decisions == result.decisions  # deterministic
         open_ids = {i.id for i in open_now}

@@ -12,19 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from cobro.engine.contact import MESSAGE_CHANNELS, holidays_for, zone
 from cobro.engine.plan import Decision, plan
 from cobro.engine.policy import parse_policy
-from cobro.engine.snapshot import Contacted, Debtor, Hold, OpenInvoice, Snapshot
+from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
 from cobro.ledger.models import Contact, Customer, Invoice, Organization, Task, TimelineEvent
-from cobro.ledger.services import create_task, record_events
 
 from . import services
 from .models import Action, ContactRuleChange, CustomerStage, CycleRun, Pause, PolicyAssignment
@@ -49,6 +49,29 @@ def _optional(module: str, name: str):
         return None
 
 
+def _rows(qs, *fields):
+    """Rows of ``qs.values_list(*fields)`` read with a plain cursor: the ORM's per-value converters
+    cost more than the read itself at a million rows. Callers convert what the driver leaves as text."""
+    sql, params = qs.order_by().values_list(*fields).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(20000):
+            yield from batch
+
+
+def _date(value):
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _moment(value):
+    # SQLite keeps UTC datetimes as naive text; PostgreSQL gives aware datetimes.
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC) if isinstance(value, str) else value
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
 def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None) -> Snapshot:
     """Read everything the engine needs for one day, one query per table."""
     ids = list(customer_ids) if customer_ids is not None else None
@@ -56,27 +79,21 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     def scoped(qs, field_name="customer_id"):
         return qs.filter(**{f"{field_name}__in": ids}) if ids is not None else qs
 
-    invoices = tuple(OpenInvoice(*row) for row in scoped(
-        Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, open_amount__gt=0)
-    ).values_list("id", "customer_id", "ref", "due_date", "currency", "open_amount").iterator(chunk_size=20000))
+    invoices = tuple(OpenInvoice(pk, cid, ref, _date(due), currency, amount) for pk, cid, ref, due, currency, amount
+                     in _rows(scoped(Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN,
+                                                                         open_amount__gt=0)),
+                              "id", "customer_id", "ref", "due_date", "currency", "open_amount"))
 
-    reach: dict[int, set[str]] = {}
-    for cid, email, phone, wa, c_email, c_sms, c_wa, c_call in scoped(Contact.objects.for_org(org)).values_list(
-            "customer_id", "email", "phone", "whatsapp", "consent_email", "consent_sms", "consent_whatsapp",
-            "consent_call").iterator(chunk_size=20000):
-        got = reach.setdefault(cid, set())
-        if email and c_email:
-            got.add("email")
-        if phone and c_sms:
-            got.add("sms")
-        if (wa or phone) and c_wa:
-            got.add("whatsapp")
-        if phone and c_call:
-            got.add("call")
+    # Contacts, customers and contact history are kept raw and turned into engine records only for
+    # the customers the engine looks at (see ``LazyMap``): most customers have nothing due today.
+    contact_rows: dict[int, list[tuple]] = {}
+    for row in _rows(scoped(Contact.objects.for_org(org)), "customer_id", "email", "phone", "whatsapp",
+                     "consent_email", "consent_sms", "consent_whatsapp", "consent_call"):
+        contact_rows.setdefault(row[0], []).append(row)
     opted = {}
     opted_out_channels = _optional("cobro.messaging.services", "opted_out_channels")
     if opted_out_channels is not None:
-        opted = opted_out_channels(org)
+        opted = opted_out_channels(org, ids) if ids is not None else opted_out_channels(org)
 
     stored = dict(scoped(CustomerStage.objects.for_org(org)).values_list("customer_id", "stage"))
     earliest: dict[int, dt.date] = {}
@@ -96,16 +113,18 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     assigned = {cid: code_by_pk[pk] for cid, pk in scoped(PolicyAssignment.objects.for_org(org))
                 .values_list("customer_id", "policy_id")}
 
-    debtors = {}
     customers = Customer.objects.for_org(org)
     if ids is not None:
         customers = customers.filter(pk__in=ids)
-    for cid, ref, country, tz, preferred, segment in customers.values_list(
-            "pk", "ref", "country", "timezone", "preferred_channel", "segment").iterator(chunk_size=20000):
-        debtors[cid] = Debtor(
+    customer_rows = {row[0]: row for row in _rows(customers, "pk", "ref", "country", "timezone",
+                                                  "preferred_channel", "segment")}
+
+    def debtor(cid: int, row: tuple) -> Debtor:
+        _, ref, country, tz, preferred, segment = row
+        return Debtor(
             id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
-            reachable=frozenset(reach.get(cid, ())), opted_out=frozenset(opted.get(cid, ())), segment=segment,
-            stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
+            reachable=_reachable(contact_rows.get(cid, ())), opted_out=frozenset(opted.get(cid, ())),
+            segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
             policy=assigned.get(cid) or by_segment.get(segment, ""))
 
     holds: list[Hold] = []
@@ -129,36 +148,65 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
         holds.extend(agreement_holds)
 
     since = dt.datetime.combine(as_of - dt.timedelta(days=HISTORY_DAYS), dt.time(), tzinfo=dt.UTC)
-    contacts: list[Contacted] = []
-    seen: set[tuple[int, dt.date, str]] = set()
+    history: dict[int, list[tuple]] = {}
     # Actions of earlier days that have not gone yet (or just went) count as contacts; this day's own
     # actions do not, so that a re-run after a crash plans exactly what the first attempt planned.
-    for cid, at, channel in scoped(Action.objects.for_org(org).filter(
+    for cid, at, channel in _rows(scoped(Action.objects.for_org(org).filter(
             as_of__lt=as_of, scheduled_for__gte=since, channel__in=[*MESSAGE_CHANNELS, "call", "letter"],
             action__in=["message", "call_task", "letter"]).exclude(
-            status__in=["cancelled", "rejected", "pending_approval"])).values_list(
-            "customer_id", "scheduled_for", "channel").iterator(chunk_size=20000):
-        seen.add((cid, at.date(), channel))
-        contacts.append(Contacted(cid, at, channel))
-    for cid, at, kind, data in scoped(TimelineEvent.objects.for_org(org).filter(
+            status__in=["cancelled", "rejected", "pending_approval"])), "customer_id", "scheduled_for", "channel"):
+        history.setdefault(cid, []).append((at, "action", channel))
+    for cid, at, kind, data in _rows(scoped(TimelineEvent.objects.for_org(org).filter(
             kind__in=CONTACT_KINDS, at__gte=since, at__lt=dt.datetime.combine(as_of + dt.timedelta(days=1),
-                                                                             dt.time(), tzinfo=dt.UTC))
-            ).values_list("customer_id", "at", "kind", "data").iterator(chunk_size=20000):
-        data = data or {}
-        if kind == "call.logged":
-            contacts.append(Contacted(cid, at, "call", data.get("outcome") == "reached"))
-        elif kind == "message.reply":
-            contacts.append(Contacted(cid, at, str(data.get("channel") or "email"), True))
-        elif (cid, at.date(), str(data.get("channel"))) not in seen:
-            contacts.append(Contacted(cid, at, str(data.get("channel") or "email")))
+                                                                             dt.time(), tzinfo=dt.UTC))),
+            "customer_id", "at", "kind", "data"):
+        history.setdefault(cid, []).append((at, kind, data))
 
     last_run = (CycleRun.objects.for_org(org).filter(as_of__lt=as_of).aggregate(m=Max("as_of"))["m"])
-    countries = {d.country for d in debtors.values()}
+    countries = {row[2] for row in customer_rows.values()}
     return Snapshot(
-        organization_id=org.pk, as_of=as_of, invoices=invoices, debtors=debtors, policies=policies,
+        organization_id=org.pk, as_of=as_of, invoices=invoices, debtors=LazyMap(customer_rows, debtor),
+        policies=policies,
         default_policy=default_code, rules=services.contact_rules(org, countries),
         holidays=holidays_for(countries, (as_of.year - 1, as_of.year, as_of.year + 1)), last_run=last_run,
-        holds=tuple(holds), items=tuple(items), contacts=tuple(contacts))
+        holds=tuple(holds), items=tuple(items), contacts=LazyMap(history, _contacts))
+
+
+def _reachable(rows) -> frozenset[str]:
+    """Channels a customer can be reached on: an address and the debtor's consent for it."""
+    got = set()
+    for _, email, phone, wa, c_email, c_sms, c_wa, c_call in rows:
+        if email and c_email:
+            got.add("email")
+        if phone and c_sms:
+            got.add("sms")
+        if (wa or phone) and c_wa:
+            got.add("whatsapp")
+        if phone and c_call:
+            got.add("call")
+    return frozenset(got)
+
+
+def _contacts(cid: int, rows: list[tuple]) -> tuple[Contacted, ...]:
+    """One customer's contacts from planned actions and the timeline, each counted once."""
+    out, seen = [], set()
+    for at, kind, data in rows:
+        if kind == "action":
+            at = _moment(at)
+            seen.add((at.date(), data))
+            out.append(Contacted(cid, at, data))
+    for at, kind, data in rows:
+        if kind == "action":
+            continue
+        at, data = _moment(at), _json(data)
+        channel = str(data.get("channel") or "email")
+        if kind == "call.logged":
+            out.append(Contacted(cid, at, "call", data.get("outcome") == "reached"))
+        elif kind == "message.reply":
+            out.append(Contacted(cid, at, channel, True))
+        elif (at.date(), channel) not in seen:  # the timeline's record of a message the cycle planned
+            out.append(Contacted(cid, at, channel))
+    return tuple(out)
 
 
 @dataclass
@@ -260,33 +308,38 @@ def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dic
         status=d.status, data={k: v for k, v in (("reason", d.reason), ("to_stage", d.to_stage),
                                                  ("items", list(d.items))) if v})
         for d in batch]
-    now = timezone.now()
     with transaction.atomic():
         actions = Action.objects.bulk_create(rows)
-        events = []
+        tasks = [(a, "approval") if a.status == Action.Status.PENDING_APPROVAL
+                 else (a, "no_contact" if "buscar datos" in a.data.get("reason", "") else "call")
+                 for a in actions if a.status == Action.Status.PENDING_APPROVAL or a.action == "call_task"]
+        if tasks:
+            _open_tasks(org, snap, tasks)
         for a in actions:
-            events.append(TimelineEvent(
-                organization=org, customer_id=a.customer_id, at=now, kind="action.planned",
-                summary=f"{a.action} {a.step} por {a.channel}: {', '.join(a.invoice_refs)}"[:300],
-                data={"key": a.key, "scheduled_for": a.scheduled_for.isoformat(), "status": a.status}))
-            if a.status == Action.Status.PENDING_APPROVAL:
-                _task(org, snap, a, "approval")
-            elif a.action == "call_task":
-                _task(org, snap, a, "no_contact" if "buscar datos" in a.data.get("reason", "") else "call")
-            elif a.action == "stage" and a.data.get("to_stage"):
+            if a.action == "stage" and a.status == Action.Status.PLANNED and a.data.get("to_stage"):
                 _stage(org, a)
-        record_events(events)
         actions_created.send(sender=Action, organization=org, actions=actions)
 
 
-def _task(org: Organization, snap: Snapshot, a: Action, kind: str) -> None:
-    local_day = a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].timezone)).date()
-    title = TASK_TITLES[kind].format(step=a.step, template=a.template)
-    if a.invoice_refs:
-        title += ": " + ", ".join(a.invoice_refs[:5])
-    create_task(org, a.customer_id, "approval" if kind == "approval" else "call", title, local_day,
-                source_key=f"dunning:{a.key}",
-                data={"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template})
+def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str]]) -> None:
+    """The team's tasks for call steps, approvals and customers nobody can reach, in one insert.
+
+    Same rule as ``ledger.services.create_task`` (one task per cause through ``source_key``, the
+    customer's owner as assignee), written in bulk: the cycle opens thousands at once at scale.
+    """
+    owners = dict(Customer.objects.for_org(org).filter(pk__in={a.customer_id for a, _ in tasks})
+                  .values_list("pk", "owner_id"))
+    rows = []
+    for a, kind in tasks:
+        title = TASK_TITLES[kind].format(step=a.step, template=a.template)
+        if a.invoice_refs:
+            title += ": " + ", ".join(a.invoice_refs[:5])
+        rows.append(Task(
+            organization=org, customer_id=a.customer_id, kind="approval" if kind == "approval" else "call",
+            title=title[:200], due_on=a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].timezone)).date(),
+            source_key=f"dunning:{a.key}", assignee_id=owners.get(a.customer_id),
+            data={"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template}))
+    Task.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _stage(org: Organization, a: Action) -> None:

@@ -70,7 +70,7 @@ def simulate(org: Organization, start: dt.date, end: dt.date) -> list[dict]:
                 contacts.popleft()
             snap = dataclasses.replace(
                 base, as_of=day, invoices=tuple(book.values()), debtors=debtors, holidays=holidays,
-                last_run=last_run, holds=(), items=(), contacts=tuple(contacts))
+                last_run=last_run, holds=(), items=(), contacts=_by_customer(contacts))
             decisions = plan(snap).decisions
             for d in decisions:
                 obj = as_json(d, snap, refs, day)
@@ -81,4 +81,11 @@ def simulate(org: Organization, start: dt.date, end: dt.date) -> list[dict]:
             contacts = deque(sorted(contacts, key=lambda c: c.at))
             last_run = day
         day += dt.timedelta(days=1)
+    return out
+
+
+def _by_customer(contacts) -> dict[int, list[Contacted]]:
+    out: dict[int, list[Contacted]] = {}
+    for c in contacts:
+        out.setdefault(c.customer_id, []).append(c)
     return out

@@ -152,25 +152,52 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
             # A dispute outranks the others: it is the one to tell a caller about.
             if h.invoice_id not in holds or h.kind == "dispute":
                 holds[h.invoice_id] = h
-    invoices: dict[int, list[OpenInvoice]] = {}
-    for inv in snap.invoices:
-        invoices.setdefault(inv.customer_id, []).append(inv)
     items_lo = last_run if last_run is not None else as_of - dt.timedelta(days=1)
     items: dict[int, list[AgreementItem]] = {}
     for item in snap.items:
         if items_lo < item.due_date <= as_of:
             items.setdefault(item.customer_id, []).append(item)
-    contacts: dict[int, list] = {}
-    for c in snap.contacts:
-        contacts.setdefault(c.customer_id, []).append(c)
+
+    # A quick pass finds the customers with a step in the window; only they are looked at closely.
+    debtors, policies = snap.debtors, snap.policies
+    default = policies[snap.default_policy]
+    active = set(items) | set(explain_for)
+    if last_run is not None and (as_of - last_run).days <= 400:
+        # A normal day: an invoice has a step today when its due date is one of a few dates.
+        gap = (as_of - last_run).days
+        fire = {code: frozenset(as_of - dt.timedelta(days=o + k) for o in p.offsets for k in range(gap))
+                for code, p in policies.items()}
+        if len(policies) == 1:
+            dates = fire[snap.default_policy]
+            active.update(inv.customer_id for inv in snap.invoices if inv.due_date in dates)
+        else:
+            for inv in snap.invoices:
+                cid = inv.customer_id
+                if cid not in active and cid in debtors and inv.due_date in fire.get(
+                        debtors[cid].policy, fire[snap.default_policy]):
+                    active.add(cid)
+    else:
+        today = as_of.toordinal()
+        offsets_of = {code: p.offsets for code, p in policies.items()}
+        for inv in snap.invoices:
+            cid = inv.customer_id
+            if cid in active or cid not in debtors:
+                continue
+            offsets = offsets_of.get(debtors[cid].policy) or default.offsets
+            if bisect_right(offsets, today - inv.due_date.toordinal()) > 0:
+                active.add(cid)
+    invoices: dict[int, list[OpenInvoice]] = {cid: [] for cid in active}
+    for inv in snap.invoices:
+        if inv.customer_id in invoices:
+            invoices[inv.customer_id].append(inv)
 
     result = Plan()
-    for cid in sorted(invoices.keys() | items.keys()):
-        debtor = snap.debtors.get(cid)
+    for cid in sorted(active):
+        debtor = debtors.get(cid)
         if debtor is None:
             continue
         notes: list[str] | None = [] if cid in explain_for else None
-        policy = snap.policies.get(debtor.policy) or snap.policies[snap.default_policy]
+        policy = policies.get(debtor.policy) or default
         invs = sorted(invoices.get(cid, ()), key=lambda i: (i.due_date, i.id))
         fired: list[tuple[OpenInvoice, list[Step]]] = []
         listed: list[int] = []
@@ -188,7 +215,7 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
             if steps:
                 fired.append((inv, steps))
         decisions = _decide(org, as_of, debtor, fired, listed, sorted(items.get(cid, ()), key=lambda i: i.key),
-                            holds, snap, contacts.get(cid, ()), notes)
+                            holds, snap, snap.contacts.get(cid, ()), notes)
         result.decisions.extend(decisions)
         if notes is not None:
             if not decisions:

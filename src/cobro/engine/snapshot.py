@@ -7,6 +7,7 @@ decisions. Nothing here knows about Django.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -91,6 +92,35 @@ class Contacted:
     conversation: bool = False
 
 
+class LazyMap(Mapping):
+    """A read-only mapping that builds each value from its raw form the first time it is asked for.
+
+    The cycle reads a whole book but decides about the few customers whose steps fall due today;
+    building a record for each of 200,000 customers would cost more than the decisions.
+    """
+
+    __slots__ = ("_raw", "_make", "_built")
+
+    def __init__(self, raw: dict, make: Callable):
+        self._raw, self._make, self._built = raw, make, {}
+
+    def __getitem__(self, key):
+        try:
+            return self._built[key]
+        except KeyError:
+            value = self._built[key] = self._make(key, self._raw[key])
+            return value
+
+    def __contains__(self, key) -> bool:
+        return key in self._raw
+
+    def __iter__(self) -> Iterator:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything ``engine.plan`` needs for one organization and one day.
@@ -104,7 +134,7 @@ class Snapshot:
     organization_id: int
     as_of: dt.date
     invoices: tuple[OpenInvoice, ...]
-    debtors: dict[int, Debtor]
+    debtors: Mapping[int, Debtor]
     policies: dict  # code -> engine.policy.Policy
     default_policy: str
     rules: dict  # country -> engine.contact.ContactRules
@@ -112,4 +142,5 @@ class Snapshot:
     last_run: dt.date | None = None
     holds: tuple[Hold, ...] = ()
     items: tuple[AgreementItem, ...] = ()
-    contacts: tuple[Contacted, ...] = ()
+    #: Customer id → that customer's contacts (made or planned) over the last weeks.
+    contacts: Mapping[int, tuple[Contacted, ...]] = field(default_factory=dict)
