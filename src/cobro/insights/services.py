@@ -108,46 +108,63 @@ def _bucket_expr(as_of: dt.date, field_name: str) -> Case:
 
 @dataclass(frozen=True, slots=True)
 class Book:
-    """The receivables on the period's last day (by bucket) and on the day before it began."""
+    """The receivables on the period's last day (by bucket), on the eve of its first day, and sales.
+
+    ``sales`` holds, per currency, the invoiced amount of each of the ``sales_days`` days ending on
+    the last day, newest first (what the DSO needs).
+    """
 
     ending: dict[str, metrics.Ageing]
     beginning: dict[str, int]
+    sales: dict[str, list[int]]
 
 
-def load_book(org: Organization, start: dt.date, end: dt.date) -> Book:
-    """Ageing of the book on ``end`` and its total on the eve of ``start``, per currency.
+def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0) -> Book:
+    """Ageing of the book on ``end``, its total on the eve of ``start`` and daily sales, per currency.
 
-    Three queries: invoices open on either day, and the allocations and credit notes dated on or
-    after ``start`` (they are what was still owed then, or on ``end`` when dated after it).
+    Three queries: one pass over invoices (open on either day, or issued within the sales window),
+    and the allocations and credit notes dated on or after ``start`` (they are what was still owed
+    then, or on ``end`` when dated after it).
     """
     eve = start - dt.timedelta(days=1)
+    first_sale = end - dt.timedelta(days=max(sales_days, 1) - 1)
+    is_open = Q(status=Invoice.Status.OPEN)
+    wanted = is_open | Q(closed_on__gt=eve)
+    if sales_days:
+        wanted |= Q(issue_date__gte=first_sale)
+    # Grouped by issue date as well, so the same pass yields the daily sales: at most a few
+    # thousand groups (days × currencies × buckets) whatever the size of the book.
     invoices = (Invoice.objects.for_org(org)
-                .filter(issue_date__lte=end)
-                .filter(Q(status=Invoice.Status.OPEN) | Q(closed_on__gt=eve))
+                .filter(wanted, issue_date__lte=end)
                 .annotate(bucket=_bucket_expr(end, "due_date"))
-                .values("currency", "bucket")
-                .annotate(amount=Sum("open_amount", filter=Q(status=Invoice.Status.OPEN)),
-                          n=Count("id", filter=Q(status=Invoice.Status.OPEN) | Q(closed_on__gt=end)),
-                          before=Sum("open_amount", filter=Q(issue_date__lte=eve, status=Invoice.Status.OPEN)))
+                .values_list("currency", "bucket", "issue_date")
+                .annotate(open_sum=Sum("open_amount", filter=is_open),
+                          n=Count("id", filter=is_open | Q(closed_on__gt=end)),
+                          before=Sum("open_amount", filter=is_open & Q(issue_date__lte=eve)),
+                          sold=Sum("amount"))
                 .order_by())
     rows: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     beginning: dict[str, int] = defaultdict(int)
-    for r in invoices:
-        rows[r["currency"]].append((r["bucket"], r["amount"] or 0, r["n"] or 0))
-        beginning[r["currency"]] += r["before"] or 0
+    sold: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for currency, bucket, issued, amount, n, before, total in invoices:
+        rows[currency].append((bucket, amount or 0, n or 0))
+        beginning[currency] += before or 0
+        if sales_days and issued >= first_sale:
+            sold[currency].append((issued, total))
     for model in (Allocation, CreditNote):
         later = (model.objects.for_org(org)
                  .filter(date__gt=eve, invoice__issue_date__lte=end)
                  .annotate(bucket=_bucket_expr(end, "invoice__due_date"))
-                 .values("invoice__currency", "bucket")
+                 .values_list("invoice__currency", "bucket")
                  .annotate(after_end=Sum("amount", filter=Q(date__gt=end)),
                            before=Sum("amount", filter=Q(invoice__issue_date__lte=eve)))
                  .order_by())
-        for r in later:
-            rows[r["invoice__currency"]].append((r["bucket"], r["after_end"] or 0, 0))
-            beginning[r["invoice__currency"]] += r["before"] or 0
-    ending = {cur: metrics.ageing_from_sums(parts) for cur, parts in rows.items()}
-    return Book(ending=ending, beginning=dict(beginning))
+        for currency, bucket, after_end, before in later:
+            rows[currency].append((bucket, after_end or 0, 0))
+            beginning[currency] += before or 0
+    return Book(ending={cur: metrics.ageing_from_sums(parts) for cur, parts in rows.items()},
+                beginning=dict(beginning),
+                sales={cur: metrics.daily_series(days, end, sales_days) for cur, days in sold.items()})
 
 
 def load_ageing_python(org: Organization, as_of: dt.date) -> dict[str, metrics.Ageing]:
@@ -163,26 +180,13 @@ def load_ageing_python(org: Organization, as_of: dt.date) -> dict[str, metrics.A
     return {cur: metrics.ageing(items, as_of) for cur, items in columns.items()}
 
 
-def _daily_sums(queryset, date_field: str, amount_field: str, first: dt.date, last: dt.date,
-                currency_field: str = "currency") -> dict[str, list[tuple[dt.date, int]]]:
-    sums: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
-    grouped = (queryset.filter(**{f"{date_field}__gte": first, f"{date_field}__lte": last})
-               .values_list(currency_field, date_field).annotate(total=Sum(amount_field)).order_by())
-    for currency, day, total in grouped:
-        sums[currency].append((day, total))
-    return sums
-
-
-def load_sales(org: Organization, end: dt.date, days: int) -> dict[str, list[int]]:
-    """Invoiced amounts per day for the ``days`` days ending on ``end``, newest first, per currency."""
-    first = end - dt.timedelta(days=days - 1)
-    sums = _daily_sums(Invoice.objects.for_org(org), "issue_date", "amount", first, end)
-    return {cur: metrics.daily_series(rows, end, days) for cur, rows in sums.items()}
-
-
 def load_collections(org: Organization, first: dt.date, last: dt.date) -> dict[str, list[tuple[dt.date, int]]]:
     """Payments received per day and currency (cash in, whether or not it is allocated yet)."""
-    return _daily_sums(Payment.objects.for_org(org), "date", "amount", first, last)
+    sums: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for currency, day, total in (Payment.objects.for_org(org).filter(date__gte=first, date__lte=last)
+                                 .values_list("currency", "date").annotate(total=Sum("amount")).order_by()):
+        sums[currency].append((day, total))
+    return sums
 
 
 def _optional_model(app_label: str, name: str):
@@ -295,9 +299,9 @@ def org_today(org: Organization) -> dt.date:
 def dashboard(org: Organization, period: Period) -> Dashboard:
     """Every figure of the Dashboard for ``org`` over ``period`` (ageing on its last day)."""
     end = period.end
-    book = load_book(org, period.start, end)
     window = max(COUNTBACK_DAYS, period.days)
-    sales = load_sales(org, end, window)
+    book = load_book(org, period.start, end, sales_days=window)
+    sales = book.sales
     previous = period.previous()
     first = min(previous.start, _month_start(end, 11))
     collections = load_collections(org, first, end)
