@@ -13,6 +13,7 @@ from cobro.dunning.demo import populate
 from cobro.dunning.models import Action, CycleRun
 from cobro.dunning.simulate import simulate
 from cobro.dunning.tasks import due_cycles, enqueue_due
+from cobro.engine.contact import allowed_at, holidays_for, zone
 from cobro.ledger.models import Membership, Task, TimelineEvent
 from cobro.ledger.services import apply_payment
 
@@ -124,6 +125,10 @@ def test_approval_moves_the_stage_and_sends_the_notice(org, book):
     notice = services.approve_action(org, pending, manager)
     assert services.current_stages(org, [book["K-4"].pk])[book["K-4"].pk] == "mediacion"
     assert notice.template == "mediation_notice" and notice.key == pending.key + ":aprobada"
+    # The notice waits for an allowed moment in the debtor's zone (Chile), like any other contact.
+    year = notice.scheduled_for.year
+    assert allowed_at(services.contact_rules(org, ["CL"])["CL"], holidays_for(["CL"], [year])["CL"],
+                      notice.scheduled_for, zone("America/Santiago"))
     with pytest.raises(services.DunningError, match="not waiting"):
         services.approve_action(org, pending, manager)
 

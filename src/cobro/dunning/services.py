@@ -313,8 +313,29 @@ def approve_action(org: Organization, action: Action, actor) -> Action | None:
                 organization=org, customer=customer, key=f"{locked.key}:aprobada", as_of=timezone.localdate(),
                 step=locked.step, action="message", channel=locked.channel, template=locked.template,
                 tone=locked.tone, invoice_ids=locked.invoice_ids, invoice_refs=locked.invoice_refs,
-                scheduled_for=max(locked.scheduled_for, timezone.now()), data={"approved_by": actor.pk})
+                scheduled_for=_next_allowed(org, customer, locked.channel), data={"approved_by": actor.pk})
             actions_created.send(sender=Action, organization=org, actions=[notice])
         record_event(org, customer, "action.approved", f"Paso {locked.step} aprobado", actor=actor,
                      data={"key": locked.key})
     return notice
+
+
+def _next_allowed(org: Organization, customer: Customer, channel: str) -> dt.datetime:
+    """The first moment from now the contact rules allow ``channel`` for this customer."""
+    from cobro.dunning.cycle import load_snapshot
+    from cobro.engine.contact import STRICT, Contact, allowed_at, local_date, next_slot, zone
+
+    now = timezone.now()
+    tz = zone(customer.timezone)
+    today = now.astimezone(tz).date()
+    snap = load_snapshot(org, today, customer_ids=[customer.pk])
+    rules = snap.rules.get(customer.country, STRICT)
+    holidays = snap.holidays.get(customer.country, frozenset())
+    booked = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in snap.contacts.get(customer.pk, ())]
+    at, _ = next_slot(rules, holidays, tz, today, channel, booked)
+    if at is not None and at < now:
+        # Today's window opened already: now, if still inside it, else the next allowed day.
+        if allowed_at(rules, holidays, now, tz):
+            return now
+        at, _ = next_slot(rules, holidays, tz, today + dt.timedelta(days=1), channel, booked)
+    return at or now
