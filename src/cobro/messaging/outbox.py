@@ -196,8 +196,7 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now) -> None:
             report.held += 1
             continue
         if name not in opened:
-            opened[name] = get_transport(name)
-            opened[name].open()
+            opened[name] = get_transport(name)  # it connects on its first send, inside the try below
         limiter.wait(name)
         try:
             result = opened[name].send(msg, rendered)

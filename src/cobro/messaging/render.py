@@ -14,9 +14,10 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date as _babel_format_date
 from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -32,6 +33,12 @@ _BABEL_LOCALE = {"es": "es", "en": "en", "pt-BR": "pt_BR"}
 #: Templates that exist to collect invoices: with nothing left open, they are not sent.
 NEEDS_OPEN_INVOICES = {"reminder_before", "due_today", "overdue_friendly", "overdue_neutral", "overdue_firm",
                        "late_fee_notice", "mediation_notice", "legal_review"}
+
+
+@lru_cache(maxsize=4096)
+def format_date(day: dt.date, fmt: str, locale: str) -> str:
+    # A batch repeats the same few due dates thousands of times; Babel's formatting is the slow part.
+    return _babel_format_date(day, fmt, locale=locale)
 
 
 class RenderError(Exception):
@@ -97,7 +104,7 @@ def _paragraph_html(par: str) -> str:
     for m in _URL.finditer(par):
         out.append(html.escape(par[last:m.start()]))
         link = html.escape(m.group(0))
-        out.append(f'<a href="{link}">{link}</a>')
+        out.append(f'<a href="{link}" style="word-break:break-all;">{link}</a>')
         last = m.end()
     out.append(html.escape(par[last:]))
     return "".join(out).replace("\n", "<br>\n")
@@ -169,7 +176,7 @@ class Renderer:
             totals[inv.currency] += inv.open_amount
             late = (as_of - inv.due_date).days
             when = (labels["days_overdue"] if late > 0 else labels["due_in"]).format(n=abs(late))
-            row = {"ref": inv.ref, "due": format_date(inv.due_date, "long", locale=locale), "when": when,
+            row = {"ref": inv.ref, "due": format_date(inv.due_date, "long", locale), "when": when,
                    "late": late > 0, "amount": format_money(inv.open_amount, inv.currency, language)}
             rows.append(row)
             lines.append(f"• {labels['invoice']} {row['ref']}, {labels['due']} {row['due']} ({when}): {row['amount']}")
@@ -193,9 +200,9 @@ class Renderer:
             "signature": signature,
             "invoices": invoices, "rows": rows, "invoice_list": "\n".join(lines), "invoice_count": len(invoices),
             "totals": dict(totals), "total": total,
-            "due_date": format_date(earliest, "long", locale=locale),
+            "due_date": format_date(earliest, "long", locale),
             "days_overdue": max(0, max(((as_of - i.due_date).days for i in invoices), default=0)),
-            "amount": amount, "promised_date": format_date(promised, "long", locale=locale),
+            "amount": amount, "promised_date": format_date(promised, "long", locale),
             "pay_link": links.url(org.pk, customer.pk, "pay", version),
             "opt_out_link": links.url(org.pk, customer.pk, "optout", version, message.channel),
             "labels": labels, "language": language,

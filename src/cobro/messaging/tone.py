@@ -61,13 +61,23 @@ def lang_of(language: str) -> str:
     return short if short in LANGS else "es"
 
 
+class _FoldTable(dict):
+    """str.translate table built lazily: each character → its lower-case letter without accent."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        base = unicodedata.normalize("NFKD", ch)[:1] or ch
+        folded = base.lower()[:1] or ch
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def _fold(text: str) -> str:
     """Lower case without accents, one character per character so positions map back to the text."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFKD", ch)[:1] or ch
-        out.append(base.lower()[:1] or ch)
-    return "".join(out)
+    return text.translate(_FOLD)
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -77,11 +87,20 @@ def _phrase_regex(phrase: str) -> str:
             words.append(re.escape(word[:-1]) + r"\w*")
         else:
             words.append(re.escape(word))
-    return r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
+    return r"\s+".join(words)
+
+
+def _words_regex(patterns: list[str]) -> re.Pattern:
+    # One alternation behind a single word-start check: the engine tries the phrases only where a
+    # word begins, and longest first so "acciones legales inmediatas" is reported whole.
+    alts = "|".join(sorted(patterns, key=len, reverse=True))
+    return re.compile(r"(?<!\w)(?:" + alts + r")(?!\w)")
 
 
 @dataclass(frozen=True)
 class _Phrase:
+    """All the phrases of a rule that share the same allowed stages, as one alternation."""
+
     regex: re.Pattern
     allowed_stages: frozenset[str]
 
@@ -100,17 +119,16 @@ def lexicon(lang: str) -> _Lexicon:
     for rule in TONE_RULES:
         if rule in ("shouting", "exclamations"):
             continue
-        phrases = []
+        groups: dict[frozenset[str], list[str]] = {}
         for entry in raw.get(rule, []) or []:
             if isinstance(entry, str):
                 entry = {"phrase": entry}
-            phrases.append(_Phrase(re.compile(_phrase_regex(entry["phrase"])),
-                                   frozenset(entry.get("allowed_stages", ()))))
-        rules[rule] = tuple(phrases)
+            groups.setdefault(frozenset(entry.get("allowed_stages", ())), []).append(_phrase_regex(entry["phrase"]))
+        rules[rule] = tuple(_Phrase(_words_regex(pats), stages) for stages, pats in groups.items())
     parts = {}
     for part in PARTS:
         spec = (raw.get("parts") or {}).get(part) or {}
-        regexes = [re.compile(_phrase_regex(p)) for p in spec.get("words", [])]
+        regexes = [_words_regex([_phrase_regex(p) for p in spec.get("words", [])])] if spec.get("words") else []
         regexes += [re.compile(p, re.I) for p in spec.get("patterns", [])]
         parts[part] = (frozenset(spec.get("variables", [])), tuple(regexes))
     return _Lexicon(rules=rules, acronyms=frozenset(a.upper() for a in raw.get("acronyms", [])), parts=parts)
@@ -157,11 +175,12 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
     bangs = _BANGS.findall(plain)
     if bangs or plain.count("!") > 3:
         findings.append(Finding("exclamations", tuple(bangs) or ("!",) * plain.count("!")))
+    folded_full = _fold(full) if require else ""
     for part in require:
         names, regexes = lex.parts[part]
         if variables & names:
             continue
-        if any(r.search(_fold(full)) or r.search(full) for r in regexes):
+        if any(r.search(folded_full) or r.search(full) for r in regexes):
             continue
         findings.append(Finding(f"missing:{part}"))
     return ToneResult(text=text, findings=tuple(findings))

@@ -23,7 +23,13 @@ class EmailTransport(Transport):
         self.connection = None
 
     def open(self) -> None:
+        # Opened here, once per batch: an unopened backend would connect and quit for every message.
         self.connection = get_connection(fail_silently=False)
+        try:
+            self.connection.open()
+        except (smtplib.SMTPException, OSError) as exc:
+            self.connection = None
+            raise TransportError(f"SMTP server unavailable: {exc}") from None
 
     def close(self) -> None:
         if self.connection is not None:
