@@ -177,7 +177,7 @@ COBRO_WHATSAPP_VERIFY_TOKEN = env_str("COBRO_WHATSAPP_VERIFY_TOKEN")
 COBRO_WHATSAPP_API_URL = env_str("COBRO_WHATSAPP_API_URL", "https://graph.facebook.com/v21.0")
 COBRO_INBOUND_EMAIL_SECRET = env_str("COBRO_INBOUND_EMAIL_SECRET")
 COBRO_RATE_PER_SECOND = {ch: env_int(f"COBRO_{ch.upper()}_RATE_PER_SECOND", rate)
-                         for ch, rate in (("email", 50), ("sms", 10), ("whatsapp", 20), ("letter", 1000))}
+                         for ch, rate in (("email", 0), ("sms", 10), ("whatsapp", 20), ("letter", 0))}  # 0: no limit
 COBRO_LINK_MAX_AGE_DAYS = env_int("COBRO_LINK_MAX_AGE_DAYS", 90)
 
 SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTING)
