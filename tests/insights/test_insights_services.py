@@ -165,3 +165,48 @@ def test_periods():
         services.make_period(D(2026, 3, 20), start=D(2026, 3, 2), end=D(2026, 3, 1))
     with pytest.raises(services.PeriodError, match="both"):
         services.make_period(D(2026, 3, 20), start=D(2026, 3, 2))
+
+
+@pytest.mark.django_db
+def test_promises_due_this_week_and_messages_delivered():
+    from cobro.agreements import services as agreements
+    from cobro.messaging import services as messaging
+    from cobro.messaging.models import Message
+
+    org, other = _org("acme"), _org("other")
+    c, _ = ledger.get_or_create_customer(org, "C1", "Uno", email="uno@example.com")
+    f1, f2, f3 = (ledger.add_invoice(org, c, f"F{i}", D(2026, 2, 1), D(2026, 3, 1), "CLP", 900_000)
+                  for i in (1, 2, 3))
+    # TODAY is Friday 20 March 2026: the week runs Monday 16 to Sunday 22.
+    agreements.create_promise(org, c, D(2026, 3, 22), 300_000, "CLP", [f1], made_on=D(2026, 3, 10))
+    agreements.create_promise(org, c, D(2026, 3, 16), 100_000, "CLP", [f2], made_on=D(2026, 3, 10))
+    agreements.create_promise(org, c, D(2026, 3, 23), 50_000, "CLP", [f3], made_on=D(2026, 3, 10))  # next week
+    x, _ = ledger.get_or_create_customer(other, "X1", "Otro")
+    ledger.add_invoice(other, x, "X1", D(2026, 2, 1), D(2026, 3, 1), "CLP", 900_000)
+    agreements.create_promise(other, x, D(2026, 3, 18), 70_000, "CLP", made_on=D(2026, 3, 10))
+
+    def sent(owner, customer, key, channel, day, provider_id):
+        at = dt.datetime(2026, 3, day, 15, tzinfo=dt.UTC)
+        return Message.objects.create(organization=owner, customer=customer, key=key, channel=channel,
+                                      status=Message.Status.SENT, scheduled_for=at, next_attempt_at=at,
+                                      sent_at=at, provider_id=provider_id)
+
+    sent(org, c, "m1", "email", 18, "p1")
+    sent(org, c, "m2", "email", 19, "p2")
+    sent(org, c, "m3", "whatsapp", 19, "p3")
+    sent(org, c, "m4", "sms", 1, "p4")  # before the period
+    sent(other, x, "m5", "email", 19, "p5")
+    messaging.apply_receipt("p1", "delivered")
+    messaging.apply_receipt("p3", "read")
+    messaging.apply_receipt("p2", "failed", error="mailbox full")
+
+    board = services.dashboard(org, services.make_period(TODAY, start=D(2026, 3, 10), end=TODAY))
+    assert board.week == (D(2026, 3, 16), D(2026, 3, 22))
+    assert board.promises == services.PromiseFigures(count=2, amounts={"CLP": 400_000})
+    m = board.messages
+    assert (m.sent, m.delivered, m.failed) == (3, 2, 1)
+    assert m.delivery_rate == Decimal("66.7")
+    assert m.by_channel == {"email": (2, 1), "whatsapp": (1, 1)}
+    data = services.as_json(board)
+    assert data["messages"]["delivery_rate"] == "66.7"
+    assert data["promises_due_this_week"]["amounts"] == {"CLP": "400000"}
