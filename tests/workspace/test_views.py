@@ -101,6 +101,13 @@ def test_call_form_errors_are_clear_and_nothing_is_written(login, book):
     assert book.task.status == Task.Status.OPEN
 
 
+def test_outcome_form_loads_on_demand_for_agents_only(login, book):
+    response = login(book.agent).get(f"/tasks/{book.task2.pk}/form/")
+    assert response.status_code == 200 and f'name="t{book.task2.pk}-outcome"'.encode() in response.content
+    assert login(book.viewer).get(f"/tasks/{book.task2.pk}/form/").status_code == 403
+    assert login(book.outsider).get(f"/tasks/{book.task2.pk}/form/").status_code == 404
+
+
 def test_viewer_and_outsider_cannot_log_calls(login, book):
     p = f"t{book.task.pk}-"
     data = {p + "outcome": "no_answer"}

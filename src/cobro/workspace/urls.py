@@ -10,6 +10,7 @@ urlpatterns = [
     path("language/", views.set_language, name="set_language"),
     path("today/", views.today, name="today"),
     path("tasks/<int:pk>/log/", views.task_log, name="task_log"),
+    path("tasks/<int:pk>/form/", views.task_form, name="task_form"),
     path("board/", views.board, name="board"),
     path("board/column/<slug:stage>/", views.board_column, name="board_column"),
     path("board/move/<int:pk>/", views.board_move, name="board_move"),
