@@ -28,12 +28,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     where = setup_django(args.db, "board")
-    from workload import generate, load
-
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from workload import generate, load
 
     from cobro.ledger.models import Customer, Membership
     from cobro.ledger.services import create_task
