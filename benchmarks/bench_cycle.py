@@ -97,7 +97,7 @@ def reset(org, as_of) -> None:
     CycleRun.objects.for_org(org).filter(as_of=as_of).delete()
 
 
-def bench(size: str, db: str, runs: int) -> dict:
+def bench(size: str, db: str, runs: int, simulate_year: bool = False) -> dict:
     setup_django(db, f"cycle_{size.lower()}")
     from workload import generate, load
 
@@ -143,10 +143,17 @@ def bench(size: str, db: str, runs: int) -> dict:
     from cobro.ledger.models import Invoice
 
     open_n = Invoice.objects.for_org(org).filter(status="open").count()
+    sim = None
+    if simulate_year:
+        from cobro.dunning.simulate import simulate
+
+        start = time.perf_counter()
+        replayed = simulate(org, as_of - dt.timedelta(days=364), as_of)
+        sim = (time.perf_counter() - start, len(replayed))
     return {"size": size, "db": db, "b1": statistics.median(times), "scan": statistics.median(scans),
             "load": statistics.median(loads), "plan": statistics.median(plans), "created": created,
             "open": open_n, "rerun": rerun, "rerun_new": len(same.created), "rerun_changed": rerun_changed,
-            "rerun_changed_new": len(changed.created), "peak": peak_mb(), "runs": times}
+            "rerun_changed_new": len(changed.created), "peak": peak_mb(), "runs": times, "sim": sim}
 
 
 def t0_aware():
@@ -166,6 +173,7 @@ def main() -> int:
     parser.add_argument("--size", default="S", help="S, M or L, or several: S,M,L (B1s)")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--simulate", action="store_true", help="also replay the last year (cobro simulate)")
     args = parser.parse_args()
     sizes = args.size.split(",")
     if len(sizes) > 1:
@@ -173,10 +181,10 @@ def main() -> int:
         import subprocess
 
         for size in sizes:
-            subprocess.run([sys.executable, __file__, "--size", size, "--db", args.db, "--runs", str(args.runs)],
-                           check=False)
+            subprocess.run([sys.executable, __file__, "--size", size, "--db", args.db, "--runs", str(args.runs),
+                            *(["--simulate"] if args.simulate else [])], check=False)
         return 0
-    r = bench(sizes[0], args.db, args.runs)
+    r = bench(sizes[0], args.db, args.runs, args.simulate)
     ratio = r["b1"] / r["scan"] if r["scan"] else float("inf")
     verdict = ""
     if r["size"] == "L":
@@ -191,6 +199,9 @@ def main() -> int:
     print(f"B6 re-run {r['size']} {r['db']}: {r['rerun']:.3f} s unchanged ({share:.0f} % of a first run), "
           f"{r['rerun_changed']:.2f} s after a change ({share_changed:.0f} %), "
           f"{r['rerun_new'] + r['rerun_changed_new']} new actions")
+    if r["sim"]:
+        print(f"SIM simulate {r['size']} {r['db']}: 365 days replayed in {r['sim'][0]:.1f} s, "
+              f"{r['sim'][1]:,} actions (target: well under a minute for 10,000 invoices)")
     return 0
 
 
