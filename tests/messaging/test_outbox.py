@@ -266,3 +266,34 @@ def test_old_payments_are_not_thanked(book):
     old = timezone.localdate() - dt.timedelta(days=services.THANK_YOU_WINDOW + 1)
     assert services.queue_thank_you(book.org, [book.es.pk], old) == 0
     assert services.queue_thank_you(book.org, [book.es.pk], timezone.localdate()) == 1
+
+
+def test_cli_delivers_once_and_reports(book, queue, settings):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    settings.COBRO_SMS_ENABLED = False  # fails with a reason; email goes through the test backend
+    queue(book.org, book.es, "overdue_friendly", "email", [book.inv["es1"]])
+    queue(book.org, book.en, "overdue_neutral", "sms", [book.inv["en1"]])
+    out = io.StringIO()
+    call_command("outbox", "deliver", "--org", "acme", "--once", stdout=out)
+    assert json.loads(out.getvalue()) | {"by_channel": None} == {"sent": 1, "retried": 0, "failed": 1, "cancelled": 0,
+                                                                  "held": 0, "by_channel": None}
+    from django.core import mail
+
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["rosa@andes.cl"]
+    out = io.StringIO()
+    call_command("outbox", "status", "--org", "acme", stdout=out)
+    assert json.loads(out.getvalue()) == {"failed/sms": 1, "sent/email": 1}
+    with pytest.raises(Exception, match="no organization"):
+        call_command("outbox", "deliver", "--org", "nope", "--once")
+
+
+def test_deliver_task_runs_on_the_tasks_backend(book, queue):
+    from cobro.messaging.tasks import deliver_outbox
+
+    queue(book.org, book.es, "overdue_friendly", "email", [book.inv["es1"]])
+    result = deliver_outbox.enqueue("acme")
+    assert result.return_value["sent"] == 1
