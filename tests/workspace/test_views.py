@@ -283,3 +283,21 @@ def test_team_members_only_admin_changes_roles(login, book):
     assert Membership.objects.filter(organization=book.org, user__username="nuevo", role="agent").exists()
     outsider_member = Membership.objects.get(user=book.outsider)
     assert admin.post(f"/settings/team/{outsider_member.pk}/role/", {"role": "viewer"}).status_code == 404
+
+
+def test_timeline_shows_message_status_and_content(login, book):
+    from django.utils import timezone
+
+    from cobro.ledger.services import record_event
+    from cobro.messaging.models import Message
+
+    customer = book.customers[0]
+    now = timezone.now()
+    msg = Message.objects.create(organization=book.org, customer=customer, key="k-1", template="overdue_friendly",
+                                 channel="email", to="c1@example.cl", subject="Su factura F-1",
+                                 body_text="Hola, le escribimos con cariño por la factura F-1.", status="delivered",
+                                 scheduled_for=now, next_attempt_at=now)
+    record_event(book.org, customer, "message.sent", "email: Su factura F-1",
+                 data={"channel": "email", "message_id": msg.pk})
+    body = login(book.viewer).get(f"/customers/{customer.pk}/").content.decode()
+    assert "le escribimos con cariño" in body and "Entregado" in body and "badge-ok" in body
