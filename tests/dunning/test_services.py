@@ -181,3 +181,16 @@ def test_demo_populate_is_idempotent(org, book):
     n = Action.objects.count()
     populate(org, D(2026, 3, 4))
     assert n and Action.objects.count() == n
+
+
+def test_policy_command_exports_and_imports(org, book, tmp_path):
+    out = StringIO()
+    call_command("policy", "export", "--org", "acme", stdout=out)
+    path = tmp_path / "p.yaml"
+    path.write_text(out.getvalue().replace("Política estándar", "Estándar revisada"), encoding="utf-8")
+    done = StringIO()
+    call_command("policy", "import", str(path), "--org", "acme", stdout=done)
+    assert "policy estandar (version 2) default" in done.getvalue()
+    path.write_text("code: x\nsteps: []\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="non-empty list of steps"):
+        call_command("policy", "import", str(path), "--org", "acme")
