@@ -62,3 +62,16 @@ def test_next_days_only_new_steps(org, book):
     # I-2 due 2026-02-19: +15 falls on 2026-03-06.
     later = run_cycle(org, D(2026, 3, 6)).created
     assert {o["step"] for o in later if o["customer_ref"] == "K-1"} == {"+15", "+15-llamada"}
+
+
+def test_contact_history_from_the_timeline_defers_to_the_next_allowed_day(org, book):
+    k2 = book["K-2"]  # Colombia: at most 2 contacts in any 7 days
+    for day in (2, 3):
+        TimelineEvent.objects.create(organization=org, customer=k2, at=dt.datetime(2026, 3, day, 14, tzinfo=dt.UTC),
+                                     kind="message.sent", summary="recordatorio", data={"channel": "email"})
+    created = run_cycle(org, D(2026, 3, 4)).created
+    msg = next(o for o in created if o["customer_ref"] == "K-2" and o["action"] == "message")
+    assert msg["scheduled_for"] == "2026-03-09T07:00:00-05:00" and msg["key"].endswith(":2026-03-04")
+    # The call task of the same step is a contact too: it waits for the cap as well, a day later.
+    call = next(o for o in created if o["customer_ref"] == "K-2" and o["action"] == "call_task")
+    assert call["scheduled_for"] == "2026-03-10T07:00:00-05:00"

@@ -64,8 +64,11 @@ def _date(value):
 
 
 def _moment(value):
-    # SQLite keeps UTC datetimes as naive text; PostgreSQL gives aware datetimes.
-    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC) if isinstance(value, str) else value
+    # SQLite keeps UTC datetimes naive (as text, or parsed by Django's converter); PostgreSQL gives
+    # aware ones. A naive value read back as local time would shift every contact by the server's zone.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _json(value):
