@@ -52,6 +52,7 @@ def test_ageing_agrees_with_bucket_index_and_the_cutoffs(rows):
         sql_index = next((i for i, c in enumerate(cut) if due >= c), len(cut))
         assert sql_index == m.bucket_index(days)
     assert m.ageing_from_sums([(m.bucket_index(d), x, 1) for d, x in rows]) == a
+    assert m.ageing_by_due([(due, x, 1) for due, x in items], AS_OF) == a
 
 
 def test_dso_standard_and_best_possible():

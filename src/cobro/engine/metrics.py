@@ -128,6 +128,11 @@ def ageing_from_sums(rows: Iterable[tuple[int, int, int]]) -> Ageing:
     return Ageing(tuple(amounts), tuple(counts))
 
 
+def ageing_by_due(rows: Iterable[tuple[dt.date, int, int]], as_of: dt.date) -> Ageing:
+    """Build an ``Ageing`` from ``(due_date, amount, count)`` sums, as a GROUP BY due date returns them."""
+    return ageing_from_sums((bucket_index((as_of - due).days), amount, count) for due, amount, count in rows)
+
+
 def dso_standard(receivables: int, sales: int, days: int) -> Decimal | None:
     """Receivables ÷ credit sales of the period × days in the period; None without sales."""
     if days <= 0:
