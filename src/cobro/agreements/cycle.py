@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from cobro.agreements.models import Dispute, Instalment, Plan, Promise
@@ -215,9 +215,9 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
             changed_plans.append(plan)
 
     with transaction.atomic():
-        Promise.objects.bulk_update(changed_promises, ["status", "resolved_on", "paid_amount"], batch_size=2000)
-        Instalment.objects.bulk_update(changed_inst, ["paid_amount", "paid_on", "missed"], batch_size=2000)
-        Plan.objects.bulk_update(changed_plans, ["status", "ended_on", "paid_amount"], batch_size=2000)
+        _update_rows(Promise, ["status", "resolved_on", "paid_amount"], changed_promises)
+        _update_rows(Instalment, ["paid_amount", "paid_on", "missed"], changed_inst)
+        _update_rows(Plan, ["status", "ended_on", "paid_amount"], changed_plans)
         ledger.record_events(events)
         # Few per day: one task per broken agreement, idempotent through its source key.
         for cid, key, title, data in broken_tasks:
@@ -233,3 +233,22 @@ def _links(model, agreements) -> dict[int, list[int]]:
                         .values_list(f"{fk}_id", "invoice_id")):
         out[aid].append(inv_id)
     return out
+
+
+def _update_rows(model, fields: list[str], rows: list) -> None:
+    """Write ``fields`` of many rows with one prepared UPDATE run for each (executemany).
+
+    Django's bulk_update builds a CASE expression per field with a branch per row in Python; at
+    tens of thousands of rows (a first evaluation at size L) that alone took two minutes, where
+    a prepared statement takes under a second on SQLite and PostgreSQL alike.
+    """
+    if not rows:
+        return
+    concrete = [model._meta.get_field(f) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(model._meta.db_table)} SET "
+           + ", ".join(f"{quote(f.column)} = %s" for f in concrete) + f" WHERE {quote(model._meta.pk.column)} = %s")
+    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in concrete] + [row.pk]
+              for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
