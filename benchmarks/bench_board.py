@@ -66,7 +66,7 @@ def main() -> int:
         return statistics.median(times), len(ctx.captured_queries)
 
     for label, path in (("board", "/board/"), ("board, one column page", "/board/column/vencida/?offset=20"),
-                        ("board, filtered by segment", "/board/?country=CL"),
+                        ("board, filtered by country", "/board/?country=CL"),
                         ("today (200 tasks)", "/today/"), ("customer page", f"/customers/{ids[0]}/")):
         median, queries = measure(path)
         print(f"{label:<28} median {median * 1000:7.1f} ms  {queries:3d} queries")

@@ -163,9 +163,11 @@ def normalize_language(code: str | None) -> str:
 
 def situation_for(task_kind: str, task_data: dict | None = None) -> str:
     """The situation for a task: an explicit ``data["situation"]`` wins, then the task's kind."""
-    explicit = (task_data or {}).get("situation")
-    if explicit in Situation.values:
-        return explicit
+    data = task_data or {}
+    if data.get("situation") in Situation.values:
+        return data["situation"]
+    if task_kind == "agreement_broken":  # the agreements cycle says which agreement in its data
+        return Situation.PROMISE_BROKEN if "promise_id" in data else Situation.PLAN_LATE
     return KIND_SITUATION.get(task_kind, Situation.FIRST_CONTACT)
 
 

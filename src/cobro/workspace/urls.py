@@ -11,6 +11,7 @@ urlpatterns = [
     path("today/", views.today, name="today"),
     path("tasks/<int:pk>/log/", views.task_log, name="task_log"),
     path("tasks/<int:pk>/form/", views.task_form, name="task_form"),
+    path("tasks/<int:pk>/approve/", views.task_approve, name="task_approve"),
     path("board/", views.board, name="board"),
     path("board/column/<slug:stage>/", views.board_column, name="board_column"),
     path("board/move/<int:pk>/", views.board_move, name="board_move"),

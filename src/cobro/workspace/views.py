@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cobro.engine.money import MoneyError, parse_amount
 from cobro.ledger.models import Customer, Invoice, Membership, Task, TimelineEvent
+from cobro.ledger.services import complete_task
 from cobro.ledger.tenancy import require_role, switch_org
 from cobro.workspace import board as boardlib
 from cobro.workspace import services
@@ -92,17 +93,40 @@ def set_language(request):
 @require_role("viewer")
 def today(request):
     day = org_today(request.org)
-    items = worklist(request.org, request.user, day, translation.get_language() or "es")
+    items = worklist(request.org, request.user, day, translation.get_language() or "es",
+                     approvals=request.membership.can("manager"))
     # Only the first item carries its outcome form; the others fetch theirs when opened, so a
     # day of 200 calls renders in a fraction of the time.
-    if items:
-        first = items[0]
+    callable_items = [i for i in items if not i.is_approval]
+    if callable_items:
+        first = callable_items[0]
         first.form = _outcome_form(request, first.invoices, services.delay_reasons(request.org), day,
                                    prefix=f"t{first.task.pk}")
     for item in items:
         item.action, item.target = f"/tasks/{item.task.pk}/log/", f"#task-{item.task.pk}"
     return render(request, "workspace/today.html", {"items": items, "day": day,
-                                                    "can_act": request.membership.can("agent")})
+                                                    "can_act": request.membership.can("agent"),
+                                                    "can_approve": request.membership.can("manager")})
+
+
+@require_POST
+@require_role("manager")
+def task_approve(request, pk: int):
+    """Approve the mediation or legal step behind an approval task (the dunning app decides the rest)."""
+    task = get_object_or_404(Task.objects.for_org(request.org).select_related("customer"), pk=pk,
+                             kind="approval", status=Task.Status.OPEN)
+    dunning = boardlib._dunning()
+    from cobro.dunning.models import Action
+
+    action = get_object_or_404(Action.objects.for_org(request.org), key=task.data.get("action_key", ""))
+    try:
+        dunning.approve_action(request.org, action, request.user)
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, str(exc))
+        return redirect("today")
+    complete_task(task, "approved", actor=request.user)
+    messages.success(request, _("Paso aprobado para %(c)s.") % {"c": task.customer.name})
+    return redirect("today")
 
 
 def _dispute_reasons(org):

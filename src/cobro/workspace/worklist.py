@@ -24,12 +24,15 @@ LONG_OVERDUE_DAYS = 60
 LONG_OVERDUE_WEIGHT = 0.25
 
 
+APPROVAL = "approval"  # the cycle's kind for a mediation or legal step waiting for a manager
+
 #: How each task kind reads on the worklist; kinds not listed show as written.
 KIND_LABELS = {
     "call": gettext_lazy("Llamada"), "reply": gettext_lazy("Respuesta del cliente"), "message_failed": gettext_lazy("Mensaje fallido"),
     "unreachable": gettext_lazy("Sin forma de contacto"), "promise_broken": gettext_lazy("Promesa incumplida"),
     "instalment_late": gettext_lazy("Cuota atrasada"), "plan_proposal": gettext_lazy("Propuesta de plan"),
-    "dispute_resolved": gettext_lazy("Reclamo resuelto"),
+    "dispute_resolved": gettext_lazy("Reclamo resuelto"), "agreement_broken": gettext_lazy("Acuerdo incumplido"),
+    APPROVAL: gettext_lazy("Aprobación"),
 }
 
 
@@ -44,6 +47,10 @@ class WorkItem:
     situation: str
     script: str
     invoices: list[Invoice]
+
+    @property
+    def is_approval(self) -> bool:
+        return self.task.kind == APPROVAL
 
     @property
     def kind_label(self) -> str:
@@ -61,12 +68,18 @@ def risk_of(broken_promises: int, days_overdue: int) -> tuple[float, list[str]]:
     return risk, why
 
 
-def worklist(org: Organization, user, today: dt.date, language: str = "es") -> list[WorkItem]:
-    """Five queries whatever the number of tasks: tasks, invoices, contacts, events, scripts."""
-    tasks = list(Task.objects.for_org(org)
-                 .filter(status=Task.Status.OPEN, due_on__lte=today)
-                 .filter(Q(assignee=user) | Q(assignee__isnull=True))
-                 .select_related("customer").order_by("due_on", "id"))
+def worklist(org: Organization, user, today: dt.date, language: str = "es", approvals: bool = False
+             ) -> list[WorkItem]:
+    """Five queries whatever the number of tasks: tasks, invoices, contacts, events, scripts.
+
+    ``approvals``: include the steps waiting for a manager's approval (only managers can act on them).
+    """
+    mine = Q(assignee=user) | Q(assignee__isnull=True)
+    tasks = Task.objects.for_org(org).filter(status=Task.Status.OPEN, due_on__lte=today)
+    # The cycle gives approval tasks to the customer's owner, usually an agent who may not approve:
+    # every manager sees them all, agents none.
+    tasks = tasks.filter(mine | Q(kind=APPROVAL)) if approvals else tasks.filter(mine).exclude(kind=APPROVAL)
+    tasks = list(tasks.select_related("customer").order_by("due_on", "id"))
     ids = {t.customer_id for t in tasks}
     invoices: dict[int, list[Invoice]] = defaultdict(list)
     for inv in (Invoice.objects.for_org(org).filter(customer_id__in=ids, status=Invoice.Status.OPEN)

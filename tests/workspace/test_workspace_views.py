@@ -301,3 +301,29 @@ def test_timeline_shows_message_status_and_content(login, book):
                  data={"channel": "email", "message_id": msg.pk})
     body = login(book.viewer).get(f"/customers/{customer.pk}/").content.decode()
     assert "le escribimos con cariño" in body and "Entregado" in body and "badge-ok" in body
+
+
+def test_approval_tasks_are_for_managers(login, book):
+    from django.utils import timezone
+
+    from cobro.dunning.models import Action
+    from cobro.ledger.services import create_task
+
+    customer = book.customers[0]
+    action = Action.objects.create(
+        organization=book.org, customer=customer, key="acme:C1:+60:test", as_of=book.today, step="+60",
+        action="stage", channel="letter", template="", tone="formal", invoice_ids=[], invoice_refs=["F-1"],
+        scheduled_for=timezone.now(), status=Action.Status.PENDING_APPROVAL, data={"to_stage": "mediacion"})
+    task = create_task(book.org, customer, "approval", "Aprobar paso +60", book.today, source_key="dunning:x",
+                       data={"action_key": action.key, "reason": "60 días sin pago"})
+    assert "Aprobar paso +60" not in login(book.agent).get("/today/").content.decode()
+    assert login(book.agent).post(f"/tasks/{task.pk}/approve/").status_code == 403
+    assert login(book.outsider).post(f"/tasks/{task.pk}/approve/").status_code == 404
+    manager = login(book.manager)
+    page = manager.get("/today/").content.decode()
+    assert "Aprobar paso +60" in page and "60 días sin pago" in page
+    assert manager.post(f"/tasks/{task.pk}/approve/").status_code == 302
+    action.refresh_from_db()
+    task.refresh_from_db()
+    assert action.status == Action.Status.APPROVED and task.status == Task.Status.DONE
+    assert TimelineEvent.objects.filter(kind="action.approved", customer=customer, actor=book.manager).exists()
