@@ -38,6 +38,7 @@ def test_promise_covers_oldest_invoices_and_pauses_them_until_date_plus_grace(or
     assert "promise_reminder" not in items_by_kind(org, D(2026, 3, 18))
     item = items_by_kind(org, D(2026, 3, 19))["promise_reminder"]
     assert (item.key, item.amount, item.template) == (f"promise:{p.pk}:reminder", 120_000, "promise_reminder")
+    assert item.due_date == D(2026, 3, 19)
 
 
 def test_promise_kept_by_partial_payments(org, customer, invoices, pay, kinds):
@@ -67,7 +68,8 @@ def test_promise_broken_opens_one_task_and_tells_the_cycle(org, customer, invoic
     assert not holds_by_invoice(org, D(2026, 3, 23))  # the normal policy resumes
     item = items_by_kind(org, D(2026, 3, 24))["promise_broken"]
     assert item.amount == 50_000 and item.template == "promise_broken"
-    assert "promise_broken" not in items_by_kind(org, D(2026, 3, 27))  # offered for three days
+    assert item.due_date == D(2026, 3, 23)  # told on the day it broke
+    assert "promise_broken" not in items_by_kind(org, D(2026, 3, 31))  # offered for a week
 
 
 def test_late_payment_does_not_mend_a_broken_promise(org, customer, invoices, pay):
@@ -117,13 +119,15 @@ def test_plan_inside_limits_is_active_and_follows_its_instalments(org, customer,
                     (3, D(2026, 6, 10), 45_000)]
     holds = holds_by_invoice(org, D(2026, 3, 10))
     assert holds[invoices[0].pk, "plan"].until is None and (invoices[2].pk, "plan") not in holds
-    assert items_by_kind(org, D(2026, 3, 10))["instalment_reminder"].ref == "pie"
+    assert "instalment_reminder" not in items_by_kind(org, D(2026, 3, 10))  # the day it was agreed
+    reminder = items_by_kind(org, D(2026, 4, 7))["instalment_reminder"]
+    assert (reminder.ref, reminder.due_date, reminder.amount) == ("cuota 1", D(2026, 4, 7), 45_000)
     pay("P-1", D(2026, 3, 10), 15_000)
     pay("P-2", D(2026, 4, 9), 20_000)  # part of the first instalment
     inst = {i.number: i for i in plan.instalments.all()}
     assert (inst[0].paid_amount, inst[0].paid_on, inst[1].paid_amount) == (15_000, D(2026, 3, 10), 20_000)
     late = items_by_kind(org, D(2026, 4, 11))["instalment_late"]
-    assert (late.key, late.amount) == (f"plan:{plan.pk}:inst:1:late", 25_000)
+    assert (late.key, late.amount, late.due_date) == (f"plan:{plan.pk}:inst:1:late", 25_000, D(2026, 4, 11))
     pay("P-3", D(2026, 6, 1), 115_000)
     plan.refresh_from_db()
     assert plan.status == "completed" and "plan.completed" in kinds()

@@ -5,9 +5,10 @@
   written once, with its timeline event (and a task for the team when something is broken).
 - ``load(org, as_of)`` then returns the ``Hold``s that pause invoices (a pending promise until its
   date plus grace, an active or proposed plan, an open dispute) and the ``AgreementItem``s to tell
-  the customer about today (promise and instalment reminders, late instalments, broken promises,
-  resolved disputes). Items carry stable keys, so a re-run sends nothing twice; each is offered
-  for a few days (``ITEM_WINDOW_DAYS``) so a day the cycle did not run is not a message lost.
+  the customer about (promise and instalment reminders, late instalments, broken promises,
+  resolved disputes), each dated the day it should be told. Items carry stable keys, and the
+  engine takes those due since its last run, so a re-run sends nothing twice and a day the
+  cycle did not run is not a message lost (within ``ITEM_WINDOW_DAYS``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from cobro.engine.snapshot import AgreementItem, Hold
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Allocation, Invoice, Organization, Payment, TimelineEvent
 
-#: How long after the fact a one-off item (broken promise, resolved dispute, late instalment) is
-#: still offered to the cycle. The cycle's own keys stop a second send.
-ITEM_WINDOW_DAYS = 3
+#: How many days back items are offered: the engine keeps those due since its last run, so a cycle
+#: that did not run for a few days still tells them; older news is not worth a message.
+ITEM_WINDOW_DAYS = 7
 
 _LIVE_PLAN = (Plan.Status.ACTIVE, Plan.Status.PROPOSED)
 _OPEN_DISPUTE = (Dispute.Status.OPEN, Dispute.Status.ANSWERED)
@@ -39,46 +40,59 @@ def _days(n: int) -> dt.timedelta:
 
 
 def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementItem]]:
-    """Holds and items for the whole organization on ``as_of`` (six queries, whatever its size)."""
+    """Holds and items for the whole organization on ``as_of`` (six queries, whatever its size).
+
+    An item's ``due_date`` is the day it should be told (the engine sends those that fell due since
+    its last run): a promise reminder ``promise_reminder_days`` before the date, an instalment
+    reminder ``plan_reminder_days`` before it, a late-instalment nudge the day after it, a broken
+    promise or a resolved dispute on the day it happened.
+    """
     holds: list[Hold] = []
     items: list[AgreementItem] = []
     recent = as_of - _days(ITEM_WINDOW_DAYS)
     reminder_days = int(org.option("promise_reminder_days", 1))
     plan_lead = int(org.option("plan_reminder_days", 3))
 
+    def told(day: dt.date) -> bool:
+        return recent <= day <= as_of
+
     # Related rows are selected by subquery, not by lists of ids: at size L a list of 20,000 ids
     # would pass SQLite's limit on query parameters.
     promise_qs = Promise.objects.for_org(org).filter(
         Q(status=Promise.Status.PENDING) | Q(status=Promise.Status.BROKEN, resolved_on__gte=recent))
-    promises = list(promise_qs.values_list("pk", "customer_id", "status", "promised_date", "grace_days", "amount",
-                                           "paid_amount", "currency"))
+    promises = list(promise_qs.values_list("pk", "customer_id", "status", "made_on", "promised_date", "grace_days",
+                                           "amount", "paid_amount", "currency", "resolved_on"))
     links = _links(Promise, promise_qs)
-    for pid, cid, status, date, grace, amount, paid, currency in promises:
+    for pid, cid, status, made_on, date, grace, amount, paid, currency, resolved_on in promises:
         inv_ids = tuple(sorted(links[pid]))
         if status == Promise.Status.PENDING:
             until = date + _days(grace)
             holds += [Hold(i, "promise", until, f"Promesa de pago al {date:%d-%m-%Y}") for i in inv_ids]
-            if date - _days(reminder_days) <= as_of <= date and paid < amount:
-                items.append(AgreementItem(cid, "promise_reminder", f"promise:{pid}:reminder", date,
+            # Not on the day it was made: the customer has just said it.
+            send = max(date - _days(reminder_days), made_on + _days(1))
+            if send <= date and told(send) and paid < amount:
+                items.append(AgreementItem(cid, "promise_reminder", f"promise:{pid}:reminder", send,
                                            amount - paid, currency, "promise_reminder", "", inv_ids))
-        else:
-            items.append(AgreementItem(cid, "promise_broken", f"promise:{pid}:broken", date,
+        elif told(resolved_on):
+            items.append(AgreementItem(cid, "promise_broken", f"promise:{pid}:broken", resolved_on,
                                        amount - paid, currency, "promise_broken", "", inv_ids))
 
-    plans = {p[0]: p for p in Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)
-             .values_list("pk", "customer_id", "status", "currency")}
-    for pid, inv_ids in _links(Plan, Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)).items():
+    live = Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)
+    plans = {p[0]: p for p in live.values_list("pk", "customer_id", "status", "currency", "start_date")}
+    for pid, inv_ids in _links(Plan, live).items():
         reason = "Plan de pagos vigente" if plans[pid][2] == Plan.Status.ACTIVE else "Plan de pagos por aprobar"
         holds += [Hold(inv_id, "plan", None, reason) for inv_id in inv_ids]
-    for pid, number, due, amount, paid in (Instalment.objects.for_org(org).filter(plan__status=Plan.Status.ACTIVE, paid_amount__lt=F("amount"))
-                                           .values_list("plan_id", "number", "due_date", "amount", "paid_amount")):
-        _, cid, _, currency = plans[pid]
+    for pid, number, due, amount, paid in (
+            Instalment.objects.for_org(org).filter(plan__status=Plan.Status.ACTIVE, paid_amount__lt=F("amount"))
+            .values_list("plan_id", "number", "due_date", "amount", "paid_amount")):
+        _, cid, _, currency, start = plans[pid]
         label = "pie" if number == 0 else f"cuota {number}"
-        if due - _days(plan_lead) <= as_of <= due:
-            items.append(AgreementItem(cid, "instalment_reminder", f"plan:{pid}:inst:{number}:reminder", due,
+        send = max(due - _days(plan_lead), start + _days(1))
+        if send <= due and told(send):
+            items.append(AgreementItem(cid, "instalment_reminder", f"plan:{pid}:inst:{number}:reminder", send,
                                        amount - paid, currency, "instalment_reminder", label))
-        elif due < as_of <= due + _days(ITEM_WINDOW_DAYS):
-            items.append(AgreementItem(cid, "instalment_late", f"plan:{pid}:inst:{number}:late", due,
+        if told(due + _days(1)):
+            items.append(AgreementItem(cid, "instalment_late", f"plan:{pid}:inst:{number}:late", due + _days(1),
                                        amount - paid, currency, "instalment_late", label))
 
     for did, cid, inv_id, status, reason, resolved_at, ref, open_amount, currency in (
@@ -92,7 +106,6 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
             items.append(AgreementItem(cid, "dispute_resolved", f"dispute:{did}:resolved", resolved_at.date(),
                                        open_amount, currency, "dispute_resolved", ref, (inv_id,)))
     return holds, items
-
 
 
 def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, int]:

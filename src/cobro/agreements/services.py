@@ -444,7 +444,12 @@ def post_fees(org: Organization, actions: Iterable) -> list[Fee]:
     The charge is a ledger invoice "CM-<invoice ref>", so a re-run finds it and adds nothing.
     """
     return _post_fees(org, [(inv_id, a.as_of, a.key) for a in actions if a.action == "fee"
+                            and getattr(a, "status", "planned") not in _NOT_GOING_AHEAD
                             for inv_id in (a.invoice_ids or [])])
+
+
+#: A fee step a manager has still to approve, or refused, posts nothing (yet).
+_NOT_GOING_AHEAD = {"pending_approval", "rejected", "cancelled"}
 
 
 def post_fee(org: Organization, invoice: Invoice, as_of: dt.date, key: str = "manual") -> Fee | None:
