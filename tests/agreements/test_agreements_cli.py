@@ -101,3 +101,9 @@ def test_fee_list_and_waive(org, customer, invoices, users, fee_step):
     assert (row["amount"], row["fee_ref"], row["status"]) == ("3000", "CM-F-1", "posted")
     [waived] = run("fee", "waive", str(row["id"]), "--org", "acme", "--by", "manager", "--reason", "buen cliente")
     assert waived["status"] == "waived" and Fee.objects.get().waived_reason == "buen cliente"
+
+
+def test_plan_schedule_document_in_english_and_portuguese(org, customer, invoices):
+    plan = services.create_plan(org, customer, None, 2, "monthly", D(2026, 3, 10))
+    assert "Down payment" in plan_schedule_html(plan, "en") and "Payment schedule" in plan_schedule_html(plan, "en")
+    assert "Cronograma de pagamentos" in plan_schedule_html(plan, "pt-br")
