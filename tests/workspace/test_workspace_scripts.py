@@ -62,3 +62,16 @@ def test_demo_part_is_idempotent(book):
                       DelayReason.objects.for_org(book.org).count())
     assert Task.objects.for_org(book.org).filter(source_key__startswith="demo:call:", due_on=book.today).exists()
     assert not Task.objects.for_org(book.other).filter(source_key__startswith="demo:").exists()
+
+
+def test_money_map_names_foreign_currencies():
+    from django.utils import translation
+
+    from cobro.workspace.templatetags.cobro_ui import money_map
+
+    with translation.override("es"):
+        assert money_map({}, "CLP") == "—"
+        text = money_map({"CLP": 2_000_000, "MXN": 4_960_800}, "CLP")
+    foreign, home = text.split(" · ")  # largest first: 49,608.00 MXN before 2,000,000 CLP
+    assert foreign.endswith(" MXN") and "49" in foreign
+    assert home.startswith("$") and "CLP" not in home

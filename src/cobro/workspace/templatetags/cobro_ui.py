@@ -19,12 +19,17 @@ def money(minor, currency: str) -> str:
 
 
 @register.filter
-def money_map(amounts: dict) -> str:
-    """A per-currency dict as "$ 1.234 · US$ 56,00", largest first; "—" when empty."""
+def money_map(amounts: dict, home: str = "") -> str:
+    """A per-currency dict as "$12.714.000 · $49,608.00 MXN", largest first; "—" when empty.
+
+    Several currencies write "$"; any currency other than the organization's (``home``) gets its
+    ISO code after the amount so "$" never means two things on one screen.
+    """
     if not amounts:
         return "—"
     lang = get_language() or "es"
-    return " · ".join(format_money(v, c, lang) for c, v in sorted(amounts.items(), key=lambda kv: -kv[1]))
+    return " · ".join(format_money(v, c, lang) + ("" if c == home else f" {c}")
+                      for c, v in sorted(amounts.items(), key=lambda kv: -kv[1]))
 
 
 @register.filter
