@@ -70,6 +70,7 @@ def test_promise_broken_opens_one_task_and_tells_the_cycle(org, customer, invoic
     assert item.amount == 50_000 and item.template == "promise_broken"
     assert item.due_date == D(2026, 3, 23)  # told on the day it broke
     assert "promise_broken" not in items_by_kind(org, D(2026, 3, 31))  # offered for a week
+    assert services.promise_kept_rates(org) == {customer.pk: (0, 1)}
 
 
 def test_late_payment_does_not_mend_a_broken_promise(org, customer, invoices, pay):

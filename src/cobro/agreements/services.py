@@ -51,7 +51,7 @@ __all__ = [
     "AgreementError", "create_promise", "cancel_promise", "create_plan", "approve_plan", "cancel_plan",
     "open_dispute", "assign_dispute", "answer_dispute", "resolve_dispute", "dispute_reasons",
     "set_terms", "terms_for", "post_fees", "post_fee", "waive_fee", "apply_early_discounts", "discount_offers",
-    "plan_limits", "plan_options", "within_limits", "evaluate_agreements",
+    "plan_limits", "plan_options", "within_limits", "evaluate_agreements", "promise_kept_rates",
 ]
 
 DEFAULT_DISPUTE_REASONS = (
@@ -594,3 +594,15 @@ def evaluate_agreements(org: Organization, as_of: dt.date, customer_ids: Iterabl
 
     return evaluate(org, as_of, customer_ids)
 
+
+
+def promise_kept_rates(org: Organization, customer_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
+    """Per customer, (promises kept, promises judged): the input the risk score reads. One query."""
+    from django.db.models import Count, Q
+
+    qs = Promise.objects.for_org(org).filter(status__in=[Promise.Status.KEPT, Promise.Status.BROKEN])
+    if customer_ids is not None:
+        qs = qs.filter(customer_id__in=list(customer_ids))
+    rows = qs.values("customer_id").annotate(kept=Count("id", filter=Q(status=Promise.Status.KEPT)),
+                                             judged=Count("id")).values_list("customer_id", "kept", "judged")
+    return {cid: (kept, judged) for cid, kept, judged in rows}
