@@ -228,6 +228,9 @@ def test_customer_call_without_task(login, book):
     response = login(book.agent).post(f"/customers/{customer.pk}/call/", {"call-outcome": "wrong_number"})
     assert response.status_code == 302
     assert TimelineEvent.objects.get(kind="call.logged", customer=customer).data["outcome"] == "wrong_number"
+    client = login(book.agent)
+    client.post(f"/customers/{customer.pk}/call/", {"call-outcome": "reached", "call-reason": "invoice_error"})
+    assert "Motivo del atraso: Error en la factura" in client.get(f"/customers/{customer.pk}/").content.decode()
 
 
 def test_case_file_is_a_pdf_and_on_the_record(login, book):

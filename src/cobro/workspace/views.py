@@ -362,7 +362,11 @@ def _customer_context(request, customer):
     stage_label = dict(boardlib.stages(org)).get(stage, stage)
     members = list(Membership.objects.filter(organization=org).select_related("user"))
     reasons = services.delay_reasons(org)
+    last_reason = (TimelineEvent.objects.for_org(org).filter(customer=customer, kind="call.logged")
+                   .exclude(data__reason="").exclude(data__reason__isnull=True).order_by("-at", "-id").first())
     return {
+        "delay_reason": dict(reasons).get(last_reason.data["reason"], last_reason.data["reason"])
+        if last_reason else "", "delay_reason_at": last_reason.at if last_reason else None,
         "customer": customer, "contacts": list(customer.contacts.all()), "invoices": invoices, "balance": bal,
         "events": events, "has_more": has_more, "next_offset": TIMELINE_PAGE, "explanation": explanation,
         "stage": stage, "stage_label": stage_label, "day": day,
