@@ -16,7 +16,9 @@ from cobro.messaging import services
 from cobro.messaging.models import Message
 
 
+@pytest.fixture
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (yet)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

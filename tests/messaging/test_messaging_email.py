@@ -21,16 +21,16 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp(settings, free_port_fixture):
+def smtp(settings, free_port):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port_fixture
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port
     settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 5
     settings.DEFAULT_FROM_EMAIL = "cobranza@cobro.test"
     controllers = []
 
     def start():
         inbox = Inbox()
-        c = Controller(inbox, hostname="127.0.0.1", port=free_port_fixture)
+        c = Controller(inbox, hostname="127.0.0.1", port=free_port)
         c.start()
         controllers.append(c)
         return inbox
@@ -38,13 +38,6 @@ def smtp(settings, free_port_fixture):
     yield start
     for c in controllers:
         c.stop()
-
-
-@pytest.fixture
-def free_port_fixture():
-    from conftest import free_port
-
-    return free_port()
 
 
 def test_email_goes_out_as_html_and_text_with_unsubscribe_headers(book, queue, smtp):

@@ -84,12 +84,10 @@ def test_sms_invalid_number_is_permanent(book, queue, twilio):
     assert Task.objects.filter(kind="message_failed", customer=book.en).exists()
 
 
-def test_sms_provider_unreachable_is_retried(book, queue, settings):
-    from conftest import free_port
-
+def test_sms_provider_unreachable_is_retried(book, queue, settings, free_port):
     settings.COBRO_SMS_ENABLED, settings.COBRO_TWILIO_ACCOUNT_SID = True, SID
     settings.COBRO_TWILIO_AUTH_TOKEN, settings.COBRO_TWILIO_FROM = TOKEN, "+15005550006"
-    settings.COBRO_TWILIO_API_URL = f"http://127.0.0.1:{free_port()}"
+    settings.COBRO_TWILIO_API_URL = f"http://127.0.0.1:{free_port}"
     queue(book.org, book.en, "overdue_neutral", "sms", [book.inv["en1"]])
     assert outbox.deliver(book.org, limiter=outbox.RateLimiter({})).retried == 1
 
