@@ -297,3 +297,26 @@ def test_deliver_task_runs_on_the_tasks_backend(book, queue):
     queue(book.org, book.es, "overdue_friendly", "email", [book.inv["es1"]])
     result = deliver_outbox.enqueue("acme")
     assert result.return_value["sent"] == 1
+
+
+def test_country_rules_hold_a_message_that_lacks_what_the_law_asks(book, queue):
+    # Brazil: the creditor's tax id in every collection message; the fixture's organization has one.
+    book.pt.country = "BR"
+    book.pt.save()
+    ok = queue(book.org, book.pt, "overdue_friendly", "whatsapp", [book.inv["pt1"]])
+    # United States: an opt-out in every text.
+    MessageTemplate.objects.filter(code="overdue_neutral", channel="sms", language="en").update(
+        body="{{ org_name }}: your balance is {{ total }}, due {{ due_date }}. Pay: {{ pay_link }}")
+    held = queue(book.org, book.en, "overdue_neutral", "sms", [book.inv["en1"]])
+    t = Recorder()
+    report = run(book.org, t)
+    ok.refresh_from_db()
+    held.refresh_from_db()
+    assert ok.status == "sent" and held.status == "held" and "opt_out" in held.last_error
+    assert report.held == 1 and len(t.sent) == 1
+    book.org.tax_id = ""
+    book.org.save()
+    again = queue(book.org, book.pt, "overdue_neutral", "whatsapp", [book.inv["pt1"]])
+    run(book.org, t)
+    again.refresh_from_db()
+    assert again.status == "held" and "creditor_tax_id" in again.last_error

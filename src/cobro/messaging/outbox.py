@@ -188,6 +188,12 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now) -> None:
                 _fail(msg, str(exc), report)
             continue
         _store_rendered(msg, rendered)
+        if rendered.legal_missing:
+            reason = f"required by law and missing: {', '.join(rendered.legal_missing)}"
+            _finish(msg, Message.Status.HELD, reason)
+            services._failed_task(msg, reason)
+            report.held += 1
+            continue
         tpl = renderer.templates.get((msg.template, rendered.context["language"], msg.channel))
         if rendered.tone.flagged and not (tpl and tpl.override_reason):
             words = "; ".join(f"{f.rule}: {', '.join(f.words)}" for f in rendered.tone.findings)

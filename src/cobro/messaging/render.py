@@ -59,6 +59,8 @@ class Rendered:
     whatsapp: dict | None = None
     tone: tone.ToneResult | None = None
     context: dict = field(default_factory=dict)
+    #: What the debtor's country requires and the text lacks (COMPLIANCE.md); such a message is held.
+    legal_missing: list[str] = field(default_factory=list)
 
 
 # GSM 03.38: texts made only of these characters travel 160 to a segment; anything else (an "á")
@@ -123,6 +125,21 @@ def pick_contact(contacts: list[Contact], channel: str) -> tuple[Contact | None,
         if address and getattr(c, consent):
             return c, address
     return None, ""
+
+
+def legal_missing(country: str, channel: str, code: str, text: str, org, language: str) -> list[str]:
+    """Content the law of the debtor's country asks for that this text lacks.
+
+    Brazil (CDC art. 42-A): every collection message names the creditor with its tax id. United States
+    (Regulation F): every text carries a free opt-out; emails get theirs from the layout's footer.
+    """
+    missing = []
+    if country == "BR" and code != "thank_you" and not (org.tax_id and org.tax_id in text):
+        missing.append("creditor_tax_id")
+    if country == "US" and channel in ("sms", "whatsapp") and "opt_out" in tone.check(
+            text, tone.lang_of(language), require=("opt_out",)).missing:
+        missing.append("opt_out")
+    return missing
 
 
 class Renderer:
@@ -239,6 +256,7 @@ class Renderer:
             out.whatsapp = {"name": tpl.whatsapp_name or f"cobro_{tpl.code}",
                             "language": language.replace("-", "_"),
                             "params": [str(ctx.get(n, "")) for n in names]}
+        out.legal_missing = legal_missing(customer.country, message.channel, tpl.code, out.text, self.org, language)
         exempt = (self.org.name, customer.name, ctx["contact_name"], ctx["creditor"])
         out.tone = tone.check(out.text, tone.lang_of(language), stage=defaults.STAGE_OF.get(tpl.code),
                               require=(), exempt=exempt)
