@@ -126,3 +126,15 @@ def test_today_is_decided_in_the_debtors_zone(book, queue):
     r = Renderer(book.org, [m]).render(m)
     assert "(9 días de atraso)" in r.text
     assert inv  # the fixture's invoice in Brazil is untouched
+
+
+def test_a_reminder_that_leaves_late_says_what_is_true_that_day(book, queue):
+    # Due on the 28th of February, held back until the 10th of March: no longer "due today".
+    late = queue(book.org, book.es, "due_today", "email", [book.inv["es1"]], key="late")
+    r = render(book, late)
+    assert "venció el 28 de febrero" in r.text and r.context["template_used"] == "overdue_friendly"
+    early = queue(book.org, book.es, "due_today", "email", [book.inv["es2"]], key="early")
+    assert render(book, early).context["template_used"] == "reminder_before"
+    on_time = queue(book.org, book.pt, "due_today", "email", [book.inv["pt1"]], key="on-time")
+    r = render(book, on_time)
+    assert "template_used" not in r.context and "vence hoje" in r.subject

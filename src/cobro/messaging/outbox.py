@@ -233,6 +233,8 @@ def _store_rendered(msg: Message, rendered) -> None:
     msg.language = rendered.context["language"]
     if rendered.whatsapp:
         msg.data = {**(msg.data or {}), "whatsapp": rendered.whatsapp}
+    if rendered.context.get("template_used"):
+        msg.data = {**(msg.data or {}), "template_used": rendered.context["template_used"]}
 
 
 def _finish(msg: Message, status: str, reason: str) -> None:

@@ -127,6 +127,19 @@ def pick_contact(contacts: list[Contact], channel: str) -> tuple[Contact | None,
     return None, ""
 
 
+#: (template, when it leaves) → the template that tells the truth that day.
+_TRUE_TO_THE_DAY = {("reminder_before", "late"): "overdue_friendly", ("due_today", "late"): "overdue_friendly",
+                    ("due_today", "early"): "reminder_before"}
+
+
+def _when(days_overdue: int, invoices, as_of: dt.date) -> str:
+    if days_overdue > 0:
+        return "late"
+    if invoices and min(i.due_date for i in invoices) > as_of:
+        return "early"
+    return "on_time"
+
+
 def legal_missing(country: str, channel: str, code: str, text: str, org, language: str) -> list[str]:
     """Content the law of the debtor's country asks for that this text lacks.
 
@@ -237,6 +250,13 @@ class Renderer:
         tpl = template or self.template_for(message.template, language, message.channel)
         language = tpl.language
         ctx = self.context(message, language, as_of)
+        if template is None:
+            # A reminder held back by contact rules (a weekend, a holiday) may leave after the due
+            # date; it must say what is true when it is read, not "due today".
+            code = _TRUE_TO_THE_DAY.get((tpl.code, _when(ctx["days_overdue"], ctx["invoices"], as_of)))
+            if code:
+                tpl = self.template_for(code, language, message.channel)
+                ctx["template_used"] = code
         _, address = pick_contact(self.contacts.get(customer.pk, []), message.channel)
         if message.channel == "letter":
             address = customer.name
