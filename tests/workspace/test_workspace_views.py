@@ -304,6 +304,10 @@ def test_timeline_shows_message_status_and_content(login, book):
                  data={"channel": "email", "message_id": msg.pk})
     body = login(book.viewer).get(f"/customers/{customer.pk}/").content.decode()
     assert "le escribimos con cariño" in body and "Entregado" in body and "badge-ok" in body
+    from cobro.workspace.casefile import case_file_context
+
+    context = case_file_context(book.org, customer, book.today, book.agent)
+    assert [e.message for e in context["events"] if e.kind == "message.sent"] == [msg]
 
 
 def test_approval_tasks_are_for_managers(login, book):

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cobro.ledger.models import CreditNote, Customer, Invoice, Organization, Payment, TimelineEvent
+from cobro.workspace.timeline import attach_messages
 
 
 def case_file_context(org: Organization, customer: Customer, today: dt.date, user) -> dict:
@@ -26,8 +27,8 @@ def case_file_context(org: Organization, customer: Customer, today: dt.date, use
         "payments": list(Payment.objects.for_org(org).filter(customer=customer).order_by("date", "ref")),
         "credit_notes": list(CreditNote.objects.for_org(org).filter(customer=customer).order_by("date")),
         # Oldest first: a mediator reads the story in the order it happened.
-        "events": list(TimelineEvent.objects.for_org(org).filter(customer=customer).select_related("actor")
-                       .order_by("at", "id")),
+        "events": attach_messages(org, list(TimelineEvent.objects.for_org(org).filter(customer=customer)
+                                            .select_related("actor").order_by("at", "id"))),
     }
 
 

@@ -26,6 +26,7 @@ from cobro.ledger.tenancy import require_role, switch_org
 from cobro.workspace import board as boardlib
 from cobro.workspace import services
 from cobro.workspace.forms import DISPUTE_REASONS, CallOutcomeForm, NoteForm, OwnerForm, PauseForm
+from cobro.workspace.timeline import attach_messages
 from cobro.workspace.worklist import worklist
 
 LANG_CODES = {code for code, _name in settings.LANGUAGES}
@@ -317,32 +318,11 @@ def age_bucket(days: int) -> str:
     return "90+"
 
 
-def _event_dot(kind: str) -> str:
-    head = kind.split(".", 1)[0]
-    return {"message": "message", "call": "call", "payment": "payment", "promise": "promise", "plan": "plan",
-            "dispute": "dispute", "optout": "optout", "opt_out": "optout", "stage": "stage"}.get(head, "other")
-
-
 def timeline_page(org, customer, offset: int = 0, limit: int = TIMELINE_PAGE):
     """One page of the timeline with each message's delivery status and content (two queries)."""
     events = list(TimelineEvent.objects.for_org(org).filter(customer=customer).select_related("actor", "invoice")
                   .order_by("-at", "-id")[offset:offset + limit + 1])
-    has_more = len(events) > limit
-    events = events[:limit]
-    message_ids = {e.data.get("message_id") for e in events if e.kind.startswith("message.") and e.data}
-    message_ids.discard(None)
-    found = {}
-    if message_ids:
-        try:
-            from cobro.messaging.models import Message
-        except ImportError:
-            Message = None
-        if Message is not None:
-            found = {m.pk: m for m in Message.objects.for_org(org).filter(pk__in=message_ids)}
-    for e in events:
-        e.dot = _event_dot(e.kind)
-        e.message = found.get((e.data or {}).get("message_id"))
-    return events, has_more
+    return attach_messages(org, events[:limit]), len(events) > limit
 
 
 def _customer_context(request, customer):
