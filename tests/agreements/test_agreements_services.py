@@ -254,3 +254,30 @@ def test_payments_to_invoices_outside_the_plan_do_not_count_but_credit_does(org,
     pay("P-3", D(2026, 11, 12), 50_000 + plan.interest)
     plan.refresh_from_db()
     assert plan.paid_amount == plan.total and plan.status == "completed"
+
+
+def test_another_organizations_invoice_cannot_be_disputed_or_promised(org, other_org, customer, invoices):
+    with pytest.raises(AgreementError, match="another organization"):
+        services.open_dispute(other_org, invoices[0], "other", "")
+    stranger = ledger.get_or_create_customer(other_org, "X-1", "Ajeno")[0]
+    with pytest.raises(AgreementError, match="not invoices of this customer"):
+        services.create_promise(other_org, stranger, D(2026, 3, 20), 1000, "CLP", invoices=[invoices[0]],
+                                made_on=D(2026, 3, 10))
+
+
+def test_oversized_attachment_is_refused(org, invoices):
+    with pytest.raises(AgreementError, match="larger than 10 MB"):
+        services.open_dispute(org, invoices[0], "other", "", attachments=[("video.mp4", b"x" * (10 * 2**20 + 1))])
+    assert not Dispute.objects.exists()
+
+
+def test_evaluation_is_set_based(org, customer, invoices, django_assert_max_num_queries):
+    others = [ledger.get_or_create_customer(org, f"C-{n}", f"Cliente {n}")[0] for n in range(2, 12)]
+    for n, c in enumerate(others):
+        inv = ledger.add_invoice(org, c, f"G-{n}", D(2026, 2, 1), D(2026, 3, 1), "CLP", 90_000)
+        services.create_promise(org, c, D(2026, 3, 20), 10_000, "CLP", made_on=D(2026, 3, 10))
+        if n % 2:
+            services.create_plan(org, c, [inv], 3, "monthly", D(2026, 3, 10))
+    with django_assert_max_num_queries(14):  # the same for 10 customers or 10,000
+        counts = services.evaluate_agreements(org, D(2026, 3, 21))
+    assert counts["promises_kept"] == 0

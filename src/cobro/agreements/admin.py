@@ -2,7 +2,8 @@
 
 Promises, plans, disputes, fees and discounts are read-only here: they change through
 ``agreements.services`` so that every change lands on the customer's timeline. Terms and the
-dispute reasons are plain settings and are edited here.
+dispute reasons are plain settings and are edited here. Staff see only their organizations
+(``ledger.admin.TenantAdmin``).
 """
 
 from django.contrib import admin
@@ -18,9 +19,10 @@ from cobro.agreements.models import (
     Plan,
     Promise,
 )
+from cobro.ledger.admin import TenantAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TenantAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -95,7 +97,7 @@ class DiscountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CustomerTerms)
-class CustomerTermsAdmin(admin.ModelAdmin):
+class CustomerTermsAdmin(TenantAdmin):
     list_display = ("customer", "organization", "late_fee_kind", "late_fee_rate", "late_fee_fixed", "grace_days",
                     "early_discount_percent", "early_discount_days", "business")
     list_filter = ("organization", "late_fee_kind", "business")
@@ -104,7 +106,7 @@ class CustomerTermsAdmin(admin.ModelAdmin):
 
 
 @admin.register(DisputeReason)
-class DisputeReasonAdmin(admin.ModelAdmin):
+class DisputeReasonAdmin(TenantAdmin):
     list_display = ("code", "label", "organization", "active", "position")
     list_filter = ("organization", "active")
     list_editable = ("label", "active", "position")

@@ -54,6 +54,9 @@ __all__ = [
     "plan_limits", "plan_options", "within_limits", "evaluate_agreements", "promise_kept_rates",
 ]
 
+#: A photo of a delivery note or a PDF invoice fits; a video does not belong in a dispute.
+MAX_ATTACHMENT_BYTES = 10 * 2**20
+
 DEFAULT_DISPUTE_REASONS = (
     ("wrong_amount", "Monto incorrecto"),
     ("not_received", "Mercadería o servicio no recibido"),
@@ -312,6 +315,10 @@ def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: st
 
     ``attachments`` are (file name, content) pairs. One open dispute per invoice.
     """
+    attachments = list(attachments)
+    for name, content in attachments:
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise AgreementError(f"attachment {name} is larger than {MAX_ATTACHMENT_BYTES // 2**20} MB")
     codes = {r.code for r in dispute_reasons(org)}
     if reason_code not in codes:
         raise AgreementError(f"unknown dispute reason {reason_code!r} (expected one of {', '.join(sorted(codes))})")
