@@ -281,3 +281,15 @@ def test_evaluation_is_set_based(org, customer, invoices, django_assert_max_num_
     with django_assert_max_num_queries(14):  # the same for 10 customers or 10,000
         counts = services.evaluate_agreements(org, D(2026, 3, 21))
     assert counts["promises_kept"] == 0
+
+
+def test_promise_made_late_at_night_is_dated_in_the_debtors_zone(org, monkeypatch):
+    from django.utils import timezone
+
+    bogota = ledger.get_or_create_customer(org, "CO-1", "Droguería La 70", country="CO",
+                                           timezone_name="America/Bogota")[0]
+    ledger.add_invoice(org, bogota, "FC-1", D(2026, 2, 1), D(2026, 3, 1), "COP", 500_000_00)
+    # 03:00 UTC on 11 March is still 22:00 on 10 March in Bogotá.
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 3, 11, 3, tzinfo=dt.UTC))
+    p = services.create_promise(org, bogota, D(2026, 3, 10), 1000_00, "COP")
+    assert p.made_on == D(2026, 3, 10)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
 from cobro.agreements.models import Plan
+from cobro.agreements.services import debtor_today
 from cobro.engine.money import format_money
 
 
@@ -21,7 +22,7 @@ def plan_schedule_html(plan: Plan, language: str | None = None) -> str:
             "plan": plan, "org": org, "customer": customer, "rows": rows,
             "invoices": [(i.ref, i.due_date, fmt(i.amount)) for i in plan.invoices.order_by("due_date", "ref")],
             "principal": fmt(plan.principal), "interest": fmt(plan.interest), "total": fmt(plan.total),
-            "today": timezone.localdate(), "language": lang,
+            "today": debtor_today(customer), "language": lang,
         })
 
 

@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -51,7 +52,7 @@ __all__ = [
     "AgreementError", "create_promise", "cancel_promise", "create_plan", "approve_plan", "cancel_plan",
     "open_dispute", "assign_dispute", "answer_dispute", "resolve_dispute", "dispute_reasons",
     "set_terms", "terms_for", "post_fees", "post_fee", "waive_fee", "apply_early_discounts", "discount_offers",
-    "plan_limits", "plan_options", "within_limits", "evaluate_agreements", "promise_kept_rates",
+    "plan_limits", "plan_options", "within_limits", "evaluate_agreements", "promise_kept_rates", "debtor_today",
 ]
 
 #: A photo of a delivery note or a PDF invoice fits; a video does not belong in a dispute.
@@ -63,6 +64,14 @@ DEFAULT_DISPUTE_REASONS = (
     ("already_paid", "Ya pagada"),
     ("other", "Otro motivo"),
 )
+
+
+def debtor_today(customer: Customer) -> dt.date:
+    """Today in the debtor's time zone: a promise made at 22:00 in Bogotá is made that day, not UTC's next."""
+    try:
+        return timezone.now().astimezone(ZoneInfo(customer.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.localdate()
 
 
 def _opt(org: Organization, key: str, default: int) -> int:
@@ -112,7 +121,7 @@ def create_promise(org: Organization, customer: Customer, promised_date: dt.date
     promise on the same invoices replaces a pending older one.
     """
     currency = check_currency(currency)
-    made_on = made_on or timezone.localdate()
+    made_on = made_on or debtor_today(customer)
     if amount <= 0:
         raise AgreementError("the promised amount must be positive")
     if promised_date < made_on:
@@ -158,7 +167,7 @@ def _close_promise(org, promise: Promise, status: str, on: dt.date, kind: str, s
 def cancel_promise(org: Organization, promise: Promise, actor=None, reason: str = "") -> Promise:
     if promise.status != Promise.Status.PENDING:
         raise AgreementError(f"the promise is already {promise.status}")
-    _close_promise(org, promise, Promise.Status.CANCELLED, timezone.localdate(), "promise.cancelled",
+    _close_promise(org, promise, Promise.Status.CANCELLED, debtor_today(promise.customer), "promise.cancelled",
                    f"Promesa anulada: {reason}" if reason else "Promesa anulada", actor=actor)
     return promise
 
@@ -193,7 +202,7 @@ def plan_options(org: Organization, customer: Customer, invoices: Sequence[Invoi
     currencies = {i.currency for i in rows}
     if len(currencies) != 1:
         return []
-    start = start or timezone.localdate()
+    start = start or debtor_today(customer)
     principal = sum(i.open_amount for i in rows)
     limits = plan_limits(org)
     if limits.max_total is not None and currencies != {org.currency}:
@@ -212,7 +221,7 @@ def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoic
     "proposed" until a manager approves it (or is active at once if ``approved_by`` is a manager).
     Interest is refused above the legal ceiling of the customer's country.
     """
-    start_date = start_date or timezone.localdate()
+    start_date = start_date or debtor_today(customer)
     rows = _open_invoices(org, customer, invoices)
     if not rows:
         raise AgreementError("the customer has no open invoices to put in a plan")
@@ -289,7 +298,7 @@ def cancel_plan(org: Organization, plan: Plan, actor=None, reason: str = "") -> 
     if plan.status not in (Plan.Status.PROPOSED, Plan.Status.ACTIVE):
         raise AgreementError(f"the plan is already {plan.status}")
     with transaction.atomic():
-        plan.status, plan.ended_on = Plan.Status.CANCELLED, timezone.localdate()
+        plan.status, plan.ended_on = Plan.Status.CANCELLED, debtor_today(plan.customer)
         plan.save(update_fields=["status", "ended_on"])
         ledger.record_event(org, plan.customer_id, "plan.cancelled",
                             f"Plan de pagos anulado: {reason}" if reason else "Plan de pagos anulado",
@@ -517,7 +526,7 @@ def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date 
         raise AgreementError("only a manager may waive a fee")
     if fee.status == Fee.Status.WAIVED:
         raise AgreementError("the fee is already waived")
-    on_date = on_date or timezone.localdate()
+    on_date = on_date or debtor_today(fee.customer)
     with transaction.atomic():
         if fee.fee_invoice_id:
             charge = Invoice.objects.for_org(org).get(pk=fee.fee_invoice_id)
