@@ -90,7 +90,8 @@ def test_language_switch_and_every_page_on_laptop_and_phone(demo, open_page, sig
             shot(page, "00-menu", viewport)
         for path, name in (("/board/", "05-board"), (f"/customers/{customer.pk}/", "03-customer"),
                            ("/customers/", "06-customers"), ("/settings/scripts/", "07-settings-scripts"),
-                           ("/settings/team/", "08-settings-team"), ("/insights/", "09-dashboard")):
+                           ("/settings/team/", "08-settings-team"), ("/settings/policies/", "08b-settings-policies"),
+                           ("/settings/contact-rules/", "08c-settings-contact-rules"), ("/insights/", "09-dashboard")):
             response = page.goto(path)
             assert response.status == 200, path
             shot(page, name, viewport)

@@ -334,3 +334,44 @@ def test_approval_tasks_are_for_managers(login, book):
     task.refresh_from_db()
     assert action.status == Action.Status.APPROVED and task.status == Task.Status.DONE
     assert TimelineEvent.objects.filter(kind="action.approved", customer=customer, actor=book.manager).exists()
+
+
+def test_policy_editor_saves_all_or_nothing(login, book):
+    from cobro.dunning.models import Policy
+
+    assert login(book.agent).get("/settings/policies/").status_code == 403
+    client = login(book.manager)
+    page = client.get("/settings/policies/").content.decode()
+    assert "reminder_before" in page and "overdue_firm" in page  # the default steps, shown before saving
+    bad = client.post("/settings/policies/", {"yaml": "code: x\nname: X\nsteps:\n  - {code: a, offset: 1}\n"})
+    assert bad.status_code == 422 and "msg-error" in bad.content.decode()
+    assert not Policy.objects.for_org(book.org).exists()
+    import yaml
+
+    from cobro.dunning.services import default_policy_data
+
+    data = default_policy_data()
+    data["steps"] = [s for s in data["steps"] if s["code"] != "+3"]
+    data["default"] = True
+    assert client.post("/settings/policies/", {"yaml": yaml.safe_dump(data)}).status_code == 302
+    saved = Policy.objects.for_org(book.org).get(code=data["code"])
+    assert "+3" not in {s["code"] for s in saved.definition["steps"]}
+    assert not Policy.objects.for_org(book.other).exists()
+
+
+def test_contact_rules_tighten_freely_loosen_only_as_admin(login, book):
+    from cobro.dunning.models import ContactRuleChange
+
+    assert login(book.agent).get("/settings/contact-rules/").status_code == 403
+    manager = login(book.manager)
+    assert "Chile" in manager.get("/settings/contact-rules/").content.decode()
+    assert manager.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 14"}).status_code == 302
+    loosen = manager.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 0"})
+    assert loosen.status_code == 422
+    assert manager.post("/settings/contact-rules/", {"country": "CL", "params": "- 1"}).status_code == 422
+    admin = login(book.admin)
+    assert admin.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 0",
+                                                   "reason": "Acuerdo escrito con el cliente"}).status_code == 302
+    assert list(ContactRuleChange.objects.for_org(book.org).values_list("loosens", flat=True)
+                .order_by("id")) == [False, True]
+    assert not ContactRuleChange.objects.for_org(book.other).exists()

@@ -21,8 +21,6 @@ SCRIPT_LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português
 
 #: Settings pages other apps own, shown in the same menu when they are installed (url name, label).
 OTHER_PAGES = [
-    ("dunning:policies", gettext_lazy("Políticas y pasos")),
-    ("dunning:contact_rules", gettext_lazy("Reglas de contacto")),
     ("messaging:templates", gettext_lazy("Plantillas de mensajes")),
     ("messaging:outbox", gettext_lazy("Bandeja de salida")),
 ]
@@ -38,7 +36,7 @@ def _other_pages():
     return pages
 
 
-def _tabs(active):
+def settings_tabs(active):
     return {"active": active, "other_pages": _other_pages()}
 
 
@@ -71,7 +69,7 @@ def settings_scripts(request):
                                                  "body": texts[(code, lang)]}))
                for code, label in Situation.choices]
     return render(request, "workspace/settings/scripts.html", {
-        **_tabs("scripts"), "scripts": scripts, "lang": lang, "languages": SCRIPT_LANGUAGES})
+        **settings_tabs("scripts"), "scripts": scripts, "lang": lang, "languages": SCRIPT_LANGUAGES})
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,7 +87,7 @@ def settings_reasons(request):
         return redirect("settings_reasons")
     services.ensure_reasons(request.org)
     return render(request, "workspace/settings/reasons.html", {
-        **_tabs("reasons"), "reasons": DelayReason.objects.for_org(request.org), "form": ReasonForm()})
+        **settings_tabs("reasons"), "reasons": DelayReason.objects.for_org(request.org), "form": ReasonForm()})
 
 
 @require_POST
@@ -119,7 +117,7 @@ def settings_team(request):
                 return redirect("settings_team")
     members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
     return render(request, "workspace/settings/team.html", {
-        **_tabs("team"), "members": members, "form": form, "roles": Role.choices,
+        **settings_tabs("team"), "members": members, "form": form, "roles": Role.choices,
         "is_admin": request.membership.can("admin")})
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cobro.workspace import settings_views, views
+from cobro.workspace import policy_views, settings_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -28,6 +28,8 @@ urlpatterns = [
     path("settings/reasons/", settings_views.settings_reasons, name="settings_reasons"),
     path("settings/reasons/<int:pk>/toggle/", settings_views.settings_reason_toggle, name="settings_reason_toggle"),
     path("settings/team/", settings_views.settings_team, name="settings_team"),
+    path("settings/policies/", policy_views.settings_policies, name="settings_policies"),
+    path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),
     path("", views.home, name="home"),
 ]
