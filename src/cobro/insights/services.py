@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.core.exceptions import FieldError
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -123,23 +123,23 @@ def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int =
     wanted = is_open | Q(closed_on__gt=eve)
     if sales_days:
         wanted |= Q(issue_date__gte=first_sale)
-    # Grouped by the raw dates (no CASE per row: the database only sums, which is what it does
-    # fastest) and bucketed here: at most a few thousand groups (issue days × terms × currencies)
-    # whatever the size of the book.
+    # Grouped by the raw dates and one flag, with plain sums (no CASE or FILTER per row: on
+    # SQLite that halves the cost of the pass), and bucketed here: at most a few thousand groups
+    # (issue days × terms × currencies) whatever the size of the book. Closed invoices have an
+    # open amount of zero, so the plain sum of open amounts is the open book.
     invoices = (Invoice.objects.for_org(org)
                 .filter(wanted, issue_date__lte=end)
-                .values_list("currency", "issue_date", "due_date")
-                .annotate(open_sum=Sum("open_amount", filter=is_open),
-                          n=Count("id", filter=is_open | Q(closed_on__gt=end)),
-                          sold=Sum("amount"))
+                .annotate(open_at_end=ExpressionWrapper(is_open | Q(closed_on__gt=end), output_field=BooleanField()))
+                .values_list("currency", "issue_date", "due_date", "open_at_end")
+                .annotate(open_sum=Sum("open_amount"), n=Count("id"), sold=Sum("amount"))
                 .order_by())
     by_due: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
     beginning: dict[str, int] = defaultdict(int)
     sold: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
-    for currency, issued, due, open_sum, n, total in invoices:
-        by_due[currency].append((due, open_sum or 0, n))
+    for currency, issued, due, open_at_end, open_sum, n, total in invoices:
+        by_due[currency].append((due, open_sum, n if open_at_end else 0))
         if issued <= eve:
-            beginning[currency] += open_sum or 0
+            beginning[currency] += open_sum
         if sales_days and issued >= first_sale:
             sold[currency].append((issued, total))
     for model in (Allocation, CreditNote):
