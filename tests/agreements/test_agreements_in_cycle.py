@@ -51,3 +51,14 @@ def test_a_broken_plan_hands_its_invoices_back_to_the_policy(org, customer, invo
     plan.refresh_from_db()
     assert plan.status == "broken"
     assert any(invoices[0].pk in a.invoice_ids for a in Action.objects.for_org(org).filter(as_of__gt=D(2026, 3, 10)))
+
+
+def test_a_dispute_resolved_as_not_valid_resumes_collection_with_an_explanation(org, customer, invoices):
+    d = services.open_dispute(org, invoices[0], "already_paid", "ya pagamos",
+                              at=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC))
+    run_cycle(org, D(2026, 3, 8))
+    assert actions_on(org, D(2026, 3, 8), invoices[0]) == []  # +7 while disputed: nothing
+    services.resolve_dispute(org, d, False, "No hay pago registrado", at=dt.datetime(2026, 3, 9, 15, tzinfo=dt.UTC))
+    run_cycle(org, D(2026, 3, 9))
+    [told] = Action.objects.for_org(org).filter(as_of=D(2026, 3, 9))
+    assert told.data["items"] == [f"dispute:{d.pk}:resolved"] and invoices[0].pk in told.invoice_ids
