@@ -1,6 +1,10 @@
 """B3: ageing buckets + DSO + CEI for one organization (target ≤ 200 ms at L).
 
-    python benchmarks/bench_metrics.py --size L [--db sqlite|postgres] [--runs 5]
+    python benchmarks/bench_metrics.py --size L [--db sqlite|postgres] [--runs 5] [--keep]
+
+``--keep`` loads the workload once into a database that survives the run
+(``$TMPDIR/cobro-bench-metrics-<size>`` on SQLite, ``cobro_bench_metrics_<size>`` on PostgreSQL) and
+reuses it next time: loading L takes many minutes, the measurement a few seconds.
 
 Loads workload W through the real importer, then times, median of ``--runs``:
 - ``book``: the ageing on the period's last day and the opening balance CEI needs (GROUP BY in the
@@ -14,11 +18,16 @@ Loads workload W through the real importer, then times, median of ``--runs``:
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import os
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from common import make_org, peak_mb, setup_django, timer
+from common import PG_URL, make_org, peak_mb, setup_django, timer
 
 TARGET_MS = 200
 
@@ -27,23 +36,82 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
 
+def _setup_kept(db: str, size: str) -> None:
+    """Like ``common.setup_django`` but on a database that is kept between runs."""
+    label = f"bench_metrics_{size.lower()}"
+    data_dir = Path(tempfile.gettempdir()) / label.replace("_", "-")
+    data_dir.mkdir(exist_ok=True)
+    os.environ["COBRO_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cobro.settings")
+    if db == "postgres":
+        import dj_database_url
+        import psycopg
+
+        url = PG_URL.rsplit("/", 1)[0] + f"/cobro_{label}"
+        cfg = dj_database_url.parse(url)
+        with psycopg.connect(host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres",
+                             autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
+                conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+        os.environ["COBRO_DATABASE_URL"] = url
+    else:
+        os.environ.pop("COBRO_DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _load(org, wl) -> None:
+    """Customers and invoices through the importer in one go, payments in slices.
+
+    One file of 700,000 payments makes the importer ask for the open invoices of 200,000 customers
+    in one query, past SQLite's limit on query parameters; slices of 20,000 stay under it and are
+    imported exactly the same way (payments are idempotent by reference).
+    """
+    from workload import CUSTOMER_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS
+
+    from cobro.ledger.importing import import_file
+
+    def as_csv(header, rows) -> bytes:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue().encode("utf-8")
+
+    import_file(org, "customers", as_csv(CUSTOMER_COLUMNS, wl.customers))
+    import_file(org, "invoices", as_csv(INVOICE_COLUMNS, wl.invoices))
+    for i in range(0, len(wl.payments), 20_000):
+        import_file(org, "payments", as_csv(PAYMENT_COLUMNS, wl.payments[i:i + 20_000]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="S")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="load once into a kept database and reuse it")
     args = parser.parse_args()
-    setup_django(args.db, f"metrics_{args.size.lower()}")
-    from workload import generate, load
+    if args.keep:
+        _setup_kept(args.db, args.size)
+    else:
+        setup_django(args.db, f"metrics_{args.size.lower()}")
+    from django.db.models import Count, Sum
+    from workload import generate
 
     from cobro.engine import metrics
     from cobro.insights import services
-    from cobro.ledger.models import Invoice
+    from cobro.ledger.models import Invoice, Organization
 
     wl = generate(args.size)
-    org = make_org()
+    org = Organization.objects.filter(slug="bench").first() if args.keep else None
     with timer() as t_load:
-        load(org, wl)
+        if org is None or not Invoice.objects.for_org(org).exists():
+            org = org or make_org()
+            _load(org, wl)
     n_invoices = Invoice.objects.for_org(org).count()
     n_open = Invoice.objects.for_org(org).filter(status="open").count()
     period = services.make_period(wl.as_of, "90d")
@@ -78,11 +146,20 @@ def main() -> int:
         by_python = services.load_ageing_python(org, wl.as_of)
         python_path.append(time.perf_counter() - start)
     today_sql = services.load_book(org, wl.as_of, wl.as_of).ending
+    # The floor on this machine right now: one plain pass summing the organization's invoices. The
+    # ratio to it holds when the shared machine's speed drifts between runs.
+    scan = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        Invoice.objects.for_org(org).aggregate(total=Sum("amount"), n=Count("id"))
+        scan.append(time.perf_counter() - start)
+    floor = statistics.median(scan)
     agree = "agree" if by_python == today_sql else "DISAGREE"
 
     verdict = "ok" if med["total"] * 1000 <= TARGET_MS else "ABOVE TARGET"
     print(f"B3 metrics {args.size} {args.db}: {_ms(med['total'])} (ageing {_ms(med['book'])}, "
-          f"dso {_ms(med['dso'])}, cei {_ms(med['cei'])}); target {TARGET_MS} ms {verdict}")
+          f"dso {_ms(med['dso'])}, cei {_ms(med['cei'])}; {med['total'] / floor:.1f} × one plain pass over "
+          f"the invoices, {_ms(floor)}); target {TARGET_MS} ms {verdict}")
     print(f"B3 dashboard {args.size} {args.db}: {_ms(statistics.median(dash))} (every figure of the page)")
     print(f"B3 ageing by values_list + Python {args.size} {args.db}: {_ms(statistics.median(python_path))} "
           f"vs GROUP BY {_ms(med['book'])}; results {agree}")
