@@ -7,6 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
+from cobro.ledger.models import TimelineEvent
 from cobro.messaging import outbox
 from cobro.messaging.models import Message
 
@@ -71,10 +72,20 @@ def test_server_down_then_back(book, queue, smtp):
     assert report.sent == 1 and m.status == "sent" and m.attempts == 2 and len(inbox.messages) == 1
 
 
-def test_one_connection_serves_a_batch(book, queue, smtp):
+def test_a_batch_goes_out_over_a_few_connections_once_each(book, queue, smtp):
     inbox = smtp()
-    for i in range(5):
+    for i in range(9):
         queue(book.org, book.es, "overdue_friendly", "email", [book.inv["es1"]], key=f"b{i}")
-    assert outbox.deliver(book.org, limiter=outbox.RateLimiter({})).sent == 5
-    assert len(inbox.messages) == 5
-    assert Message.objects.filter(status="sent").count() == 5
+    assert outbox.deliver(book.org, limiter=outbox.RateLimiter({})).sent == 9
+    assert len(inbox.messages) == 9
+    assert Message.objects.filter(status="sent").count() == 9
+    assert TimelineEvent.objects.filter(kind="message.sent").count() == 9
+    assert outbox.deliver(book.org, limiter=outbox.RateLimiter({})).sent == 0 and len(inbox.messages) == 9
+
+
+def test_a_batch_while_the_server_is_down_is_retried_whole(book, queue, smtp):
+    for i in range(6):
+        queue(book.org, book.es, "overdue_friendly", "email", [book.inv["es1"]], key=f"d{i}")
+    report = outbox.deliver(book.org, limiter=outbox.RateLimiter({}))
+    assert report.retried == 6 and report.sent == 0
+    assert set(Message.objects.values_list("status", flat=True)) == {"queued"}

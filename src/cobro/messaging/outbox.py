@@ -15,9 +15,11 @@ than sent again. A lost message is visible and fixable; a duplicate demand for m
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -168,51 +170,22 @@ def deliver(org: Organization | None = None, *, now: dt.datetime | None = None, 
 def _deliver_org(org, msgs, report, opened, forced, limiter, now) -> None:
     renderer = Renderer(org, msgs)
     opted = services.opted_out_channels(org, {m.customer_id for m in msgs})
-    events = []
+    ready = []
     for msg in msgs:
-        if msg.channel in opted.get(msg.customer_id, ()):
-            _finish(msg, Message.Status.CANCELLED, "opted out of this channel")
-            report.cancelled += 1
+        rendered = _prepare(msg, renderer, opted, forced, report)
+        if rendered is not None:
+            ready.append((msg, rendered, forced or msg.channel))
+    events = []
+    for msg, name, outcome in _send_all(ready, opened, limiter):
+        if isinstance(outcome, TransportError):
+            _retry_or_fail(msg, outcome, report, now)
             continue
-        name = forced or msg.channel
-        if not forced and not getattr(settings, ENABLED_SETTING[msg.channel]):
-            _fail(msg, f"the {msg.channel} channel is turned off ({ENABLED_SETTING[msg.channel]})", report)
-            continue
-        try:
-            rendered = renderer.render(msg)
-        except RenderError as exc:
-            if exc.cancel:
-                _finish(msg, Message.Status.CANCELLED, str(exc))
-                report.cancelled += 1
-            else:
-                _fail(msg, str(exc), report)
-            continue
-        _store_rendered(msg, rendered)
-        if rendered.legal_missing:
-            reason = f"required by law and missing: {', '.join(rendered.legal_missing)}"
-            _finish(msg, Message.Status.HELD, reason)
-            services._failed_task(msg, reason)
-            report.held += 1
-            continue
-        tpl = renderer.templates.get((msg.template, rendered.context["language"], msg.channel))
-        if rendered.tone.flagged and not (tpl and tpl.override_reason):
-            words = "; ".join(f"{f.rule}: {', '.join(f.words)}" for f in rendered.tone.findings)
-            _finish(msg, Message.Status.HELD, f"tone check: {words}")
-            services._failed_task(msg, f"held by the tone check ({words})")
-            report.held += 1
-            continue
-        if name not in opened:
-            opened[name] = get_transport(name)  # it connects on its first send, inside the try below
-        limiter.wait(name)
-        try:
-            result = opened[name].send(msg, rendered)
-        except TransportError as exc:
-            _retry_or_fail(msg, exc, report, now)
-            continue
-        msg.status, msg.sent_at, msg.provider_id = Message.Status.SENT, timezone.now(), result.provider_id[:128]
+        # Committed message by message, as soon as the provider accepted it: a crash loses the
+        # bookkeeping of one message at most, never sends one twice (see the module's docstring).
+        msg.status, msg.sent_at, msg.provider_id = Message.Status.SENT, timezone.now(), outcome.provider_id[:128]
         msg.transport, msg.claim, msg.lease_until, msg.last_error = name, "", None, ""
-        if result.data:
-            msg.data = {**(msg.data or {}), **result.data}
+        if outcome.data:
+            msg.data = {**(msg.data or {}), **outcome.data}
         msg.save(update_fields=["status", "sent_at", "provider_id", "transport", "claim", "lease_until",
                                 "last_error", "data", "to", "subject", "body_text", "body_html", "segments",
                                 "language"])
@@ -225,6 +198,91 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now) -> None:
                                           "template": msg.template, "transport": name}))
     if events:
         record_events(events)
+
+
+def _prepare(msg, renderer, opted, forced, report):
+    """Render a claimed message, or settle it (cancelled, failed, held) and return None."""
+    if msg.channel in opted.get(msg.customer_id, ()):
+        _finish(msg, Message.Status.CANCELLED, "opted out of this channel")
+        report.cancelled += 1
+        return None
+    if not forced and not getattr(settings, ENABLED_SETTING[msg.channel]):
+        _fail(msg, f"the {msg.channel} channel is turned off ({ENABLED_SETTING[msg.channel]})", report)
+        return None
+    try:
+        rendered = renderer.render(msg)
+    except RenderError as exc:
+        if exc.cancel:
+            _finish(msg, Message.Status.CANCELLED, str(exc))
+            report.cancelled += 1
+        else:
+            _fail(msg, str(exc), report)
+        return None
+    _store_rendered(msg, rendered)
+    if rendered.legal_missing:
+        reason = f"required by law and missing: {', '.join(rendered.legal_missing)}"
+        _finish(msg, Message.Status.HELD, reason)
+        services._failed_task(msg, reason)
+        report.held += 1
+        return None
+    tpl = renderer.templates.get((msg.template, rendered.context["language"], msg.channel))
+    if rendered.tone.flagged and not (tpl and tpl.override_reason):
+        words = "; ".join(f"{f.rule}: {', '.join(f.words)}" for f in rendered.tone.findings)
+        _finish(msg, Message.Status.HELD, f"tone check: {words}")
+        services._failed_task(msg, f"held by the tone check ({words})")
+        report.held += 1
+        return None
+    return rendered
+
+
+def _attempt(transport, msg, rendered):
+    try:
+        return transport.send(msg, rendered)
+    except TransportError as exc:
+        return exc
+
+
+def _send_all(ready, opened, limiter):
+    """Hand each rendered message to its transport; yield (message, transport name, result or error).
+
+    A transport with ``parallel`` > 1 (email: a few SMTP connections) sends from that many threads,
+    each with its own connection, because the time goes in waiting for the server's replies. Only the
+    network calls run in threads; every database write stays in the calling thread.
+    """
+    by_name: dict[str, list] = defaultdict(list)
+    for msg, rendered, name in ready:
+        by_name[name].append((msg, rendered))
+    for name, items in by_name.items():
+        if name not in opened:
+            opened[name] = get_transport(name)  # it connects on its first send
+        transport = opened[name]
+        lanes = getattr(transport, "parallel", 1)
+        if lanes <= 1 or len(items) < 2:
+            for msg, rendered in items:
+                limiter.wait(name)
+                yield msg, name, _attempt(transport, msg, rendered)
+            continue
+        local, spares, lock = threading.local(), [], threading.Lock()
+
+        def work(msg, rendered, name=name, local=local, spares=spares, lock=lock):
+            lane = getattr(local, "transport", None)
+            if lane is None:
+                lane = local.transport = get_transport(name)
+                with lock:
+                    spares.append(lane)
+            return _attempt(lane, msg, rendered)
+
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix=f"cobro-{name}") as pool:
+            futures = {}
+            for msg, rendered in items:
+                limiter.wait(name)
+                futures[pool.submit(work, msg, rendered)] = msg
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], name, future.result()
+            finally:
+                for lane in spares:
+                    lane.close()
 
 
 def _store_rendered(msg: Message, rendered) -> None:

@@ -12,12 +12,15 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from cobro.conf import env_int
 from cobro.messaging.transports import SendResult, Transport, TransportError, stable_id
 
 
 class EmailTransport(Transport):
     name = "email"
     channel = "email"
+    #: SMTP connections used at once by the outbox: most of a send is waiting for the server's replies.
+    parallel = env_int("COBRO_EMAIL_CONNECTIONS", 4)
 
     def __init__(self):
         self.connection = None
