@@ -47,10 +47,11 @@ def populate(org: Organization, today: dt.date) -> None:
                                     agent, made_on=day(-15))
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-1", day(-9), _part(inv, 3), inv.currency,
                                  "transferencia", invoice=inv)
-            services.evaluate_agreements(org, day(-5), [inv.customer_id])
+            # Judged below, as of today: today's cycle then tells the customer and the team calls.
         inv = picks.overdue(10)
         if inv:
-            services.create_promise(org, inv.customer, day(4), inv.open_amount, inv.currency, [inv], "call", agent,
+            # Due tomorrow: today's cycle sends its reminder.
+            services.create_promise(org, inv.customer, day(1), inv.open_amount, inv.currency, [inv], "call", agent,
                                     made_on=day(-1))
 
         # Plans: an active one with the down payment and first instalment paid, a broken one that
@@ -86,8 +87,9 @@ def populate(org: Organization, today: dt.date) -> None:
         inv = picks.overdue(15)
         if inv:
             d = services.open_dispute(org, inv, "already_paid", "Dicen que pagaron por caja.", agent, at=at(-9))
+            # Resolved today, so today's cycle explains it to the customer and collection resumes.
             services.resolve_dispute(org, d, False, "No hay pago registrado ni en caja ni en banco; se envía "
-                                     "el estado de cuenta.", manager, at=at(-1))
+                                     "el estado de cuenta.", manager)
         inv = picks.overdue(15)
         if inv:
             d = services.open_dispute(org, inv, "wrong_amount", "Se facturó el flete dos veces.", agent, at=at(-25))
