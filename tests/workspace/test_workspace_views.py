@@ -342,7 +342,7 @@ def test_policy_editor_saves_all_or_nothing(login, book):
     assert login(book.agent).get("/settings/policies/").status_code == 403
     client = login(book.manager)
     page = client.get("/settings/policies/").content.decode()
-    assert "reminder_before" in page and "overdue_firm" in page  # the default steps, shown before saving
+    assert "reminder_before" in page and "Tarea de llamada" in page  # the default steps, shown before saving
     bad = client.post("/settings/policies/", {"yaml": "code: x\nname: X\nsteps:\n  - {code: a, offset: 1}\n"})
     assert bad.status_code == 422 and "msg-error" in bad.content.decode()
     assert not Policy.objects.for_org(book.org).exists()

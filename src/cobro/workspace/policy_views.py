@@ -10,11 +10,26 @@ import yaml
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from cobro.ledger.models import Customer
+from cobro.ledger.models import Channel, Customer
 from cobro.ledger.tenancy import require_role
 from cobro.workspace.settings_views import settings_tabs
+
+#: How a step's codes read on the page (the YAML keeps the codes).
+ACTION_LABELS = {"message": gettext_lazy("Mensaje"), "call_task": gettext_lazy("Tarea de llamada"),
+                 "letter": gettext_lazy("Carta"), "fee": gettext_lazy("Cargo por mora"),
+                 "stage": gettext_lazy("Cambio de etapa")}
+TONE_LABELS = {"friendly": gettext_lazy("Amable"), "neutral": gettext_lazy("Neutral"),
+               "firm": gettext_lazy("Firme"), "formal": gettext_lazy("Formal")}
+CHANNEL_LABELS = {**dict(Channel.choices), "preferred": gettext_lazy("Canal preferido")}
+
+
+def _labelled(steps):
+    return [{**s, "action_label": ACTION_LABELS.get(s.get("action"), s.get("action")),
+             "tone_label": TONE_LABELS.get(s.get("tone"), s.get("tone")),
+             "channel_label": CHANNEL_LABELS.get(s.get("channel"), s.get("channel"))} for s in steps]
 
 
 def _dunning():
@@ -49,9 +64,9 @@ def settings_policies(request):
         text = (dunning.export_policies(request.org) if policies
                 else yaml.safe_dump(dunning.default_policy_data(), allow_unicode=True, sort_keys=False))
     policies = _policies(request.org)
-    shown = [(p.code, p.name, p.is_default, p.segment, p.version, p.definition.get("steps", []))
+    shown = [(p.code, p.name, p.is_default, p.segment, p.version, _labelled(p.definition.get("steps", [])))
              for p in policies] or [("estandar", _("Política estándar (aún sin guardar)"), True, "", 0,
-                                     dunning.default_policy_data().get("steps", []))]
+                                     _labelled(dunning.default_policy_data().get("steps", [])))]
     return render(request, "workspace/settings/policies.html", {
         **settings_tabs("policies"), "policies": shown, "yaml_text": text, "error": error}, status=status)
 
