@@ -70,6 +70,10 @@ def test_the_cycles_actions_become_outbox_rows_once(book):
                                                                       actions[1].pk)]
     assert rows[0].invoice_ids == [book.inv["es1"].pk] and rows[0].status == "queued"
     assert rows[0].body_text == ""  # rendered at delivery, not inside the cycle's transaction
+    # The fast insert fills every other column with the model's defaults.
+    assert (rows[0].direction, rows[0].attempts, rows[0].data, rows[0].claim) == ("out", 0, {}, "")
+    assert rows[0].created_at is not None and rows[0].scheduled_for == actions[0].scheduled_for
+    assert rows[0].next_attempt_at == actions[0].scheduled_for and rows[0].tone == "neutral"
 
 
 def test_actions_waiting_for_approval_are_not_queued(book):
