@@ -122,8 +122,8 @@ def test_daily_series_and_recovery_rate():
     end = D(2026, 3, 31)
     sums = [(end, 5), (D(2026, 3, 29), 7), (D(2026, 3, 29), 1), (D(2025, 1, 1), 99), (D(2026, 4, 1), 99)]
     assert m.daily_series(sums, end, 4) == [5, 0, 8, 0]
-    assert m.recovery_rate(30, 100, 50) == Decimal("20.0")
-    assert m.recovery_rate(0, 0, 0) is None
+    assert m.recovery_rate(400, 100) == Decimal("75.0")
+    assert m.recovery_rate(0, 0) is None
 
 
 # --- IBM's public accounts-receivable sample ------------------------------------------------------

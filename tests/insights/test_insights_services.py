@@ -46,17 +46,22 @@ def build_random_book(org: Organization, seed: int = 7, n: int = 60) -> None:
             ledger.add_credit_note(org, invoice, f"NC{i}", on, amount // 2 if i % 2 else amount)
 
 
-def replayed_book(org: Organization, day: dt.date) -> dict[str, metrics.Ageing]:
-    """The book on ``day`` rebuilt the slow, obvious way: amount minus what was applied by then."""
+def balances(org: Organization, day: dt.date) -> dict[int, tuple[Invoice, int]]:
+    """Each invoice issued by ``day`` and its balance that day: amount minus what was applied by then."""
     applied: dict[int, int] = defaultdict(int)
     for model in (Allocation, CreditNote):
         for invoice_id, amount, on in model.objects.for_org(org).values_list("invoice_id", "amount", "date"):
             if on <= day:
                 applied[invoice_id] += amount
+    return {inv.pk: (inv, inv.amount - applied[inv.pk]) for inv in Invoice.objects.for_org(org)
+            if inv.issue_date <= day}
+
+
+def replayed_book(org: Organization, day: dt.date) -> dict[str, metrics.Ageing]:
+    """The book on ``day`` rebuilt the slow, obvious way, invoice by invoice."""
     items: dict[str, list] = defaultdict(list)
-    for inv in Invoice.objects.for_org(org):
-        if inv.issue_date <= day:
-            items[inv.currency].append((inv.due_date, inv.amount - applied[inv.pk]))
+    for inv, balance in balances(org, day).values():
+        items[inv.currency].append((inv.due_date, balance))
     return {cur: metrics.ageing(rows, day) for cur, rows in items.items()}
 
 
@@ -74,6 +79,14 @@ def test_the_book_on_any_day_matches_a_replay_of_the_ledger(start, end):
         assert book.ending.get(cur, metrics.EMPTY_AGEING).counts == replay_end[cur].counts
         assert book.beginning.get(cur, 0) == replay_eve.get(cur, metrics.EMPTY_AGEING).total
     assert book.ending["CLP"].total > 0
+    # Recovery: the invoices already overdue on the eve, then and on the last day.
+    eve = start - dt.timedelta(days=1)
+    at_eve, at_end = balances(org, eve), balances(org, end)
+    overdue = {pk for pk, (inv, balance) in at_eve.items() if inv.due_date < eve and balance}
+    for cur in ("CLP", "USD"):
+        mine = [pk for pk in overdue if at_eve[pk][0].currency == cur]
+        assert book.overdue_at_start.get(cur, 0) == sum(at_eve[pk][1] for pk in mine)
+        assert book.left_of_overdue.get(cur, 0) == sum(at_end[pk][1] for pk in mine)
 
 
 @pytest.mark.django_db
@@ -109,6 +122,8 @@ def test_figures_by_hand():
     assert f.average_days_delinquent == Decimal("26.0")
     # CEI: (90,000 + 300,000 − 320,000) / (90,000 + 300,000 − 60,000) = 70,000 / 330,000.
     assert f.cei == Decimal("21.2")
+    # Overdue on 28 February: F-OLD's 90,000; 70,000 of it recovered by 30 March.
+    assert f.recovery_rate == Decimal("77.8")
     assert (f.collected, f.collected_previous) == (70_000, 10_000)
     assert (f.collected_this_month, f.collected_last_month) == (70_000, 10_000)
     # Countback from 30 March: the sales of the 25th and the 2nd cover 300,000 of the 320,000 in 29

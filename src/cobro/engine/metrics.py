@@ -223,11 +223,8 @@ def daily_series(sums: Iterable[tuple[dt.date, int]], end: dt.date, days: int) -
     return series
 
 
-def recovery_rate(collected_overdue: int, overdue_beginning: int, became_overdue: int) -> Decimal | None:
-    """Per cent of the overdue amount that was recovered in a period.
-
-    ``collected_overdue``: payments and credits applied in the period to invoices that were already
-    past due; ``overdue_beginning``: overdue receivables when the period began; ``became_overdue``:
-    amounts that fell past due during the period.
+def recovery_rate(overdue_at_start: int, still_open_at_end: int) -> Decimal | None:
+    """Per cent of the receivables already overdue when a period began that were paid or credited by
+    its end; ``still_open_at_end`` is what is left of those same invoices. None without any overdue.
     """
-    return percent(collected_overdue, overdue_beginning + became_overdue)
+    return percent(overdue_at_start - still_open_at_end, overdue_at_start)

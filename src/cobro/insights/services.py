@@ -102,12 +102,16 @@ class Book:
     """The receivables on the period's last day (by bucket), on the eve of its first day, and sales.
 
     ``sales`` holds, per currency, the invoiced amount of each of the ``sales_days`` days ending on
-    the last day, newest first (what the DSO needs).
+    the last day, newest first (what the DSO needs). ``overdue_at_start`` is the part of
+    ``beginning`` already past due then, and ``left_of_overdue`` what is still open of those same
+    invoices on the last day (for the recovery rate).
     """
 
     ending: dict[str, metrics.Ageing]
     beginning: dict[str, int]
     sales: dict[str, list[int]]
+    overdue_at_start: dict[str, int] = field(default_factory=dict)
+    left_of_overdue: dict[str, int] = field(default_factory=dict)
 
 
 def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0) -> Book:
@@ -135,11 +139,16 @@ def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int =
                 .order_by())
     by_due: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
     beginning: dict[str, int] = defaultdict(int)
+    overdue_at_start: dict[str, int] = defaultdict(int)
+    left_of_overdue: dict[str, int] = defaultdict(int)
     sold: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
     for currency, issued, due, open_at_end, open_sum, n, total in invoices:
         by_due[currency].append((due, open_sum, n if open_at_end else 0))
         if issued <= eve:
             beginning[currency] += open_sum
+        if due < eve:  # past due on the eve of the period (so issued before it, too)
+            overdue_at_start[currency] += open_sum
+            left_of_overdue[currency] += open_sum
         if sales_days and issued >= first_sale:
             sold[currency].append((issued, total))
     for model in (Allocation, CreditNote):
@@ -152,9 +161,13 @@ def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int =
         for currency, due, after_end, before in later:
             by_due[currency].append((due, after_end or 0, 0))
             beginning[currency] += before or 0
+            if due < eve:
+                overdue_at_start[currency] += before or 0
+                left_of_overdue[currency] += after_end or 0
     return Book(ending={cur: metrics.ageing_by_due(rows, end) for cur, rows in by_due.items()},
                 beginning=dict(beginning),
-                sales={cur: metrics.daily_series(days, end, sales_days) for cur, days in sold.items()})
+                sales={cur: metrics.daily_series(days, end, sales_days) for cur, days in sold.items()},
+                overdue_at_start=dict(overdue_at_start), left_of_overdue=dict(left_of_overdue))
 
 
 def load_ageing_python(org: Organization, as_of: dt.date) -> dict[str, metrics.Ageing]:
@@ -254,6 +267,7 @@ class CurrencyFigures:
     best_possible_dso: Decimal | None
     average_days_delinquent: Decimal | None
     cei: Decimal | None
+    recovery_rate: Decimal | None
     #: (first day of month, amount) for the twelve months ending with the period's month.
     monthly_collections: list[tuple[dt.date, int]] = field(default_factory=list)
 
@@ -322,6 +336,7 @@ def dashboard(org: Organization, period: Period) -> Dashboard:
                 day=same_day_last_month))),
             dso=dso, dso_countback=metrics.dso_countback(ageing.total, daily),
             best_possible_dso=best, average_days_delinquent=metrics.average_days_delinquent(dso, best),
+            recovery_rate=metrics.recovery_rate(book.overdue_at_start.get(cur, 0), book.left_of_overdue.get(cur, 0)),
             cei=metrics.collection_effectiveness(book.beginning.get(cur, 0), period_sales, ageing.total,
                                                  ageing.current),
             monthly_collections=list(monthly.items())))
@@ -355,7 +370,7 @@ def as_rows(board: Dashboard) -> list[tuple[str, str, str, str]]:
             rows.append(("ageing", cur, code, _money(amount, cur)))
             rows.append(("ageing_count", cur, code, str(count)))
         rows.append(("sales", cur, "sales", _money(c.sales, cur)))
-        for name in ("dso", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei"):
+        for name in ("dso", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "recovery_rate"):
             rows.append(("ratios", cur, name, _num(getattr(c, name))))
         for name in ("collected", "collected_previous", "collected_this_month", "collected_last_month"):
             rows.append(("collections", cur, name, _money(getattr(c, name), cur)))
@@ -397,6 +412,7 @@ def as_json(board: Dashboard) -> dict:
             "best_possible_dso": _num(c.best_possible_dso) or None,
             "average_days_delinquent": _num(c.average_days_delinquent) or None,
             "cei": _num(c.cei) or None,
+            "recovery_rate": _num(c.recovery_rate) or None,
             "collected": _money(c.collected, cur),
             "collected_previous": _money(c.collected_previous, cur),
             "collected_this_month": _money(c.collected_this_month, cur),
