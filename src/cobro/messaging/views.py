@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -160,7 +160,7 @@ def statement(request, token: str):
     found, gone = _link_or_gone(request, token, "pay")
     if gone:
         return gone
-    org, customer, _data = found
+    org, customer, _payload = found
     language = defaults.language_of(customer.language or org.language)
     invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
                     .order_by("due_date", "ref"))
@@ -171,8 +171,6 @@ def statement(request, token: str):
         totals[inv.currency] += inv.open_amount
         rows.append({"ref": inv.ref, "due": inv.due_date, "late": max(0, (today - inv.due_date).days),
                      "amount": format_money(inv.open_amount, inv.currency, language)})
-    from django.utils import translation
-
     with translation.override(language.lower()):
         return render(request, "messaging/statement.html", {
             "org_": org, "customer": customer, "rows": rows,
@@ -195,8 +193,6 @@ def opt_out(request, token: str):
         if one_click:
             return HttpResponse(status=200)
         done = True
-    from django.utils import translation
-
     with translation.override(defaults.language_of(customer.language).lower()):
         return render(request, "messaging/opt_out.html", {"org_": org, "customer": customer,
                                                           "channel": channel, "done": done})
