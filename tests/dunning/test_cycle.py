@@ -75,3 +75,17 @@ def test_contact_history_from_the_timeline_defers_to_the_next_allowed_day(org, b
     # The call task of the same step is a contact too: it waits for the cap as well, a day later.
     call = next(o for o in created if o["customer_ref"] == "K-2" and o["action"] == "call_task")
     assert call["scheduled_for"] == "2026-03-10T07:00:00-05:00"
+
+
+def test_a_finished_day_is_skipped_until_the_book_changes(org, book):
+    from cobro.ledger.services import add_invoice, apply_payment
+
+    run_cycle(org, D(2026, 3, 4))
+    assert run_cycle(org, D(2026, 3, 4)).skipped
+    apply_payment(org, book["K-2"], "P-9", D(2026, 3, 4), 100, "USD")
+    assert not run_cycle(org, D(2026, 3, 4)).skipped
+    assert run_cycle(org, D(2026, 3, 4)).skipped
+    # A new invoice whose step falls today is picked up by a re-run of the same day.
+    add_invoice(org, book["K-3"], "I-9", D(2026, 2, 1), D(2026, 3, 1), "USD", 500)
+    again = run_cycle(org, D(2026, 3, 4))
+    assert not again.skipped
