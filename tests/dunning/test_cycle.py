@@ -89,3 +89,15 @@ def test_a_finished_day_is_skipped_until_the_book_changes(org, book):
     add_invoice(org, book["K-3"], "I-9", D(2026, 2, 1), D(2026, 3, 1), "USD", 500)
     again = run_cycle(org, D(2026, 3, 4))
     assert not again.skipped
+
+
+def test_reading_only_customers_with_a_step_today_decides_the_same(org, book):
+    from cobro.dunning.cycle import load_snapshot
+    from cobro.engine.plan import plan
+    from cobro.ledger.models import Customer
+
+    run_cycle(org, D(2026, 3, 4))
+    narrow = load_snapshot(org, D(2026, 3, 6))
+    everyone = load_snapshot(org, D(2026, 3, 6), customer_ids=Customer.objects.values_list("pk", flat=True))
+    assert len(narrow.debtors) < len(everyone.debtors)
+    assert plan(narrow).decisions == plan(everyone).decisions != []

@@ -18,7 +18,7 @@ from cobro.engine.contact import (
     rules_from_params,
     zone,
 )
-from cobro.engine.plan import plan
+from cobro.engine.plan import candidates, plan
 from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import AgreementItem, Contacted, Debtor, Hold, OpenInvoice, Snapshot
 
@@ -172,6 +172,8 @@ def test_properties_over_days(book):
                         holidays=HOLIDAYS, last_run=last_run, holds=holds, contacts=by_customer(contacts))
         result = plan(snap, explain_for=set(by_id))
         assert plan(snap).decisions == result.decisions  # deterministic
+        maybe = candidates(open_now, {"estandar": POLICY}, day, last_run)
+        assert maybe is None or {d.customer_id for d in result.decisions} <= maybe  # loading less is safe
         open_ids = {i.id for i in open_now}
         held = {h.invoice_id for h in holds if h.until is None or day <= h.until}
         listed = set()

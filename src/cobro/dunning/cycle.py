@@ -16,12 +16,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from cobro.engine.contact import MESSAGE_CHANNELS, holidays_for, zone
-from cobro.engine.plan import Decision, plan
+from cobro.engine.plan import Decision, candidates, plan
 from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
 from cobro.ledger.models import (
@@ -43,6 +44,9 @@ from .signals import actions_created
 #: Contacts older than this cannot affect today's decision (longest cap window, longest cool-down).
 HISTORY_DAYS = 35
 CONTACT_KINDS = ("message.sent", "message.reply", "call.logged")
+#: Up to this many customers, their rows are read with ``IN (...)`` (SQLite allows 32,766 parameters);
+#: beyond it, the whole table is read.
+PEOPLE_IN_LIMIT = 30000
 TASK_TITLES = {
     "call": "Llamar al cliente ({step})",
     "no_contact": "Sin forma de contacto: conseguir datos ({step})",
@@ -61,7 +65,10 @@ def _optional(module: str, name: str):
 def _rows(qs, *fields):
     """Rows of ``qs.values_list(*fields)`` read with a plain cursor: the ORM's per-value converters
     cost more than the read itself at a million rows. Callers convert what the driver leaves as text."""
-    sql, params = qs.order_by().values_list(*fields).query.sql_with_params()
+    try:
+        sql, params = qs.order_by().values_list(*fields).query.sql_with_params()
+    except EmptyResultSet:  # an empty ``IN ()``: nobody to read
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(20000):
@@ -96,23 +103,6 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
                                                                          open_amount__gt=0)),
                               "id", "customer_id", "ref", "due_date", "currency", "open_amount"))
 
-    # Contacts, customers and contact history are kept raw and turned into engine records only for
-    # the customers the engine looks at (see ``LazyMap``): most customers have nothing due today.
-    contact_rows: dict[int, list[tuple]] = {}
-    for row in _rows(scoped(Contact.objects.for_org(org)), "customer_id", "email", "phone", "whatsapp",
-                     "consent_email", "consent_sms", "consent_whatsapp", "consent_call"):
-        contact_rows.setdefault(row[0], []).append(row)
-    opted = {}
-    opted_out_channels = _optional("cobro.messaging.services", "opted_out_channels")
-    if opted_out_channels is not None:
-        opted = opted_out_channels(org, ids) if ids is not None else opted_out_channels(org)
-
-    stored = dict(scoped(CustomerStage.objects.for_org(org)).values_list("customer_id", "stage"))
-    earliest: dict[int, dt.date] = {}
-    for inv in invoices:
-        if inv.customer_id not in earliest or inv.due_date < earliest[inv.customer_id]:
-            earliest[inv.customer_id] = inv.due_date
-
     policy_rows = list(PolicyRow.objects.for_org(org).values_list("pk", "code", "is_default", "segment", "definition"))
     if not any(r[2] for r in policy_rows):
         # No policy chosen yet: the shipped default applies (saved by ``ensure_default_policy``).
@@ -122,32 +112,8 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     code_by_pk = {pk: code for pk, code, *_ in policy_rows}
     default_code = next(code for _, code, is_default, *_ in policy_rows if is_default)
     by_segment = {segment: code for _, code, _, segment, _ in policy_rows if segment}
-    assigned = {cid: code_by_pk[pk] for cid, pk in scoped(PolicyAssignment.objects.for_org(org))
-                .values_list("customer_id", "policy_id")}
-
-    customers = Customer.objects.for_org(org)
-    if ids is not None:
-        customers = customers.filter(pk__in=ids)
-    customer_rows = {row[0]: row for row in _rows(customers, "pk", "ref", "country", "timezone",
-                                                  "preferred_channel", "segment")}
-
-    def debtor(cid: int, row: tuple) -> Debtor:
-        _, ref, country, tz, preferred, segment = row
-        return Debtor(
-            id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
-            reachable=_reachable(contact_rows.get(cid, ())), opted_out=frozenset(opted.get(cid, ())),
-            segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
-            policy=assigned.get(cid) or by_segment.get(segment, ""))
-
+    last_run = (CycleRun.objects.for_org(org).filter(as_of__lt=as_of).aggregate(m=Max("as_of"))["m"])
     holds: list[Hold] = []
-    paused: dict[int, Hold] = {}
-    for cid, until, reason in scoped(Pause.objects.for_org(org).filter(lifted_at__isnull=True)).values_list(
-            "customer_id", "until", "reason"):
-        if until is None or until >= as_of:
-            paused[cid] = Hold(0, "pause", until, reason)
-    if paused:
-        holds.extend(Hold(inv.id, "pause", paused[inv.customer_id].until, paused[inv.customer_id].reason)
-                     for inv in invoices if inv.customer_id in paused)
     items = ()
     load_agreements = _optional("cobro.agreements.cycle", "load")
     if load_agreements is not None:
@@ -159,22 +125,71 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
             items = [i for i in items if i.customer_id in wanted]
         holds.extend(agreement_holds)
 
+    # Customers, contacts and contact history are read only for the customers who may have a step
+    # today (a superset the engine computes from the due dates), when that is a small part of the
+    # book; they are kept raw and turned into engine records on demand (see ``LazyMap``).
+    people = ids
+    if ids is None:
+        maybe = candidates(invoices, policies, as_of, last_run)
+        if maybe is not None and len(maybe) + len(items) <= PEOPLE_IN_LIMIT:
+            people = sorted(maybe | {i.customer_id for i in items})
+
+    def about(qs, field_name="customer_id"):
+        return qs.filter(**{f"{field_name}__in": people}) if people is not None else qs
+
+    contact_rows: dict[int, list[tuple]] = {}
+    for row in _rows(about(Contact.objects.for_org(org)), "customer_id", "email", "phone", "whatsapp",
+                     "consent_email", "consent_sms", "consent_whatsapp", "consent_call"):
+        contact_rows.setdefault(row[0], []).append(row)
+    opted = {}
+    opted_out_channels = _optional("cobro.messaging.services", "opted_out_channels")
+    if opted_out_channels is not None:
+        opted = opted_out_channels(org, people) if people is not None else opted_out_channels(org)
+
+    stored = dict(about(CustomerStage.objects.for_org(org)).values_list("customer_id", "stage"))
+    earliest: dict[int, dt.date] = {}
+    for inv in invoices:
+        if inv.customer_id not in earliest or inv.due_date < earliest[inv.customer_id]:
+            earliest[inv.customer_id] = inv.due_date
+
+    assigned = {cid: code_by_pk[pk] for cid, pk in about(PolicyAssignment.objects.for_org(org))
+                .values_list("customer_id", "policy_id")}
+
+    customers = about(Customer.objects.for_org(org), "pk")
+    customer_rows = {row[0]: row for row in _rows(customers, "pk", "ref", "country", "timezone",
+                                                  "preferred_channel", "segment")}
+
+    def debtor(cid: int, row: tuple) -> Debtor:
+        _, ref, country, tz, preferred, segment = row
+        return Debtor(
+            id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
+            reachable=_reachable(contact_rows.get(cid, ())), opted_out=frozenset(opted.get(cid, ())),
+            segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
+            policy=assigned.get(cid) or by_segment.get(segment, ""))
+
+    paused: dict[int, Hold] = {}
+    for cid, until, reason in scoped(Pause.objects.for_org(org).filter(lifted_at__isnull=True)).values_list(
+            "customer_id", "until", "reason"):
+        if until is None or until >= as_of:
+            paused[cid] = Hold(0, "pause", until, reason)
+    if paused:
+        holds.extend(Hold(inv.id, "pause", paused[inv.customer_id].until, paused[inv.customer_id].reason)
+                     for inv in invoices if inv.customer_id in paused)
     since = dt.datetime.combine(as_of - dt.timedelta(days=HISTORY_DAYS), dt.time(), tzinfo=dt.UTC)
     history: dict[int, list[tuple]] = {}
     # Actions of earlier days that have not gone yet (or just went) count as contacts; this day's own
     # actions do not, so that a re-run after a crash plans exactly what the first attempt planned.
-    for cid, at, channel in _rows(scoped(Action.objects.for_org(org).filter(
+    for cid, at, channel in _rows(about(Action.objects.for_org(org).filter(
             as_of__lt=as_of, scheduled_for__gte=since, channel__in=[*MESSAGE_CHANNELS, "call", "letter"],
             action__in=["message", "call_task", "letter"]).exclude(
             status__in=["cancelled", "rejected", "pending_approval"])), "customer_id", "scheduled_for", "channel"):
         history.setdefault(cid, []).append((at, "action", channel))
-    for cid, at, kind, data in _rows(scoped(TimelineEvent.objects.for_org(org).filter(
+    for cid, at, kind, data in _rows(about(TimelineEvent.objects.for_org(org).filter(
             kind__in=CONTACT_KINDS, at__gte=since, at__lt=dt.datetime.combine(as_of + dt.timedelta(days=1),
                                                                              dt.time(), tzinfo=dt.UTC))),
             "customer_id", "at", "kind", "data"):
         history.setdefault(cid, []).append((at, kind, data))
 
-    last_run = (CycleRun.objects.for_org(org).filter(as_of__lt=as_of).aggregate(m=Max("as_of"))["m"])
     countries = {row[2] for row in customer_rows.values()}
     return Snapshot(
         organization_id=org.pk, as_of=as_of, invoices=invoices, debtors=LazyMap(customer_rows, debtor),

@@ -142,6 +142,19 @@ def _channel(wanted: str, debtor: Debtor, notes: list[str] | None) -> str:
     return ""
 
 
+def candidates(invoices, policies: dict, as_of: dt.date, last_run: dt.date | None) -> set[int] | None:
+    """Customers who may have a step today: a superset, for loading only what the plan will look at.
+
+    None on a first run or after a long gap, when nearly every customer with an open invoice may.
+    """
+    if last_run is None or last_run >= as_of or (as_of - last_run).days > 400:
+        return None
+    gap = (as_of - last_run).days
+    dates = frozenset(as_of - dt.timedelta(days=o + k) for p in policies.values() for o in p.offsets
+                      for k in range(gap))
+    return {inv.customer_id for inv in invoices if inv.due_date in dates}
+
+
 def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -> Plan:
     as_of = snap.as_of
     org = snap.organization_id
