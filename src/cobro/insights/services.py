@@ -117,39 +117,40 @@ class Book:
 def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0) -> Book:
     """Ageing of the book on ``end``, its total on the eve of ``start`` and daily sales, per currency.
 
-    Three queries: one pass over invoices (open on either day, or issued within the sales window),
-    and the allocations and credit notes dated on or after ``start`` (they are what was still owed
-    then, or on ``end`` when dated after it).
+    Four queries: invoices open on either day, the sales of the window, and the allocations and
+    credit notes dated on or after ``start`` (they are what was still owed then, or on ``end`` when
+    dated after it).
     """
     eve = start - dt.timedelta(days=1)
-    first_sale = end - dt.timedelta(days=max(sales_days, 1) - 1)
     is_open = Q(status=Invoice.Status.OPEN)
-    wanted = is_open | Q(closed_on__gt=eve)
-    if sales_days:
-        wanted |= Q(issue_date__gte=first_sale)
-    # Grouped by the raw dates and one flag, with plain sums (no CASE or FILTER per row: on
-    # SQLite that halves the cost of the pass), and bucketed here: at most a few thousand groups
-    # (issue days × terms × currencies) whatever the size of the book. Closed invoices have an
-    # open amount of zero, so the plain sum of open amounts is the open book.
+    # Grouped by raw due date (a few thousand groups) and bucketed here. Closed invoices have an
+    # open amount of zero, so the plain sum of open amounts is the open book. Sales come from a
+    # second, separate GROUP BY: with both in one pass PostgreSQL expects hundreds of thousands of
+    # groups and sorts on disk (1.6 s at L) where two hashed passes take 0.5 s.
     invoices = (Invoice.objects.for_org(org)
-                .filter(wanted, issue_date__lte=end)
+                .filter(is_open | Q(closed_on__gt=eve), issue_date__lte=end)
                 .annotate(open_at_end=ExpressionWrapper(is_open | Q(closed_on__gt=end), output_field=BooleanField()))
-                .values_list("currency", "issue_date", "due_date", "open_at_end")
-                .annotate(open_sum=Sum("open_amount"), n=Count("id"), sold=Sum("amount"))
+                .values_list("currency", "due_date", "open_at_end")
+                .annotate(open_sum=Sum("open_amount"), n=Count("id"),
+                          before=Sum("open_amount", filter=Q(issue_date__lte=eve)))
                 .order_by())
     by_due: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
     beginning: dict[str, int] = defaultdict(int)
     overdue_at_start: dict[str, int] = defaultdict(int)
     left_of_overdue: dict[str, int] = defaultdict(int)
-    sold: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
-    for currency, issued, due, open_at_end, open_sum, n, total in invoices:
+    for currency, due, open_at_end, open_sum, n, before in invoices:
         by_due[currency].append((due, open_sum, n if open_at_end else 0))
-        if issued <= eve:
-            beginning[currency] += open_sum
-        if due < eve:  # past due on the eve of the period (so issued before it, too)
-            overdue_at_start[currency] += open_sum
+        beginning[currency] += before or 0
+        if due < eve:  # past due on the eve of the period
+            overdue_at_start[currency] += before or 0
             left_of_overdue[currency] += open_sum
-        if sales_days and issued >= first_sale:
+    sold: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    if sales_days:
+        first_sale = end - dt.timedelta(days=sales_days - 1)
+        for currency, issued, total in (Invoice.objects.for_org(org)
+                                        .filter(issue_date__gte=first_sale, issue_date__lte=end)
+                                        .values_list("currency", "issue_date").annotate(total=Sum("amount"))
+                                        .order_by()):
             sold[currency].append((issued, total))
     for model in (Allocation, CreditNote):
         later = (model.objects.for_org(org)
