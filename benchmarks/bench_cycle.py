@@ -128,6 +128,10 @@ def bench(size: str, db: str, runs: int, simulate_year: bool = False, reuse: str
         import django
 
         os.environ["COBRO_DATA_DIR"] = reuse
+        if db == "postgres":
+            from common import PG_URL
+
+            os.environ["COBRO_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + f"/cobro_cycle_{size.lower()}"
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cobro.settings")
         django.setup()
     else:
@@ -213,7 +217,8 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--simulate", action="store_true", help="also replay the last year (cobro simulate)")
-    parser.add_argument("--reuse", default="", help="data folder of an earlier run (SQLite): skip the set-up")
+    parser.add_argument("--reuse", default="", help="data folder of an earlier run: skip the set-up "
+                        "(with --db postgres, its database cobro_cycle_<size> is reused)")
     args = parser.parse_args()
     sizes = args.size.split(",")
     if len(sizes) > 1:
