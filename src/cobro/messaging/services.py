@@ -244,3 +244,110 @@ def queue_thank_you(org: Organization, customer_ids, on_date: dt.date) -> int:
     # Returns how many were offered; a second payment the same day hits the unique key and is ignored.
     Message.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+# ---- one-off messages ------------------------------------------------------------------------------
+
+class OneOffRefused(Exception):
+    """A one-off message that may not or cannot be sent; the text says why, in the user's language."""
+
+
+#: Two sends of the same form within this many seconds are one send (a double click, a resubmit).
+ONE_OFF_DEDUPE_SECONDS = 60
+
+
+def reachable_channels(org: Organization, customer: Customer, contacts=None) -> list[str]:
+    """The channels a team member may write to this customer on: an address with consent, no opt-out."""
+    from cobro.messaging.render import pick_contact
+
+    contacts = list(contacts if contacts is not None else Contact.objects.for_org(org).filter(customer=customer))
+    opted = opted_out_channels(org, [customer.pk]).get(customer.pk, set())
+    return [c for c in CHANNELS if c not in opted and (pick_contact(contacts, c)[1] or (c == "letter" and contacts))]
+
+
+def one_off_templates(org: Organization, customer: Customer) -> list[MessageTemplate]:
+    """The organization's templates in the customer's language, one row per code and channel."""
+    return list(MessageTemplate.objects.for_org(org).filter(
+        language=defaults.language_of(customer.language or org.language)).order_by("code", "channel"))
+
+
+def _one_off_draft(org, customer, template_code, channel, invoice_ids, now) -> Message:
+    return Message(organization=org, customer=customer, template=template_code, channel=channel,
+                   invoice_ids=list(invoice_ids or []), scheduled_for=now, next_attempt_at=now,
+                   data={"one_off": True})
+
+
+def preview_one_off(org: Organization, customer: Customer, template_code: str, channel: str,
+                    invoice_ids=None, *, now: dt.datetime | None = None):
+    """Render what a one-off message would say now, with the customer's real data; nothing is stored.
+
+    The same ``Renderer`` the outbox sends with; raises ``RenderError`` when it cannot be written.
+    """
+    from cobro.messaging.render import Renderer
+
+    msg = _one_off_draft(org, customer, template_code, channel, invoice_ids, now or timezone.now())
+    renderer = Renderer(org, [msg])
+    rendered = renderer.render(msg)  # exactly as the outbox will, "true to the day" swap included
+    code = rendered.context.get("template_used") or template_code
+    return rendered, renderer.template_for(code, rendered.context["language"], channel)
+
+
+def queue_one_off(org: Organization, customer: Customer, template_code: str, channel: str, actor,
+                  invoice_ids=None, *, token: str = "", now: dt.datetime | None = None) -> Message:
+    """Queue one message a person chose to send, through the outbox like any cycle message.
+
+    Refused (``OneOffRefused``) unless the actor is an agent or above in this organization, the customer
+    can be reached on the channel (address with consent, no opt-out), the template renders and the
+    tone check passes it (or a manager accepted the template). The key is
+    ``oneoff:<customer>:<template>:<channel>:<date>:<n>`` with ``n`` the form's one-time token, or
+    the minute when there is none: a double click or a resubmitted form returns the message already
+    queued instead of sending twice, while a deliberate second send (a new form) goes out.
+    """
+    from cobro.ledger.models import Membership
+    from cobro.messaging.render import RenderError
+
+    now = now or timezone.now()
+    if customer.organization_id != org.pk:
+        raise OneOffRefused(_("Ese cliente no pertenece a esta organización."))
+    membership = Membership.objects.filter(organization=org, user=actor).first() if actor else None
+    if membership is None or not membership.can("agent"):
+        raise OneOffRefused(_("Su rol no permite enviar mensajes."))
+    if channel not in CHANNELS:
+        raise OneOffRefused(_("Canal desconocido: %(c)s.") % {"c": channel})
+    if channel in opted_out_channels(org, [customer.pk]).get(customer.pk, set()):
+        raise OneOffRefused(_("El cliente pidió no recibir mensajes por %(c)s.") % {"c": channel})
+    if channel not in reachable_channels(org, customer):
+        raise OneOffRefused(_("El cliente no tiene una dirección con consentimiento para %(c)s.") % {"c": channel})
+    if invoice_ids:
+        invoice_ids = sorted({int(i) for i in invoice_ids})
+        from cobro.ledger.models import Invoice
+
+        found = Invoice.objects.for_org(org).filter(customer=customer, pk__in=invoice_ids).count()
+        if found != len(invoice_ids):
+            raise OneOffRefused(_("Alguna de las facturas no es de este cliente."))
+    try:
+        rendered, tpl = preview_one_off(org, customer, template_code, channel, invoice_ids, now=now)
+    except RenderError as exc:
+        raise OneOffRefused(_("No se puede escribir este mensaje: %(r)s") % {"r": exc}) from exc
+    if rendered.legal_missing:
+        raise OneOffRefused(_("Al texto le falta lo que exige la ley: %(m)s") % {"m": ", ".join(rendered.legal_missing)})
+    if rendered.tone.flagged and not tpl.override_reason:
+        words = "; ".join(f"{f.rule}: {', '.join(f.words)}" for f in rendered.tone.findings
+                          if not f.rule.startswith("missing:"))
+        raise OneOffRefused(_("La revisión de tono retuvo este texto (%(w)s).") % {"w": words})
+    n = re.sub(r"[^A-Za-z0-9]", "", token or "")[:40] or (now - dt.timedelta(
+        seconds=now.second % ONE_OFF_DEDUPE_SECONDS, microseconds=now.microsecond)).strftime("%H%M%S")
+    key = f"oneoff:{customer.pk}:{template_code}:{channel}:{timezone.localdate(now).isoformat()}:{n}"
+    with transaction.atomic():
+        msg, created = Message.objects.get_or_create(
+            organization=org, key=key,
+            defaults={"customer": customer, "template": template_code, "channel": channel,
+                      "language": tpl.language, "tone": tpl.tone, "invoice_ids": list(invoice_ids or []),
+                      "scheduled_for": now, "next_attempt_at": now,
+                      "data": {"one_off": True, "queued_by": getattr(actor, "pk", None)}})
+        if created:
+            record_event(org, customer, "message.queued", f"Mensaje {channel} en cola: {template_code}",
+                         data={"channel": channel, "message_id": msg.pk, "template": template_code,
+                               "one_off": True}, actor=actor, at=now)
+    msg.created = created
+    return msg

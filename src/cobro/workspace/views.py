@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -356,7 +357,79 @@ def _customer_context(request, customer):
         "outcome_form": _outcome_form(request, invoices, reasons, day, prefix="call"),
         "pause_form": PauseForm(prefix="pause"), "note_form": NoteForm(prefix="note"),
         "owner_form": OwnerForm(members=members, initial={"owner": customer.owner_id or ""}, prefix="owner"),
+        **(_one_off_context(org, customer) if request.membership.can("agent") else {}),
     }
+
+
+# ---------------------------------------------------------------- one-off message
+def _messaging():
+    try:
+        from cobro.messaging import services as messaging
+    except ImportError:  # an installation without the messaging app has no message form
+        return None
+    return messaging
+
+
+def _one_off_context(org, customer, template="", channel=""):
+    """The "send a message" form: templates in the customer's language, channels they can be reached on."""
+    messaging = _messaging()
+    if messaging is None:
+        return {}
+    codes = {}
+    for tpl in messaging.one_off_templates(org, customer):
+        codes.setdefault(tpl.code, []).append(tpl.channel)
+    channels = messaging.reachable_channels(org, customer)
+    return {"one_off": {"codes": sorted(codes), "channels": channels, "template": template,
+                        "channel": channel or (channels[0] if channels else ""),
+                        "token": uuid.uuid4().hex}}
+
+
+def _one_off_partial(request, customer, status=200, **extra):
+    ctx = _one_off_context(request.org, customer, request.POST.get("template") or request.GET.get("template", ""),
+                           request.POST.get("channel") or request.GET.get("channel", ""))
+    return render(request, "workspace/partials/one_off_form.html", {"customer": customer, **ctx, **extra},
+                  status=status)
+
+
+@require_GET
+@require_role("agent")
+def customer_message_preview(request, pk: int):
+    """What the chosen template would say to this customer now, rendered by the outbox's own code."""
+    customer = _customer(request, pk)
+    messaging = _messaging()
+    template, channel = request.GET.get("template", ""), request.GET.get("channel", "")
+    preview, error = None, ""
+    if messaging is not None and template and channel:
+        from cobro.messaging.render import RenderError
+
+        try:
+            preview, _tpl = messaging.preview_one_off(request.org, customer, template, channel)
+        except RenderError as exc:
+            error = _("No se puede escribir este mensaje: %(r)s") % {"r": exc}
+    return _one_off_partial(request, customer, preview=preview, error=error)
+
+
+@require_POST
+@require_role("agent")
+def customer_message(request, pk: int):
+    customer = _customer(request, pk)
+    messaging = _messaging()
+    if messaging is None:
+        raise Http404(_("Los mensajes no están disponibles."))
+    try:
+        msg = messaging.queue_one_off(request.org, customer, request.POST.get("template", ""),
+                                      request.POST.get("channel", ""), request.user,
+                                      token=request.POST.get("token", ""))
+    except messaging.OneOffRefused as exc:
+        if request.htmx:
+            return _one_off_partial(request, customer, status=422, error=str(exc))
+        messages.error(request, str(exc))
+        return redirect("customer", pk=customer.pk)
+    done = (_("Mensaje en cola para %(c)s por %(ch)s.") if msg.created
+            else _("Ese mensaje ya estaba en cola; no se envía dos veces.")) % {"c": customer.name, "ch": msg.channel}
+    if request.htmx:
+        return _one_off_partial(request, customer, success=done, message=msg)
+    return _back(request, customer, done)
 
 
 def _customer(request, pk):
