@@ -165,7 +165,26 @@ def import_file(org: Organization, kind: str, data: bytes, *, name: str = "", dr
             raise ImportFailed(reader.problems)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run and result.rows >= 10_000:
+        _refresh_statistics()
     return result
+
+
+def _refresh_statistics() -> None:
+    """After a big import, let the query planner see the new sizes of the tables.
+
+    Without fresh statistics SQLite walks the organization index row by row for whole-book
+    aggregates (measured: 7 s instead of 0.35 s at a million invoices).
+    """
+    tables = [m._meta.db_table for m in (Customer, Contact, Invoice, Payment, Allocation)]
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("PRAGMA optimize")
+            for table in tables:
+                cur.execute(f"ANALYZE {table}")
+        elif connection.vendor == "postgresql":
+            for table in tables:
+                cur.execute(f"ANALYZE {table}")
 
 
 # -- reading and checking ---------------------------------------------------------------------------
@@ -640,7 +659,12 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
     customers = {ids.get(r["customer_ref"]) for r in records} - {None}
     invoice_by_ref = {}
     open_by_customer: dict[tuple[int, str], dict[int, list]] = {}
-    for pk, ref, cust, due, cur, open_amount in (Invoice.objects.for_org(org).filter(customer_id__in=customers)
+    invoices = Invoice.objects.for_org(org)
+    if len(customers) <= 2000:
+        # A small file reads only its customers' invoices; a big one reads the organization's at once
+        # (one list of ids per customer would exceed SQLite's limit on query parameters).
+        invoices = invoices.filter(customer_id__in=customers)
+    for pk, ref, cust, due, cur, open_amount in (invoices
                                                  .values_list("pk", "ref", "customer_id", "due_date", "currency",
                                                               "open_amount")):
         invoice_by_ref[ref] = (pk, cust, cur)
