@@ -19,18 +19,8 @@ from cobro.agreements.models import (
     Plan,
     Promise,
 )
+from cobro.ledger.admin import ReadOnlyTenantAdmin as ReadOnlyAdmin
 from cobro.ledger.admin import TenantAdmin
-
-
-class ReadOnlyAdmin(TenantAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

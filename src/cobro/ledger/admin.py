@@ -36,6 +36,19 @@ class TenantAdmin(admin.ModelAdmin):
         return field
 
 
+class ReadOnlyTenantAdmin(TenantAdmin):
+    """For rows that change only through an app's services (so the timeline records every change)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "country", "currency", "timezone")
@@ -107,17 +120,13 @@ class PaymentAdmin(TenantAdmin):
 
 
 @admin.register(models.TimelineEvent)
-class TimelineEventAdmin(TenantAdmin):
+class TimelineEventAdmin(ReadOnlyTenantAdmin):
+    """The timeline is append-only: it is the audit trail."""
+
     list_display = ("at", "customer", "kind", "summary", "actor")
     list_filter = ("kind",)
     search_fields = ("summary", "customer__name")
     raw_id_fields = ("customer", "invoice", "actor")
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the timeline is append-only: it is the audit trail
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Task)

@@ -1,0 +1,28 @@
+"""Workspace settings in the admin (also editable on the settings pages), scoped by organization."""
+
+from django.contrib import admin
+
+from cobro.ledger.admin import TenantAdmin
+from cobro.workspace.models import CallScript, DelayReason, UserPreference
+
+
+@admin.register(CallScript)
+class CallScriptAdmin(TenantAdmin):
+    list_display = ("situation", "language", "updated_at", "updated_by")
+    list_filter = ("situation", "language")
+    exclude = ("updated_by",)
+
+
+@admin.register(DelayReason)
+class DelayReasonAdmin(TenantAdmin):
+    list_display = ("position", "code", "label", "active")
+    list_filter = ("active",)
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "language")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(user=request.user)
