@@ -384,11 +384,10 @@ def _one_off_context(org, customer, template="", channel=""):
                         "token": uuid.uuid4().hex}}
 
 
-def _one_off_partial(request, customer, status=200, **extra):
+def _one_off_partial(request, customer, **extra):
     ctx = _one_off_context(request.org, customer, request.POST.get("template") or request.GET.get("template", ""),
                            request.POST.get("channel") or request.GET.get("channel", ""))
-    return render(request, "workspace/partials/one_off_form.html", {"customer": customer, **ctx, **extra},
-                  status=status)
+    return render(request, "workspace/partials/one_off_form.html", {"customer": customer, **ctx, **extra})
 
 
 @require_GET
@@ -406,7 +405,8 @@ def customer_message_preview(request, pk: int):
             preview, _tpl = messaging.preview_one_off(request.org, customer, template, channel)
         except RenderError as exc:
             error = _("No se puede escribir este mensaje: %(r)s") % {"r": exc}
-    return _one_off_partial(request, customer, preview=preview, error=error)
+    # Only the preview is replaced: the selects stay as the person left them.
+    return render(request, "workspace/partials/one_off_preview.html", {"preview": preview, "preview_error": error})
 
 
 @require_POST
@@ -422,7 +422,8 @@ def customer_message(request, pk: int):
                                       token=request.POST.get("token", ""))
     except messaging.OneOffRefused as exc:
         if request.htmx:
-            return _one_off_partial(request, customer, status=422, error=str(exc))
+            # 200, not 422: htmx (as configured here) does not swap error responses, and the agent must see why.
+            return _one_off_partial(request, customer, error=str(exc))
         messages.error(request, str(exc))
         return redirect("customer", pk=customer.pk)
     done = (_("Mensaje en cola para %(c)s por %(ch)s.") if msg.created
