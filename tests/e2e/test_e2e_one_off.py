@@ -26,5 +26,6 @@ def test_agent_previews_and_sends_a_one_off_message(demo, open_page, sign_in, sh
     before = Message.objects.filter(customer=customer, key__startswith="oneoff:").count()
     page.locator("#one-off button[type=submit]").dblclick()
     page.wait_for_selector("#one-off .msg-success")
+    page.wait_for_selector("#timeline li:has-text('en cola')")
     shot(page, "31-one-off-sent", viewport)
     assert Message.objects.filter(customer=customer, key__startswith="oneoff:").count() == before + 1

@@ -15,6 +15,7 @@ from cobro.messaging.models import Message, MessageTemplate, OptOut
 def test_agent_queues_a_one_off_that_the_outbox_delivers(book):
     msg = services.queue_one_off(book.org, book.es, "overdue_friendly", "email", book.agent, token="abc123")
     assert msg.created and msg.status == Message.Status.QUEUED
+    assert msg.to == "rosa@andes.cl" and "F-101" in msg.body_text  # what the preview showed, until it leaves
     assert msg.key.startswith(f"oneoff:{book.es.pk}:overdue_friendly:email:") and msg.key.endswith(":abc123")
     event = TimelineEvent.objects.get(kind="message.queued", customer=book.es)
     assert event.actor == book.agent and event.data["message_id"] == msg.pk

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from cobro.ledger.models import Contact, Customer, Organization
 from cobro.ledger.services import create_task, record_event
 from cobro.messaging import defaults, tone
-from cobro.messaging.models import CHANNELS, Message, MessageTemplate, OptOut
+from cobro.messaging.models import CHANNELS, Message, MessageChannel, MessageTemplate, OptOut
 
 #: A reply whose first word is one of these stops that channel (Spanish, English, Portuguese, and the
 #: words carriers already treat as opt-out for SMS).
@@ -314,10 +314,11 @@ def queue_one_off(org: Organization, customer: Customer, template_code: str, cha
         raise OneOffRefused(_("Su rol no permite enviar mensajes."))
     if channel not in CHANNELS:
         raise OneOffRefused(_("Canal desconocido: %(c)s.") % {"c": channel})
+    label = MessageChannel(channel).label
     if channel in opted_out_channels(org, [customer.pk]).get(customer.pk, set()):
-        raise OneOffRefused(_("El cliente pidió no recibir mensajes por %(c)s.") % {"c": channel})
+        raise OneOffRefused(_("El cliente pidió no recibir mensajes por %(c)s.") % {"c": label})
     if channel not in reachable_channels(org, customer):
-        raise OneOffRefused(_("El cliente no tiene una dirección con consentimiento para %(c)s.") % {"c": channel})
+        raise OneOffRefused(_("El cliente no tiene una dirección con consentimiento para %(c)s.") % {"c": label})
     if invoice_ids:
         invoice_ids = sorted({int(i) for i in invoice_ids})
         from cobro.ledger.models import Invoice
@@ -344,6 +345,10 @@ def queue_one_off(org: Organization, customer: Customer, template_code: str, cha
             defaults={"customer": customer, "template": template_code, "channel": channel,
                       "language": tpl.language, "tone": tpl.tone, "invoice_ids": list(invoice_ids or []),
                       "scheduled_for": now, "next_attempt_at": now,
+                      # What the person saw in the preview, for the timeline until it leaves; the outbox
+                      # renders it again at delivery (an invoice paid meanwhile drops out).
+                      "to": rendered.to[:254], "subject": rendered.subject[:250], "body_text": rendered.text,
+                      "segments": rendered.segments,
                       "data": {"one_off": True, "queued_by": getattr(actor, "pk", None)}})
         if created:
             record_event(org, customer, "message.queued", f"Mensaje {channel} en cola: {template_code}",

@@ -427,9 +427,11 @@ def customer_message(request, pk: int):
         messages.error(request, str(exc))
         return redirect("customer", pk=customer.pk)
     done = (_("Mensaje en cola para %(c)s por %(ch)s.") if msg.created
-            else _("Ese mensaje ya estaba en cola; no se envía dos veces.")) % {"c": customer.name, "ch": msg.channel}
+            else _("Ese mensaje ya estaba en cola; no se envía dos veces.")) % {"c": customer.name, "ch": msg.get_channel_display()}
     if request.htmx:
-        return _one_off_partial(request, customer, success=done, message=msg)
+        response = _one_off_partial(request, customer, success=done, message=msg)
+        response["HX-Trigger"] = "messageQueued"  # the timeline reloads its first page to show it
+        return response
     return _back(request, customer, done)
 
 
