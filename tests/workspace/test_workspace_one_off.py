@@ -75,3 +75,16 @@ def test_who_may_send(login, templates):
     assert not Message.objects.exists()
     response = login(book.manager).post(f"/customers/{customer.pk}/message/", {**form, "token": "m1"})
     assert response.status_code == 302 and Message.objects.count() == 1
+
+
+def test_form_and_refusals_speak_the_users_language(login, templates):
+    book, customer = templates, templates.customers[0]
+    messaging.opt_out(book.org, customer, "email", OptOut.Source.MANUAL)
+    client = login(book.agent)
+    client.post("/language/", {"language": "pt-br"})
+    assert "Enviar uma mensagem" in client.get(f"/customers/{customer.pk}/").content.decode()
+    client.post("/language/", {"language": "en"})
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Send a message" in page and ">Messages</a>" in page
+    body = _send(client, customer, template="overdue_friendly", channel="email", token="e1").content.decode()
+    assert "The customer asked not to receive messages by" in body
