@@ -25,9 +25,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "dbtest: touches the database (run on SQLite and PostgreSQL)")
     url = os.environ.get("COBRO_DATABASE_URL", "")
     if url.startswith(("postgres", "pgsql")):
-        import psycopg
-
         import dj_database_url
+        import psycopg
 
         db = dj_database_url.parse(url)
         try:

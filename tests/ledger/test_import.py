@@ -198,3 +198,23 @@ def test_organizations_do_not_see_each_other(org, other_org):
     out = io.StringIO()
     write_csv(other_org, "invoices", out)
     assert ",USD," not in out.getvalue()
+
+
+def test_big_insert_path_rebuilds_every_index(org, monkeypatch):
+    from django.db import connection
+
+    from cobro.ledger import importing
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the index rebuild is SQLite's bulk path")
+
+    def index_names():
+        with connection.cursor() as cur:
+            cur.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='ledger_invoice'")
+            return sorted(r[0] for r in cur.fetchall())
+
+    before = index_names()
+    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM", 1)
+    imp(org, "invoices", GOOD)
+    assert index_names() == before
+    assert Invoice.objects.for_org(org).filter(status="open").count() == 3

@@ -1,0 +1,59 @@
+"""The cycle's records in the admin, scoped by organization.
+
+Actions, stages, pauses and rule changes are read-only here: they change through
+``dunning.services`` (which records each change on the timeline) or through the cycle itself.
+Policies are edited as YAML on the settings page, where every step is validated.
+"""
+
+from django.contrib import admin
+
+from cobro.dunning.models import (
+    Action,
+    ContactRuleChange,
+    CustomerStage,
+    CycleRun,
+    Pause,
+    Policy,
+    PolicyAssignment,
+)
+from cobro.ledger.admin import ReadOnlyTenantAdmin
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyTenantAdmin):
+    list_display = ("code", "name", "is_default", "segment", "version", "updated_at")
+
+
+@admin.register(PolicyAssignment)
+class PolicyAssignmentAdmin(ReadOnlyTenantAdmin):
+    list_display = ("customer", "policy")
+    raw_id_fields = ("customer",)
+
+
+@admin.register(CustomerStage)
+class CustomerStageAdmin(ReadOnlyTenantAdmin):
+    list_display = ("customer", "stage", "since", "moved_by")
+    list_filter = ("stage",)
+
+
+@admin.register(Pause)
+class PauseAdmin(ReadOnlyTenantAdmin):
+    list_display = ("customer", "until", "reason", "actor", "created_at", "lifted_at")
+
+
+@admin.register(ContactRuleChange)
+class ContactRuleChangeAdmin(ReadOnlyTenantAdmin):
+    list_display = ("created_at", "country", "loosens", "reason", "actor")
+    list_filter = ("country", "loosens")
+
+
+@admin.register(Action)
+class ActionAdmin(ReadOnlyTenantAdmin):
+    list_display = ("as_of", "customer", "step", "action", "channel", "template", "status", "scheduled_for")
+    list_filter = ("status", "action", "channel", "as_of")
+    search_fields = ("key", "customer__name", "customer__ref")
+
+
+@admin.register(CycleRun)
+class CycleRunAdmin(ReadOnlyTenantAdmin):
+    list_display = ("as_of", "started_at", "finished_at", "created")
