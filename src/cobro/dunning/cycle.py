@@ -25,6 +25,7 @@ from cobro.engine.contact import MESSAGE_CHANNELS, holidays_for, zone
 from cobro.engine.plan import Decision, candidates, plan
 from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
+from cobro.ledger import services as ledger_services
 from cobro.ledger.models import (
     Allocation,
     Contact,
@@ -390,13 +391,8 @@ def _insert(org: Organization, rows: list[Action]) -> list[Action]:
 
 
 def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str]]) -> None:
-    """The team's tasks for call steps, approvals and customers nobody can reach, in one insert.
-
-    Same rule as ``ledger.services.create_task`` (one task per cause through ``source_key``, the
-    customer's owner as assignee), written in bulk: the cycle opens thousands at once at scale.
-    """
-    owners = dict(Customer.objects.for_org(org).filter(pk__in={a.customer_id for a, _ in tasks})
-                  .values_list("pk", "owner_id"))
+    """The team's tasks for call steps, approvals and customers nobody can reach, opened in bulk
+    through the ledger (one per cause, the customer's owner as assignee)."""
     rows = []
     for a, kind in tasks:
         title = TASK_TITLES[kind].format(step=a.step, template=a.template)
@@ -405,9 +401,9 @@ def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str
         rows.append(Task(
             organization=org, customer_id=a.customer_id, kind="approval" if kind == "approval" else "call",
             title=title[:200], due_on=a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].timezone)).date(),
-            source_key=f"dunning:{a.key}", assignee_id=owners.get(a.customer_id),
+            source_key=f"dunning:{a.key}",
             data={"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template}))
-    Task.objects.bulk_create(rows, ignore_conflicts=True)
+    ledger_services.create_tasks(org, rows)
 
 
 def _stage(org: Organization, a: Action) -> None:

@@ -67,6 +67,19 @@ def create_task(org: Organization, customer: Customer | int, kind: str, title: s
                                    assignee_id=assignee_id)
 
 
+def create_tasks(org: Organization, tasks: list[Task]) -> None:
+    """Open many tasks at once (the cycle opens thousands at scale), with the same rules as
+    ``create_task``: one per ``source_key`` (repeats are skipped), the customer's owner by default."""
+    missing = {t.customer_id for t in tasks if t.assignee_id is None}
+    owners = dict(Customer.objects.for_org(org).filter(pk__in=missing).values_list("pk", "owner_id")) if missing else {}
+    for t in tasks:
+        t.organization = org
+        t.title = t.title[:200]
+        if t.assignee_id is None:
+            t.assignee_id = owners.get(t.customer_id)
+    Task.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=2000)
+
+
 def complete_task(task: Task, outcome: str = "", actor=None) -> Task:
     task.status = Task.Status.DONE
     task.outcome = outcome
