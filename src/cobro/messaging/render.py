@@ -18,10 +18,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_format_date
+from babel.numbers import format_decimal
 from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cobro.agreements.services import discount_offers
 from cobro.engine.money import format_money
 from cobro.ledger.models import Contact, Customer, Invoice
 from cobro.messaging import defaults, links, tone
@@ -33,6 +35,8 @@ _BABEL_LOCALE = {"es": "es", "en": "en", "pt-BR": "pt_BR"}
 #: Templates that exist to collect invoices: with nothing left open, they are not sent.
 NEEDS_OPEN_INVOICES = {"reminder_before", "due_today", "overdue_friendly", "overdue_neutral", "overdue_firm",
                        "late_fee_notice", "mediation_notice", "legal_review"}
+#: Reminders that show the early-payment discount while it applies (issue #5); later stages do not.
+SHOWS_DISCOUNT = {"reminder_before", "due_today"}
 
 
 @lru_cache(maxsize=4096)
@@ -180,6 +184,13 @@ class Renderer:
             templates = {(t.code, t.language, t.channel): t for t in MessageTemplate.objects.for_org(org)}
         self.templates = templates
         self.versions = links.versions(org, customer_ids)
+        # One call for the whole batch. An offer only ever closes (at its deadline), so loading them
+        # with no lower day gives every offer any message could show; each message then keeps those
+        # still open on its own send day, which depends on the debtor's time zone.
+        discount_ids = {i for m in messages if m.template in SHOWS_DISCOUNT for i in (m.invoice_ids or [])}
+        discount_ids |= {i.pk for m in messages if m.template in SHOWS_DISCOUNT and not m.invoice_ids
+                         for i in self.open_by_customer.get(m.customer_id, ())}
+        self.offers = discount_offers(org, dt.date.min, discount_ids) if discount_ids else {}
 
     def template_for(self, code: str, language: str, channel: str) -> MessageTemplate:
         for lang in (language, self.org.language and defaults.language_of(self.org.language), "es"):
@@ -201,7 +212,8 @@ class Renderer:
         if not invoices and message.template in NEEDS_OPEN_INVOICES:
             raise RenderError("every invoice in this message was settled before it left", cancel=True)
         totals: dict[str, int] = defaultdict(int)
-        lines, rows = [], []
+        lines, rows, short = [], [], []
+        offers = self.offers if message.template in SHOWS_DISCOUNT else {}
         for inv in invoices:
             totals[inv.currency] += inv.open_amount
             late = (as_of - inv.due_date).days
@@ -210,6 +222,13 @@ class Renderer:
                    "late": late > 0, "amount": format_money(inv.open_amount, inv.currency, language)}
             rows.append(row)
             lines.append(f"• {labels['invoice']} {row['ref']}, {labels['due']} {row['due']} ({when}): {row['amount']}")
+            offer = offers.get(inv.pk)
+            if offer and offer["until"] >= as_of and inv.open_amount > offer["amount"]:
+                words = {"ref": inv.ref, "amount": row["amount"], "percent": format_decimal(offer["percent"], locale=locale),
+                         "pay": format_money(inv.open_amount - offer["amount"], inv.currency, language)}
+                row["discount"] = labels["discount"].format(**words, until=format_date(offer["until"], "long", locale))
+                lines.append(f"  {row['discount']}")
+                short.append(labels["discount_short"].format(**words, until=format_date(offer["until"], "short", locale)))
         total = " + ".join(format_money(v, c, language) for c, v in sorted(totals.items()))
         earliest = min((i.due_date for i in invoices), default=as_of)
         data = message.data or {}
@@ -229,6 +248,7 @@ class Renderer:
             "creditor": f"{org.name} ({tax_label} {org.tax_id})" if org.tax_id else org.name,
             "signature": signature,
             "invoices": invoices, "rows": rows, "invoice_list": "\n".join(lines), "invoice_count": len(invoices),
+            "discount_short": "".join(f" {x}" for x in short),
             "totals": dict(totals), "total": total,
             "due_date": format_date(earliest, "long", locale),
             "days_overdue": max(0, max(((as_of - i.due_date).days for i in invoices), default=0)),
