@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "django_db_blocker"}
+# (not django_db_blocker or django_db_setup: pytest-django gives those to every test)
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_user_model", "admin_user", "client"}
 
 
 def pytest_collection_modifyitems(config, items):
