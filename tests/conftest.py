@@ -45,3 +45,14 @@ def pytest_runtest_setup(item):
     message = getattr(item.config, "_cobro_pg_skip", None)
     if message:
         pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _spanish_by_default():
+    """Each test starts in Cobro's default language, whatever language the previous test left active
+    in this thread (views and services activate the user's or the customer's language)."""
+    from django.utils import translation
+
+    translation.activate("es")
+    yield
+    translation.deactivate()
