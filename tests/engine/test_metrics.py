@@ -15,7 +15,8 @@ from cobro.engine import metrics as m
 
 D = dt.date
 AS_OF = D(2026, 3, 31)
-IBM = Path("/work/shared/data/ar-sample-ibm.csv")
+# shared/ lies beside the project checkout (tests/engine/ -> tests -> project -> its parent).
+IBM = Path(__file__).resolve().parents[3] / "shared" / "data" / "ar-sample-ibm.csv"
 
 
 def test_bucket_edges_are_inclusive_of_their_upper_limit():
