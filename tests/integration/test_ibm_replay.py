@@ -2,48 +2,30 @@
 nothing may ever be said about an invoice on or after the day it was settled, and the invoices that
 were paid late must have been chased."""
 
-import csv
 import datetime as dt
-import io
-from pathlib import Path
 
 import pytest
 
 from cobro.dunning.services import ensure_default_policy
 from cobro.dunning.simulate import simulate
-from cobro.ledger.importing import import_file
 from cobro.ledger.models import Invoice, Organization
+from ibm_sample import SAMPLE, load_history, us_date
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ar-sample-ibm.csv"
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="shared/data/ar-sample-ibm.csv is not beside the project")
-
-
-def _us(text):
-    month, day, year = (int(x) for x in text.split("/"))
-    return dt.date(year, month, day)
 
 
 @pytest.fixture
 def history(db):
     org = Organization.objects.create(slug="ibm", name="IBM sample", country="US", currency="USD",
                                       timezone="America/New_York", language="en")
-    text = SAMPLE.read_text(encoding="utf-8").replace("countryCode,", "ibmCountry,", 1)
-    import_file(org, "invoices", text.encode("utf-8"))
-    rows = list(csv.DictReader(io.StringIO(text)))
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["payment_ref", "customer_ref", "invoice_ref", "date", "amount"])
-    for r in rows:
-        w.writerow([f"S-{r['invoiceNumber']}", r["customerID"], r["invoiceNumber"], r["SettledDate"],
-                    r["InvoiceAmount"]])
-    import_file(org, "payments", buf.getvalue().encode("utf-8"))
+    _, rows = load_history(org)
     ensure_default_policy(org)
     return org, rows
 
 
 def test_replay_never_chases_a_settled_invoice(history):
     org, rows = history
-    settled = {r["invoiceNumber"]: _us(r["SettledDate"]) for r in rows}
+    settled = {r["invoiceNumber"]: us_date(r["SettledDate"]) for r in rows}
     actions = simulate(org, dt.date(2012, 1, 1), dt.date(2013, 12, 31))
     assert actions, "two years of invoices and not one reminder"
     for a in actions:

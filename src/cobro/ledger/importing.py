@@ -670,7 +670,6 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
     now = _db_now()
     day = _DayText()
     inserts, updates = [], []
-    row_of = {}
     for rec in records:
         cust_id = ids[rec["customer_ref"]]
         old = existing.get(rec["invoice_ref"])
@@ -695,12 +694,12 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
                            f"change and its amount cannot go below what was settled")
             continue
         updates.append((pk, rec))
-        row_of[pk] = rec
     if reader.problems:
         return
     _insert(Invoice, ["organization", "customer", "ref", "issue_date", "due_date", "currency", "amount",
                       "open_amount", "status", "created_at", "updated_at"], inserts)
     if updates:
+        row_of = dict(updates)
         objs = list(Invoice.objects.for_org(org).filter(pk__in=[pk for pk, _ in updates]))
         for inv in objs:
             rec = row_of[inv.pk]

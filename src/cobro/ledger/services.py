@@ -194,7 +194,7 @@ def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = 
         return []
     ids = list(set(invoice_ids))
     credited = dict(CreditNote.objects.for_org(org).filter(invoice_id__in=ids).values("invoice_id")
-                    .annotate(s=Sum("amount"), last=Max("date")).values_list("invoice_id", "s"))
+                    .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
     paid = dict(Allocation.objects.for_org(org).filter(invoice_id__in=ids).values("invoice_id")
                 .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
     last_dates = _last_movement(org, ids)
