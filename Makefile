@@ -5,19 +5,28 @@ BIN = $(VENV)/bin
 export COBRO_DATA_DIR ?= var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cobro
 
-.PHONY: run test test-fast test-sqlite test-postgres test-e2e bench lint messages clean
+.PHONY: lock run test test-clock test-fast test-sqlite test-postgres test-e2e bench lint messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+# Every version comes from the lock files in requirements/ (with hashes): a fresh install is the tested
+# install. `make lock` regenerates them from pyproject.toml; commit the result on its own.
+$(VENV)/.installed: $(BIN)/python requirements/base.txt pyproject.toml
+	$(BIN)/pip install -q --require-hashes -r requirements/base.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(BIN)/pip install -q --require-hashes -r requirements/test.txt
 	touch $@
+
+## Regenerate the pinned, hashed requirements from pyproject.toml (a deliberate upgrade: commit it alone)
+lock: $(BIN)/python
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.txt pyproject.toml
+	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -c requirements/test.txt -o requirements/base.txt pyproject.toml
 
 ## Run Cobro with the demo organization on SQLite at http://127.0.0.1:8000
 run: $(VENV)/.installed
@@ -30,6 +39,11 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not e2e" -n 2
 	COBRO_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -m "dbtest and not e2e" -n 2
 	$(BIN)/python -m pytest -m e2e
+
+## The tests again with the clock moved to other dates (a test that passes only this week is a defect)
+CLOCK_DATES ?= 2027-03-01 2028-02-29 2030-12-31
+test-clock: $(VENV)/.installed-test
+	for d in $(CLOCK_DATES); do echo "clock moved to $$d"; COBRO_TEST_CLOCK=$$d $(BIN)/python -m pytest -m "not e2e" -n 2 || exit 1; done
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not e2e" -n 2

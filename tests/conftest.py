@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -24,6 +25,20 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "dbtest: touches the database (run on SQLite and PostgreSQL)")
+    # One id per run, inherited by the xdist workers: the run's PostgreSQL databases carry it in
+    # their names (settings.py), so two runs on one server never collide.
+    os.environ.setdefault("COBRO_TEST_RUN", uuid.uuid4().hex[:8])
+    # `make test-clock` runs the suite with the machine's clock moved (COBRO_TEST_CLOCK=YYYY-MM-DD):
+    # no test may depend on the real date.
+    clock = os.environ.get("COBRO_TEST_CLOCK")
+    if clock:
+        import datetime as dt
+
+        import time_machine
+
+        moved = dt.datetime.combine(dt.date.fromisoformat(clock), dt.time(15, 0), tzinfo=dt.UTC)
+        config._cobro_clock = time_machine.travel(moved, tick=True)  # noqa: SLF001
+        config._cobro_clock.start()  # noqa: SLF001
     url = os.environ.get("COBRO_DATABASE_URL", "")
     if url.startswith(("postgres", "pgsql")):
         import dj_database_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -112,6 +113,11 @@ def _database() -> dict:
         db["CONN_MAX_AGE"] = 0 if TESTING else db.get("CONN_MAX_AGE", 0)
     else:
         db.setdefault("TEST", {})
+        if TESTING:
+            # Each test run gets databases of its own (tests/conftest.py sets the run's id), so two runs
+            # on one server never drop each other's database.
+            run = os.environ.get("COBRO_TEST_RUN", "")
+            db["TEST"].setdefault("NAME", f"test_{db['NAME']}_{run}" if run else None)
     return db
 
 

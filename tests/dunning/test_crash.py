@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 WORKER = str(HERE / "crash_worker.py")
 
 
-def _env(tmp_path: Path, name: str) -> dict:
+def _env(tmp_path: Path, name: str, cleanup=None) -> dict:
     env = dict(os.environ, COBRO_DATA_DIR=str(tmp_path / name), DJANGO_SETTINGS_MODULE="cobro.settings")
     env.pop("PYTEST_CURRENT_TEST", None)
     env.pop("PYTEST_VERSION", None)
@@ -27,13 +27,23 @@ def _env(tmp_path: Path, name: str) -> dict:
         import psycopg
 
         db = dj_database_url.parse(url)
-        dbname = f"{db['NAME']}_crash_{name}"
+        dbname = f"{db['NAME']}_crash_{name}_{os.environ.get('COBRO_TEST_RUN', os.getpid())}"
         with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
                              password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
             conn.execute(f'CREATE DATABASE "{dbname}"')
+        if cleanup is not None:
+            cleanup(lambda: _drop(db, dbname))
         env["COBRO_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + dbname
     return env
+
+
+def _drop(db, dbname):
+    import psycopg
+
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def _run(env, *args, check=True):
@@ -47,8 +57,9 @@ def _prepare(env):
 
 
 @pytest.mark.dbtest
-def test_killing_the_cycle_midway_neither_duplicates_nor_loses(tmp_path):
-    reference, crashed = _env(tmp_path, "ref"), _env(tmp_path, "kill")
+def test_killing_the_cycle_midway_neither_duplicates_nor_loses(tmp_path, request):
+    reference = _env(tmp_path, "ref", request.addfinalizer)
+    crashed = _env(tmp_path, "kill", request.addfinalizer)
     _prepare(reference)
     _prepare(crashed)
     _run(reference, WORKER, "cycle", "0")

@@ -89,7 +89,7 @@ def populate(org: Organization, today: dt.date) -> None:
             d = services.open_dispute(org, inv, "already_paid", "Dicen que pagaron por caja.", agent, at=at(-9))
             # Resolved today, so today's cycle explains it to the customer and collection resumes.
             services.resolve_dispute(org, d, False, "No hay pago registrado ni en caja ni en banco; se envía "
-                                     "el estado de cuenta.", manager)
+                                     "el estado de cuenta.", manager, at=at(0))
         inv = picks.overdue(15)
         if inv:
             d = services.open_dispute(org, inv, "wrong_amount", "Se facturó el flete dos veces.", agent, at=at(-25))

@@ -1,3 +1,4 @@
+import datetime as dt
 import importlib
 import zoneinfo
 
@@ -18,11 +19,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=200, help="how many demo customers (first run)")
         parser.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
+        parser.add_argument("--today", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                            help="the demo's 'today' (default: today's date in Santiago)")
 
-    def handle(self, *args, customers, no_migrate, **opts):
+    def handle(self, *args, customers, no_migrate, today=None, **opts):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
-        today = timezone.now().astimezone(zoneinfo.ZoneInfo("America/Santiago")).date()
+        today = today or timezone.now().astimezone(zoneinfo.ZoneInfo("America/Santiago")).date()
         org, created = ensure_demo(today, customers=customers)
         for app in DEMO_APPS:
             try:
