@@ -195,9 +195,42 @@ def test_organizations_do_not_see_each_other(org, other_org):
     imp(org, "invoices", GOOD)
     imp(other_org, "invoices", GOOD.replace("USD", "COP"))
     assert Invoice.objects.for_org(org).count() == 3 and Invoice.objects.for_org(other_org).count() == 3
+    assert Invoice.objects.for_org(other_org).get(ref="I-3").amount == 120000  # COP 1200.00: centavos kept
     out = io.StringIO()
     write_csv(other_org, "invoices", out)
     assert ",USD," not in out.getvalue()
+
+
+def test_cop_centavos_clp_pesos_and_eur_decimal_comma_import_exactly(org):
+    # ISO 4217: COP has two minor units (CLDR/Babel 2.19 says none), CLP none, EUR two.
+    text = ("invoice_ref,customer_ref,customer_name,issue_date,due_date,currency,amount\n"
+            "C-1,K-1,Cliente,2026-01-05,2026-02-04,COP,2450000.50\n"
+            "C-2,K-1,Cliente,2026-01-05,2026-02-04,CLP,450000\n"
+            "C-3,K-1,Cliente,2026-01-05,2026-02-04,EUR,\"1.234,56\"\n")
+    imp(org, "invoices", text)
+    got = {i.ref: (i.currency, i.amount, i.open_amount) for i in Invoice.objects.for_org(org)}
+    assert got == {"C-1": ("COP", 245000050, 245000050), "C-2": ("CLP", 450000, 450000),
+                   "C-3": ("EUR", 123456, 123456)}
+
+
+def test_spanish_file_with_cop_centavos_and_decimal_comma_imports_exactly(org):
+    text = ("Factura;Código Cliente;Razón Social;Fecha de Emisión;Fecha de Vencimiento;Moneda;Monto\n"
+            "F-1;C-1;Ferretería Ñuñoa;05/01/2026;04/02/2026;COP;2.450.000,50\n"
+            "F-2;C-1;Ferretería Ñuñoa;05/01/2026;04/02/2026;CLP;450.000\n"
+            "F-3;C-1;Ferretería Ñuñoa;05/01/2026;04/02/2026;EUR;1.234,56\n"
+            "F-4;C-1;Ferretería Ñuñoa;05/01/2026;04/02/2026;COP;1.000\n")
+    imp(org, "invoices", text)
+    got = {i.ref: (i.currency, i.amount) for i in Invoice.objects.for_org(org)}
+    assert got == {"F-1": ("COP", 245000050), "F-2": ("CLP", 450000), "F-3": ("EUR", 123456),
+                   "F-4": ("COP", 100000)}
+
+
+def test_more_decimals_than_iso_allows_is_refused_naming_the_currency(org):
+    text = ("invoice_ref,customer_ref,customer_name,issue_date,due_date,currency,amount\n"
+            "C-1,K-1,Cliente,2026-01-05,2026-02-04,CLP,450000.5\n")
+    found = problems(org, "invoices", text)
+    assert any("CLP" in p and "(0)" in p for p in found), found
+    assert not Invoice.objects.for_org(org).exists()
 
 
 def test_big_insert_path_rebuilds_every_index(org, monkeypatch):

@@ -3,21 +3,24 @@
 Amounts travel through Cobro as ``int`` counts of the currency's minor unit (cents for USD, pesos for
 CLP, which has none). ``Decimal`` appears only at the edges: parsing what a person typed and showing
 an amount back.
+
+How many minor units a currency has is a fact of ISO 4217 (the ``iso4217`` package ships the list
+maintained by SIX for ISO, with its publication date): it decides storage, import, arithmetic and
+rounding. CLDR (Babel) changes between releases (Babel 2.19 gives COP no decimals, ISO gives it two)
+and is used only to *show* an amount: symbol, separators, where the sign goes.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache, lru_cache
 
+import iso4217
 from babel.core import Locale
-from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 ZERO = 0
-
-#: The currencies Cobro knows, from CLDR (Babel's data). Funds and precious metals are left out.
-_NOT_MONEY = {"XAG", "XAU", "XPD", "XPT", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX"}
 
 
 class MoneyError(ValueError):
@@ -25,8 +28,20 @@ class MoneyError(ValueError):
 
 
 @cache
+def _iso_minor_units() -> dict[str, int]:
+    """ISO 4217 list one: code -> minor units. Entries without them ("N.A.": gold, SDR, XXX) are not money."""
+    return {code: int(row["CcyMnrUnts"]) for code, row in iso4217.raw_table.items()
+            if code and (row["CcyMnrUnts"] or "").isdigit()}
+
+
+#: Publication date of the ISO 4217 list in use (shown in docs/money.md and checked by the tests).
+ISO_4217_PUBLISHED = iso4217.__published__
+
+
+@cache
 def known_currencies() -> frozenset[str]:
-    return frozenset(c for c in list_currencies() if c not in _NOT_MONEY)
+    """The ISO 4217 currencies Cobro accepts: every current code that has minor units."""
+    return frozenset(_iso_minor_units())
 
 
 def check_currency(code: str) -> str:
@@ -39,8 +54,8 @@ def check_currency(code: str) -> str:
 
 @cache
 def exponent(currency: str) -> int:
-    """Digits after the decimal point: CLP 0, USD 2, JPY 0, BHD 3 (CLDR's accounting digits)."""
-    return get_currency_precision(check_currency(currency))
+    """Digits after the decimal point, from ISO 4217: CLP 0, COP 2, USD 2, JPY 0, BHD 3, CLF 4."""
+    return _iso_minor_units()[check_currency(currency)]
 
 
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
@@ -176,9 +191,16 @@ def _locale(tag: str) -> Locale:
 
 
 def format_money(minor: int, currency: str, locale: str = "es") -> str:
-    """Show an amount as a person of ``locale`` expects: "$ 1.234.567" (CLP, es_CL), "1.234,56 €"."""
+    """Show an amount as a person of ``locale`` expects: "$1.234.567" (CLP, es_CL), "1.234,56 €".
+
+    CLDR gives the symbol, the separators and the layout; the number of decimals shown is ISO's, so
+    what is shown is exactly what is stored ("$2.450.000,50" for COP, whatever CLDR says).
+    """
     loc = _locale(_money_locale(currency, locale))
-    return format_currency(from_minor(minor, currency), currency, locale=loc, currency_digits=True)
+    pattern = copy.copy(loc.currency_formats["standard"])
+    exp = exponent(currency)
+    pattern.frac_prec = (exp, exp)
+    return pattern.apply(from_minor(minor, currency), loc, currency=currency, currency_digits=False)
 
 
 # Spanish-speaking debtors see their own country's conventions for their currency ("$" for CLP in
