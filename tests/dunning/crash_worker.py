@@ -40,7 +40,13 @@ def build():
 
 def cycle(slow: float):
     org = Organization.objects.get(slug="crash")
-    run_cycle(org, AS_OF, batch_customers=3, on_batch=lambda _n: time.sleep(slow))
+
+    def after_batch(_n):
+        # Tell the test a batch is committed (it kills us after a few), then go slowly.
+        print("batch", flush=True)
+        time.sleep(slow)
+
+    run_cycle(org, AS_OF, batch_customers=3, on_batch=after_batch)
 
 
 def dump():

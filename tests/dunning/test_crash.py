@@ -70,8 +70,13 @@ def test_killing_the_cycle_midway_neither_duplicates_nor_loses(tmp_path, request
     partial = []
     for _ in range(4):
         proc = subprocess.Popen([sys.executable, WORKER, "cycle", "0.15"], env=crashed,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 3.5))
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # Kill it after a few committed batches, in the middle of the next one's sleep or write:
+        # counted, not timed, so a slow machine cannot make every kill land before the first batch.
+        for _ in range(rng.randint(1, 5)):
+            if not proc.stdout.readline():
+                break
+        time.sleep(rng.uniform(0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         partial.append(len(json.loads(_run(crashed, WORKER, "dump").stdout)["actions"]))
