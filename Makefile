@@ -18,6 +18,11 @@ $(VENV)/.installed: $(BIN)/python requirements/base.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
+# Translation catalogs: the .mo files are built from the .po sources (not kept in git).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard src/cobro/*/locale/*/LC_MESSAGES/django.po))
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/python scripts/compile_messages.py $<
+
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 	$(BIN)/pip install -q --require-hashes -r requirements/test.txt
 	touch $@
@@ -29,12 +34,12 @@ lock: $(BIN)/python
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -c requirements/test.txt -o requirements/base.txt pyproject.toml
 
 ## Run Cobro with the demo organization on SQLite at http://127.0.0.1:8000
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/cobro demo
 	$(BIN)/cobro runserver 127.0.0.1:8000 --noreload
 
 ## Every test: unit and integration on SQLite, integration on PostgreSQL, then the browser tests
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(MO_FILES)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -m "not e2e" -n 2
 	COBRO_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -m "dbtest and not e2e" -n 2
@@ -42,16 +47,16 @@ test: $(VENV)/.installed-test
 
 ## The tests again with the clock moved to other dates (a test that passes only this week is a defect)
 CLOCK_DATES ?= 2027-03-01 2028-02-29 2030-12-31
-test-clock: $(VENV)/.installed-test
+test-clock: $(VENV)/.installed-test $(MO_FILES)
 	for d in $(CLOCK_DATES); do echo "clock moved to $$d"; COBRO_TEST_CLOCK=$$d $(BIN)/python -m pytest -m "not e2e" -n 2 || exit 1; done
 
-test-fast: $(VENV)/.installed-test
+test-fast: $(VENV)/.installed-test $(MO_FILES)
 	$(BIN)/python -m pytest -m "not e2e" -n 2
 
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test $(MO_FILES)
 	COBRO_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -m "dbtest and not e2e" -n 2
 
-test-e2e: $(VENV)/.installed-test
+test-e2e: $(VENV)/.installed-test $(MO_FILES)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -m e2e
 
@@ -65,7 +70,7 @@ lint: $(VENV)/.installed-test
 
 ## Recompile the translation catalogs after editing the .po files
 messages: $(VENV)/.installed
-	cd src/cobro && ../../$(BIN)/cobro compilemessages
+	$(BIN)/python scripts/compile_messages.py
 
 clean:
 	rm -rf $(VENV) var

@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "cobro.agreements",
     "cobro.workspace",
     "cobro.insights",
+    "cobro.portal",
+    "cobro.providers",
+    "cobro.payments",
+    "cobro.einvoice",
+    "cobro.api",
 ]
 
 MIDDLEWARE = [

@@ -10,5 +10,9 @@ urlpatterns = [
     path("messages/", include("cobro.messaging.urls")),
     path("agreements/", include("cobro.agreements.urls")),
     path("insights/", include("cobro.insights.urls")),
+    path("portal/", include("cobro.portal.urls")),
+    path("reconciliation/", include("cobro.payments.urls")),
+    path("api/", include("cobro.api.urls")),
+    path("", include("cobro.providers.urls")),  # webhooks/<provider>/<org>/ and the providers' returns
     path("", include("cobro.workspace.urls")),
 ]

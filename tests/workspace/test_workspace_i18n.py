@@ -22,7 +22,7 @@ def test_catalog_is_complete_and_compiled(lang):
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert not untranslated and not fuzzy, (untranslated, fuzzy)
     mo = po.with_suffix(".mo")
-    assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1, "run compilemessages"
+    assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1, "run make messages"
 
 
 @pytest.mark.parametrize(("lang", "words"), [("en", ["Today", "Board", "Suggested script"]),

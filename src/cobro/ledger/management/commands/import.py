@@ -1,4 +1,5 @@
 import sys
+from importlib import import_module
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,17 +8,33 @@ from cobro.ledger.models import Organization
 from cobro.ledger.tables import TableError, read_bytes
 
 
+# Other apps import their own kinds of file through this command (`cobro import statement ...`,
+# `cobro import einvoice ...`): each module has ``add_arguments(parser)`` and ``handle(command, **options)``.
+OTHER_KINDS = {
+}
+
+
 class Command(BaseCommand):
-    help = ("Import customers, invoices or payments from CSV or XLSX. Every bad row is reported as "
-            "'row N, column X: ...' and nothing is written (exit status 2). See docs/import.md.")
+    help = ("Import customers, invoices or payments from CSV or XLSX (and the other kinds listed below). "
+            "Every bad row is reported as 'row N, column X: ...' and nothing is written (exit status 2). "
+            "See docs/import.md.")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=["customers", "invoices", "payments"])
-        parser.add_argument("path", help="a .csv or .xlsx file, or - for standard input")
-        parser.add_argument("--org", required=True, help="organization slug")
-        parser.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+        for kind in ("customers", "invoices", "payments"):
+            sub = kinds.add_parser(kind, help=f"{kind} from a CSV or XLSX file")
+            sub.add_argument("path", help="a .csv or .xlsx file, or - for standard input")
+            sub.add_argument("--org", required=True, help="organization slug")
+            sub.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+        for kind, module in OTHER_KINDS.items():
+            import_module(module).add_arguments(kinds.add_parser(kind, help=import_module(module).HELP))
 
-    def handle(self, *args, kind, path, org, dry_run, **opts):
+    def handle(self, *args, kind, **opts):
+        if kind in OTHER_KINDS:
+            return import_module(OTHER_KINDS[kind]).handle(self, **opts)
+        return self.import_table(kind=kind, **opts)
+
+    def import_table(self, *, kind, path, org, dry_run, **opts):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"no organization {org!r} (see `cobro org list`)")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class APIConfig(AppConfig):
+    name = "cobro.api"
+    label = "api"

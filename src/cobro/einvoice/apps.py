@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EInvoiceConfig(AppConfig):
+    name = "cobro.einvoice"
+    label = "einvoice"
