@@ -7,6 +7,8 @@ is never negative.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -19,20 +21,21 @@ class OpenItem:
     ref: str = ""
 
 
-def allocate(amount: int, items: list[OpenItem], explicit: int | None = None) -> tuple[list[tuple[int, int]], int]:
+def allocate(amount: int, items: list[OpenItem],
+             explicit: int | Collection[int] | None = None) -> tuple[list[tuple[int, int]], int]:
     """Split ``amount`` over ``items``; return ``[(invoice_id, applied)]`` and the unallocated rest.
 
-    With ``explicit`` (an invoice id) the payment goes to that invoice only, up to its open amount,
-    and the rest stays as the customer's credit: a customer who says what they paid for is taken at
-    their word. Otherwise the oldest due date is paid first (ties by reference), the usual rule and
+    With ``explicit`` (an invoice id, or several) the payment goes to those invoices only, oldest due
+    first, up to their open amounts, and the rest stays as the customer's credit: a customer who says
+    what they paid for is taken at their word. Otherwise the oldest due date is paid first (ties by reference), the usual rule and
     the one that lowers days overdue fastest.
     """
     if amount < 0:
         raise ValueError("a payment cannot be negative")
+    chosen = sorted(items, key=lambda i: (i.due_date, i.ref, i.invoice_id))
     if explicit is not None:
-        chosen = [i for i in items if i.invoice_id == explicit]
-    else:
-        chosen = sorted(items, key=lambda i: (i.due_date, i.ref, i.invoice_id))
+        wanted = {explicit} if isinstance(explicit, int) else set(explicit)
+        chosen = [i for i in chosen if i.invoice_id in wanted]
     left = amount
     applied: list[tuple[int, int]] = []
     for item in chosen:

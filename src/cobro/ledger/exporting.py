@@ -70,7 +70,8 @@ def _payments(org: Organization) -> Iterator[list]:
         single_invoice[pay] = inv_ref if pay not in single_invoice else ""
     for p in Payment.objects.for_org(org).order_by("date", "ref").iterator(chunk_size=5000):
         yield [p.ref, customers[p.customer_id], single_invoice.get(p.pk, ""), p.date.isoformat(),
-               amount_text(p.amount, p.currency), p.currency, p.method, amount_text(p.unallocated, p.currency)]
+               amount_text(p.amount, p.currency), p.currency, p.method, amount_text(p.unallocated, p.currency),
+               p.provider, p.provider_ref]
 
 
 def write_csv(org: Organization, kind: str, out) -> int:

@@ -102,7 +102,7 @@ REQUIRED = {
     "payments": ("payment_ref", "customer_ref", "date", "amount"),
 }
 EXPORT_EXTRA = {"customers": ("open_balance", "currency"), "invoices": ("open_amount", "status"),
-                "payments": ("unallocated",)}
+                "payments": ("unallocated", "provider", "provider_ref")}
 
 
 @dataclass(frozen=True)

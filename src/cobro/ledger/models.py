@@ -239,6 +239,12 @@ class Payment(TenantModel):
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(_("monto"))
     method = models.CharField(_("medio de pago"), max_length=32, blank=True)
+    #: Where the payment came from when not typed or imported: a payment provider ("stripe",
+    #: "mercadopago", "transbank") or a bank statement ("statement"), and that source's own id
+    #: (the provider's payment id, the statement line's reference).
+    provider = models.CharField(_("origen"), max_length=32, blank=True, default="", db_default="")
+    provider_ref = models.CharField(_("referencia del origen"), max_length=128, blank=True, default="",
+                                    db_default="")
     #: What is left after allocation: the customer's credit in this currency.
     unallocated = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -149,8 +149,13 @@ def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date
 
 
 def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date, amount: int,
-                  currency: str, method: str = "", invoice: Invoice | None = None) -> Payment:
-    """Record a payment and allocate it: to ``invoice`` if given, else oldest due first.
+                  currency: str, method: str = "", invoice: Invoice | None = None, *,
+                  invoices: list[Invoice] | None = None, provider: str = "", provider_ref: str = "",
+                  actor=None) -> Payment:
+    """Record a payment and allocate it: to ``invoice`` (or ``invoices``) if given, else oldest due first.
+
+    ``provider`` and ``provider_ref`` say where it came from (a payment provider and its payment id, or
+    "statement" and the statement line's reference); they are exported with the payment.
 
     Whatever is not allocated stays on the payment as the customer's credit. Recording the same
     reference twice returns the first payment (a re-sent webhook or a re-imported file).
@@ -158,9 +163,11 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
     currency = check_currency(currency)
     if amount <= 0:
         raise LedgerError(f"payment {ref}: the amount must be positive")
-    if invoice is not None and (invoice.customer_id != customer.pk or invoice.currency != currency):
-        raise LedgerError(f"payment {ref}: invoice {invoice.ref} is not an invoice of this customer "
-                          f"in {currency}")
+    chosen = ([invoice] if invoice is not None else []) + list(invoices or [])
+    for inv in chosen:
+        if inv.customer_id != customer.pk or inv.currency != currency:
+            raise LedgerError(f"payment {ref}: invoice {inv.ref} is not an invoice of this customer "
+                              f"in {currency}")
     with transaction.atomic():
         existing = Payment.objects.for_org(org).filter(ref=ref).first()
         if existing:
@@ -169,15 +176,17 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
                          .filter(customer=customer, currency=currency, open_amount__gt=0)
                          .values_list("pk", "due_date", "open_amount", "ref"))
         items = [OpenItem(*row) for row in open_rows]
-        applied, rest = allocate(amount, items, explicit=invoice.pk if invoice else None)
+        applied, rest = allocate(amount, items, explicit=[inv.pk for inv in chosen] if chosen else None)
         payment = Payment.objects.create(organization=org, customer=customer, ref=ref, date=date,
-                                         currency=currency, amount=amount, method=method, unallocated=rest)
+                                         currency=currency, amount=amount, method=method, unallocated=rest,
+                                         provider=provider, provider_ref=provider_ref)
         Allocation.objects.bulk_create([Allocation(organization=org, payment=payment, invoice_id=inv_id,
                                                    amount=part, date=date) for inv_id, part in applied])
         record_event(org, customer, "payment.received", f"Pago {ref} recibido",
                      data={"ref": ref, "amount": amount, "currency": currency, "method": method,
-                           "allocated": [[i, a] for i, a in applied], "credit": rest},
-                     at=_noon_utc(date))
+                           "allocated": [[i, a] for i, a in applied], "credit": rest,
+                           "provider": provider, "provider_ref": provider_ref},
+                     at=_noon_utc(date), actor=actor)
         settle(org, [inv_id for inv_id, _ in applied], on_date=date)
         transaction.on_commit(lambda: signals.payments_recorded.send(
             sender=Payment, organization=org, payment_ids=[payment.pk]))
