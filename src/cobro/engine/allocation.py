@@ -7,9 +7,8 @@ is never negative.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
