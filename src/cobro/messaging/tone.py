@@ -45,7 +45,7 @@ CATEGORIES = ("threat", "disclosure", "harassment", "visit", "false_legal", "ins
 PARTS = ("amount", "due_date", "how_to_pay", "contact", "opt_out")
 _TAG = re.compile(r"\{\{\s*([a-zA-Z_][\w.]*)[^}]*\}\}|\{%.*?%\}", re.S)
 #: How many words before a slot a negation word may stand and still negate it ("no vamos a llamarlo").
-NEGATION_REACH = 3
+NEGATION_REACH = 5
 
 
 @dataclass(frozen=True)
@@ -176,10 +176,15 @@ class _Lexicon:
     slots: dict[str, re.Pattern]
     negation: re.Pattern | None
     conditional: re.Pattern | None
+    clause_break: re.Pattern | None
     rules: tuple[Rule, ...]
     acronyms: frozenset[str]
     parts: dict[str, tuple[frozenset[str], tuple[re.Pattern, ...]]]
     markers: frozenset[str]         # common words that tell the language apart
+
+
+#: Slots with a job of their own (not usable in rules).
+_SPECIAL = ("negation", "conditional", "clause_break")
 
 
 @cache
@@ -198,9 +203,10 @@ def lexicon(lang: str) -> _Lexicon:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     laws = categories()
     slots = {name: _words_regex([_phrase_regex(p) for p in phrases])
-             for name, phrases in (raw.get("slots") or {}).items() if name not in ("negation", "conditional")}
+             for name, phrases in (raw.get("slots") or {}).items() if name not in _SPECIAL}
     neg = (raw.get("slots") or {}).get("negation")
     cond = (raw.get("slots") or {}).get("conditional")
+    brk = (raw.get("slots") or {}).get("clause_break")
     rules = []
     for i, entry in enumerate(raw.get("rules") or []):
         rid = entry.get("id") or f"rule {i + 1}"
@@ -232,6 +238,7 @@ def lexicon(lang: str) -> _Lexicon:
     return _Lexicon(lang=lang, slots=slots,
                     negation=_words_regex([_phrase_regex(p) for p in neg]) if neg else None,
                     conditional=_words_regex([_phrase_regex(p) for p in cond]) if cond else None,
+                    clause_break=_words_regex([_phrase_regex(p) for p in brk]) if brk else None,
                     rules=tuple(rules), acronyms=frozenset(a.upper() for a in parts_raw.get("acronyms", [])),
                     parts=parts, markers=frozenset(_fold(w) for w in raw.get("markers") or ()))
 
@@ -290,11 +297,14 @@ def _negated(lex: _Lexicon, folded: str, start: int) -> bool:
     """A negation word among the few words before ``start``, in the same clause.
 
     A condition ("si no paga, informaremos...", "if you do not pay") is not a negation of what follows:
-    the clause ends at a comma, and the language's ``conditional`` phrases are removed first.
+    the clause ends at a comma or at a ``clause_break`` ("... or we will"), and the language's
+    ``conditional`` phrases are removed first. "Never publish or share" negates both verbs.
     """
     if lex.negation is None:
         return False
     clause = _CLAUSE.split(folded[:start])[-1]
+    if lex.clause_break is not None:
+        clause = lex.clause_break.split(clause)[-1]
     if lex.conditional is not None:
         clause = lex.conditional.sub(" ", clause)
     before = clause.split()[-NEGATION_REACH:]
@@ -367,7 +377,7 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
     acronyms = frozenset().union(*(lexicon(c).acronyms for c in seen_langs))
     shouted = [w for w in _WORD.findall(plain) if len(w) >= 2 and w.isupper() and w.upper() not in acronyms]
     # Shouting is two capitalised words or one long one: a lone brand or bureau name (OXXO, DICOM) is not.
-    if len([w for w in shouted if len(w) >= 3]) >= 2 or any(len(w) >= 7 for w in shouted):
+    if len([w for w in shouted if len(w) >= 4]) >= 2 or any(len(w) >= 7 for w in shouted):
         findings.append(Finding("insult.shouting", tuple(dict.fromkeys(shouted)), "insult",
                                 categories()["insult"]["law"], declared))
     bangs = _BANGS.findall(plain)
