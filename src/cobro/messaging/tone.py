@@ -69,7 +69,10 @@ class Finding:
         """The category in the reader's language, for screens (never the rule's code)."""
         from django.utils.translation import gettext
 
-        return gettext(CATEGORY_LABELS.get(self.category, self.category)) if self.category else self.rule
+        if self.rule.startswith("missing:"):
+            part = self.rule.split(":", 1)[1]
+            return f"{gettext(CATEGORY_LABELS['missing'])}: {gettext(PART_LABELS.get(part, part))}"
+        return gettext(CATEGORY_LABELS.get(self.category, self.category))
 
 
 #: Spanish msgids (the project's source language); translated in messaging's catalogs.
@@ -83,6 +86,8 @@ CATEGORY_LABELS = {
     "deception": "Engaño o urgencia falsa",
     "missing": "Falta una parte del mensaje",
 }
+PART_LABELS = {"amount": "el monto", "due_date": "la fecha de vencimiento", "how_to_pay": "cómo pagar",
+               "contact": "cómo contactarnos", "opt_out": "cómo darse de baja"}
 
 
 @dataclass(frozen=True)
