@@ -369,7 +369,8 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
     seen_langs = [declared]
     for _start, sentence in sentences(plain):
         folded = _fold(sentence)
-        langs = [declared, *(x for x in detect_languages(sentence) if x != declared)]
+        # A sentence with no word of any language (a lone insult, a name) is read in all of them.
+        langs = [declared, *(x for x in (detect_languages(sentence) or LANGS) if x != declared)]
         for code in langs:
             if code not in seen_langs:
                 seen_langs.append(code)
