@@ -176,9 +176,90 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class _Gate:
+    """A cheap test before a slot's regular expression runs: can any of its phrases start here?"""
+
+    firsts: frozenset[str]           # first words of its plain phrases
+    prefixes: frozenset[str]         # stems of first words ending in * (at most STEM letters)
+    always: bool                     # a `re:` phrase or an unusual first word: always run the regex
+
+    def open(self, tokens: frozenset[str], stems: frozenset[str]) -> bool:
+        return self.always or not self.firsts.isdisjoint(tokens) or not self.prefixes.isdisjoint(stems)
+
+
+#: Stems longer than this are cut to it: the gate may open for nothing, never stay shut for a match.
+STEM = 6
+
+
+def _stems(tokens: frozenset[str]) -> frozenset[str]:
+    return frozenset(t[:k] for t in tokens for k in range(1, min(len(t), STEM) + 1))
+
+
+_LEAD = re.compile(r"[a-z]+")
+
+
+def _regex_starts(pattern: str) -> list[str] | None:
+    """Letters every match of a ``re:`` phrase starts with (one list entry per alternative), or None."""
+    pattern = pattern.strip()
+    while pattern.startswith("\\b"):
+        pattern = pattern[2:]
+    if pattern.startswith("("):
+        depth, end = 0, -1
+        for i, ch in enumerate(pattern):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                end = i
+                break
+        inner, after = pattern[1:end], pattern[end + 1:end + 2]
+        if end < 0 or after in ("?", "*") or not re.fullmatch(r"[a-z |]+", inner):
+            return None
+        alts = [a.strip().split(" ")[0] for a in inner.split("|")]
+        return alts if all(alts) else None
+    if "|" in pattern:
+        return None
+    lead = _LEAD.match(pattern)
+    if not lead or pattern[lead.end():lead.end() + 1] in ("?", "*", "{"):
+        return None
+    return [lead.group()]
+
+
+def _gate(phrases: list[str]) -> _Gate:
+    firsts, prefixes, always = set(), [], False
+    for phrase in phrases:
+        if not isinstance(phrase, str) or not phrase.strip():
+            continue
+        if phrase.startswith("re:"):
+            starts = _regex_starts(phrase[3:])
+            if starts is None:
+                always = True
+            else:
+                prefixes.extend(starts)  # a stem: the regex may go on with more letters
+            continue
+        first = _fold(phrase).split()[0]
+        if first.isalpha():
+            firsts.add(first)
+        elif first.endswith("*") and first[:-1].isalpha():
+            prefixes.append(first[:-1])
+        elif _LEAD.match(first):
+            prefixes.append(_LEAD.match(first).group())  # "won't", "co-workers": their first letters
+        else:
+            always = True
+    return _Gate(frozenset(firsts), frozenset(p[:STEM] for p in prefixes), always)
+
+
+def _slot(phrases: list) -> tuple[tuple[re.Pattern, _Gate], ...]:
+    """A slot's phrases as parts, each with its gate: the plain phrases together, each ``re:`` alone."""
+    plain = [p for p in phrases if not (isinstance(p, str) and p.startswith("re:"))]
+    parts = [(_words_regex([_phrase_regex(p) for p in plain]), _gate(plain))] if plain else []
+    parts += [(_words_regex([_phrase_regex(p)]), _gate([p])) for p in phrases if p not in plain]
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
 class _Lexicon:
     lang: str
-    slots: dict[str, re.Pattern]
+    slots: dict[str, tuple[tuple[re.Pattern, _Gate], ...]]
     negation: re.Pattern | None
     conditional: re.Pattern | None
     clause_break: re.Pattern | None
@@ -207,8 +288,7 @@ def lexicon(lang: str) -> _Lexicon:
     path = DATA / "rules" / f"{lang}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     laws = categories()
-    slots = {name: _words_regex([_phrase_regex(p) for p in phrases])
-             for name, phrases in (raw.get("slots") or {}).items() if name not in _SPECIAL}
+    slots = {name: _slot(phrases) for name, phrases in (raw.get("slots") or {}).items() if name not in _SPECIAL}
     neg = (raw.get("slots") or {}).get("negation")
     cond = (raw.get("slots") or {}).get("conditional")
     brk = (raw.get("slots") or {}).get("clause_break")
@@ -221,7 +301,7 @@ def lexicon(lang: str) -> _Lexicon:
         names = list(entry.get("all") or [])
         if entry.get("phrases"):
             own = f"{rid}#phrases"
-            slots[own] = _words_regex([_phrase_regex(p) for p in entry["phrases"]])
+            slots[own] = _slot(entry["phrases"])
             names.append(own)
         missing = [n for n in [*names, *(entry.get("unless") or [])] if n not in slots]
         if missing or not names:
@@ -298,8 +378,8 @@ _BANGS = re.compile(r"!{2,}|¡{2,}")
 _CLAUSE = re.compile(r"[,;:()«»\"]")
 
 
-def _negated(lex: _Lexicon, folded: str, start: int) -> bool:
-    """A negation word among the few words before ``start``, in the same clause.
+def _negated(lex: _Lexicon, before_text: str) -> bool:
+    """A negation word among the last few words of ``before_text``, in the same clause.
 
     A condition ("si no paga, informaremos...", "if you do not pay") is not a negation of what follows:
     the clause ends at a comma or at a ``clause_break`` ("... or we will"), and the language's
@@ -307,7 +387,7 @@ def _negated(lex: _Lexicon, folded: str, start: int) -> bool:
     """
     if lex.negation is None:
         return False
-    clause = _CLAUSE.split(folded[:start])[-1]
+    clause = _CLAUSE.split(before_text)[-1]
     if lex.clause_break is not None:
         clause = lex.clause_break.split(clause)[-1]
     if lex.conditional is not None:
@@ -316,12 +396,32 @@ def _negated(lex: _Lexicon, folded: str, start: int) -> bool:
     return bool(lex.negation.search(" ".join(before)))
 
 
-def _sentence_findings(lex: _Lexicon, plain: str, folded: str, stage: str | None, found: dict) -> None:
+class _Document:
+    """One text, folded once; each slot's matches found once over the whole text and shared by its
+    sentences (a message of ten sentences costs one scan per slot, not ten)."""
+
+    def __init__(self, plain: str):
+        self.plain = plain
+        self.folded = _fold(plain)
+        self.tokens = frozenset(_TOKEN.findall(self.folded))
+        self.stems = _stems(self.tokens)
+        self._hits: dict[tuple[str, str], list[re.Match]] = {}
+
+    def hits(self, lex: _Lexicon, name: str) -> list[re.Match]:
+        key = (lex.lang, name)
+        if key not in self._hits:
+            self._hits[key] = sorted((m for regex, gate in lex.slots[name] if gate.open(self.tokens, self.stems)
+                                      for m in regex.finditer(self.folded)), key=lambda m: m.start())
+        return self._hits[key]
+
+
+def _sentence_findings(lex: _Lexicon, doc: _Document, start: int, end: int, stage: str | None,
+                       found: dict) -> None:
     cache: dict[str, list[re.Match]] = {}
 
     def hits(name: str) -> list[re.Match]:
         if name not in cache:
-            cache[name] = list(lex.slots[name].finditer(folded))
+            cache[name] = [m for m in doc.hits(lex, name) if start <= m.start() < end]
         return cache[name]
 
     for rule in lex.rules:
@@ -331,7 +431,7 @@ def _sentence_findings(lex: _Lexicon, plain: str, folded: str, stage: str | None
         for name in rule.slots:
             matches = hits(name)
             if name in rule.negatable:
-                matches = [m for m in matches if not _negated(lex, folded, m.start())]
+                matches = [m for m in matches if not _negated(lex, doc.folded[start:m.start()])]
             if not matches:
                 break
             spans.append(matches[0])
@@ -341,7 +441,7 @@ def _sentence_findings(lex: _Lexicon, plain: str, folded: str, stage: str | None
             key = (lex.lang, rule.id)
             words = found.setdefault(key, (rule, []))[1]
             for m in spans:
-                hit = plain[m.start():m.end()]
+                hit = doc.plain[m.start():m.end()]
                 if hit not in words:
                     words.append(hit)
 
@@ -367,14 +467,14 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
             plain = plain.replace(name, " ")
     found: dict[tuple[str, str], tuple[Rule, list[str]]] = {}
     seen_langs = [declared]
-    for _start, sentence in sentences(plain):
-        folded = _fold(sentence)
+    doc = _Document(plain)
+    for start, sentence in sentences(plain):
         # A sentence with no word of any language (a lone insult, a name) is read in all of them.
         langs = [declared, *(x for x in (detect_languages(sentence) or LANGS) if x != declared)]
         for code in langs:
             if code not in seen_langs:
                 seen_langs.append(code)
-            _sentence_findings(lexicon(code), sentence, folded, stage, found)
+            _sentence_findings(lexicon(code), doc, start, start + len(sentence), stage, found)
     findings: list[Finding] = []
     order = {c: i for i, c in enumerate(CATEGORIES)}
     for (code, _rid), (rule, words) in sorted(found.items(), key=lambda kv: order[kv[1][0].category]):
