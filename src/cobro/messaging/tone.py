@@ -216,8 +216,12 @@ def _regex_starts(pattern: str) -> list[str] | None:
             return None
         alts = [a.strip().split(" ")[0] for a in inner.split("|")]
         return alts if all(alts) else None
-    if "|" in pattern:
-        return None
+    depth = 0
+    for ch in pattern:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            return None
     lead = _LEAD.match(pattern)
     if not lead or pattern[lead.end():lead.end() + 1] in ("?", "*", "{"):
         return None
@@ -400,32 +404,58 @@ class _Document:
     """One text, folded once; each slot's matches found once over the whole text and shared by its
     sentences (a message of ten sentences costs one scan per slot, not ten)."""
 
-    def __init__(self, plain: str):
-        self.plain = plain
+    def __init__(self, plain: str, declared: str):
+        self.plain, self.declared = plain, declared
         self.folded = _fold(plain)
         self.tokens = frozenset(_TOKEN.findall(self.folded))
         self.stems = _stems(self.tokens)
-        self._hits: dict[tuple[str, str], list[re.Match]] = {}
+        self._hits: dict[tuple[str, str, int], list[re.Match]] = {}
+        self._words: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._may: dict[tuple[str, str], bool] = {}
 
-    def hits(self, lex: _Lexicon, name: str) -> list[re.Match]:
-        key = (lex.lang, name)
+    def may_fire(self, lex: _Lexicon, rule: Rule) -> bool:
+        """False when one of the rule's slots cannot match anywhere in the text (no regex needed)."""
+        key = (lex.lang, rule.id)
+        if key not in self._may:
+            self._may[key] = all(any(gate.open(self.tokens, self.stems) for _r, gate in lex.slots[name])
+                                 for name in rule.slots)
+        return self._may[key]
+
+    def hits(self, lex: _Lexicon, name: str, start: int, end: int) -> list[re.Match]:
+        """The slot's matches in [start, end): from one scan of the whole text for the declared
+        language, from a scan of just that sentence for a language only some sentences are in."""
+        whole = lex.lang == self.declared
+        key = (lex.lang, name, -1 if whole else start)
         if key not in self._hits:
-            self._hits[key] = sorted((m for regex, gate in lex.slots[name] if gate.open(self.tokens, self.stems)
-                                      for m in regex.finditer(self.folded)), key=lambda m: m.start())
-        return self._hits[key]
+            lo, hi = (0, len(self.folded)) if whole else (start, end)
+            if whole:
+                tokens, stems = self.tokens, self.stems
+            else:
+                if start not in self._words:
+                    words = frozenset(_TOKEN.findall(self.folded, lo, hi))
+                    self._words[start] = (words, _stems(words))
+                tokens, stems = self._words[start]
+            self._hits[key] = sorted((m for regex, gate in lex.slots[name] if gate.open(tokens, stems)
+                                      for m in regex.finditer(self.folded, lo, hi)), key=lambda m: m.start())
+        found = self._hits[key]
+        return found if not whole else [m for m in found if start <= m.start() < end]
 
 
 def _sentence_findings(lex: _Lexicon, doc: _Document, start: int, end: int, stage: str | None,
-                       found: dict) -> None:
+                       found: dict, single_only: bool = False) -> None:
     cache: dict[str, list[re.Match]] = {}
 
     def hits(name: str) -> list[re.Match]:
         if name not in cache:
-            cache[name] = [m for m in doc.hits(lex, name) if start <= m.start() < end]
+            cache[name] = doc.hits(lex, name, start, end)
         return cache[name]
 
     for rule in lex.rules:
         if stage and stage in rule.allowed_stages:
+            continue
+        if single_only and len(rule.slots) > 1:
+            continue
+        if not doc.may_fire(lex, rule):
             continue
         spans = []
         for name in rule.slots:
@@ -467,14 +497,20 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
             plain = plain.replace(name, " ")
     found: dict[tuple[str, str], tuple[Rule, list[str]]] = {}
     seen_langs = [declared]
-    doc = _Document(plain)
+    doc = _Document(plain, declared)
     for start, sentence in sentences(plain):
-        # A sentence with no word of any language (a lone insult, a name) is read in all of them.
-        langs = [declared, *(x for x in (detect_languages(sentence) or LANGS) if x != declared)]
+        if not _TOKEN.search(sentence):
+            continue  # nothing to read: a tag's place, a number, a link
+        # A sentence with no common word of any language (a lone insult, "Total: $ 10") is read in
+        # all of them, with the rules of one slot: an actor-action-target rule needs grammar words,
+        # and those would have told the language.
+        detected = detect_languages(sentence)
+        langs = [declared, *(x for x in (detected or LANGS) if x != declared)]
         for code in langs:
             if code not in seen_langs:
                 seen_langs.append(code)
-            _sentence_findings(lexicon(code), doc, start, start + len(sentence), stage, found)
+            _sentence_findings(lexicon(code), doc, start, start + len(sentence), stage, found,
+                               single_only=not detected and code != declared)
     findings: list[Finding] = []
     order = {c: i for i, c in enumerate(CATEGORIES)}
     for (code, _rid), (rule, words) in sorted(found.items(), key=lambda kv: order[kv[1][0].category]):
