@@ -515,7 +515,6 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
     order = {c: i for i, c in enumerate(CATEGORIES)}
     for (code, _rid), (rule, words) in sorted(found.items(), key=lambda kv: order[kv[1][0].category]):
         findings.append(Finding(rule.id, tuple(words), rule.category, rule.law, code))
-    lex = lexicon(declared)
     acronyms = frozenset().union(*(lexicon(c).acronyms for c in seen_langs))
     shouted = [w for w in _WORD.findall(plain) if len(w) >= 2 and w.isupper() and w.upper() not in acronyms]
     # Shouting is two capitalised words or one long one: a lone brand or bureau name (OXXO, DICOM) is not.
@@ -528,10 +527,11 @@ def check(text: str, lang: str = "es", *, stage: str | None = None, require: tup
                                 categories()["insult"]["law"], declared))
     folded_full = _fold(full) if require else ""
     for part in require:
-        names, regexes = lex.parts[part]
-        if variables & names:
-            continue
-        if any(r.search(folded_full) or r.search(full) for r in regexes):
-            continue
-        findings.append(Finding(f"missing:{part}", category="missing"))
+        # A part written in any language the text is in counts ("mañana" in the English version).
+        for code in seen_langs:
+            names, regexes = lexicon(code).parts[part]
+            if variables & names or any(r.search(folded_full) or r.search(full) for r in regexes):
+                break
+        else:
+            findings.append(Finding(f"missing:{part}", category="missing"))
     return ToneResult(text=text, findings=tuple(findings), languages=tuple(seen_langs))
