@@ -45,6 +45,16 @@ def test_the_same_words_without_the_action_are_not_a_practice():
     assert not kinds("We hope you and your family are well.", "en")
 
 
+@pytest.mark.parametrize("lang,text", [
+    ("es", "Le llamaremos al teléfono de su empresa el martes para coordinar el pago."),
+    ("en", "We will call your company's accounts payable team on Tuesday."),
+    ("pt", "Vamos ligar para sua empresa na terça para combinar o pagamento."),
+])
+def test_the_debtors_own_company_is_not_a_third_party(lang, text):
+    # Cobro collects invoices: the debtor is often a company, and calling it is contacting the debtor.
+    assert not kinds(text, lang)
+
+
 # ---- negation and conditions --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang,text", [
