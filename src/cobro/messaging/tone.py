@@ -411,15 +411,16 @@ class _Document:
         self.stems = _stems(self.tokens)
         self._hits: dict[tuple[str, str, int], list[re.Match]] = {}
         self._words: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-        self._may: dict[tuple[str, str], bool] = {}
+        self._rules: dict[str, tuple[Rule, ...]] = {}
 
-    def may_fire(self, lex: _Lexicon, rule: Rule) -> bool:
-        """False when one of the rule's slots cannot match anywhere in the text (no regex needed)."""
-        key = (lex.lang, rule.id)
-        if key not in self._may:
-            self._may[key] = all(any(gate.open(self.tokens, self.stems) for _r, gate in lex.slots[name])
-                                 for name in rule.slots)
-        return self._may[key]
+    def rules(self, lex: _Lexicon) -> tuple[Rule, ...]:
+        """The language's rules that may fire somewhere in this text: every slot's gate is open
+        (a rule with a slot that cannot match anywhere is dropped before any regex runs)."""
+        if lex.lang not in self._rules:
+            self._rules[lex.lang] = tuple(
+                rule for rule in lex.rules
+                if all(any(gate.open(self.tokens, self.stems) for _r, gate in lex.slots[name]) for name in rule.slots))
+        return self._rules[lex.lang]
 
     def hits(self, lex: _Lexicon, name: str, start: int, end: int) -> list[re.Match]:
         """The slot's matches in [start, end): from one scan of the whole text for the declared
@@ -450,12 +451,10 @@ def _sentence_findings(lex: _Lexicon, doc: _Document, start: int, end: int, stag
             cache[name] = doc.hits(lex, name, start, end)
         return cache[name]
 
-    for rule in lex.rules:
+    for rule in doc.rules(lex):
         if stage and stage in rule.allowed_stages:
             continue
         if single_only and len(rule.slots) > 1:
-            continue
-        if not doc.may_fire(lex, rule):
             continue
         spans = []
         for name in rule.slots:
