@@ -36,6 +36,17 @@ def test_a_practice_is_recognised_without_a_listed_word(lang, text, kind):
     assert kind in kinds(text, lang)
 
 
+@pytest.mark.parametrize("lang,text,kind", [
+    ("es", "Lo estaremos llamando cada hora.", "harassment"),            # a gerund, not only llamar*
+    ("es", "Le mandaremos cinco mensajes al día.", "harassment"),         # numbers written as words
+    ("en", "Expect fifty calls a day.", "harassment"),
+    ("pt", "Vamos mandar dez mensagens por dia.", "harassment"),
+    ("en", "We will visit your brother's office.", "visit"),             # a possessive with an apostrophe
+])
+def test_gerunds_number_words_and_possessives(lang, text, kind):
+    assert kind in kinds(text, lang)
+
+
 def test_the_same_words_without_the_action_are_not_a_practice():
     # A target alone, or an action aimed at the creditor's own place, is not abuse.
     assert not kinds("Esperamos que usted y su familia se encuentren bien.")
