@@ -42,8 +42,8 @@ def pct(num: int, den: int) -> str:
 def evaluate(split: str, lang: str) -> tuple[bool, list[str]]:
     rows = load(split, lang)
     results = [tone.check(r["text"], lang, require=()) for r in rows]
-    abusive = [(r, x) for r, x in zip(rows, results) if r["label"] == "abusive"]
-    lawful = [(r, x) for r, x in zip(rows, results) if r["label"] == "lawful"]
+    abusive = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "abusive"]
+    lawful = [(r, x) for r, x in zip(rows, results, strict=True) if r["label"] == "lawful"]
     caught = sum(x.flagged for _, x in abusive)
     false = sum(x.flagged for _, x in lawful)
     flagged = caught + false
@@ -52,8 +52,8 @@ def evaluate(split: str, lang: str) -> tuple[bool, list[str]]:
              f"recall {pct(caught, len(abusive)).strip()}, precision {pct(caught, flagged).strip()}, "
              f"flagged-lawful {pct(false, len(lawful)).strip()} "
              f"— target ≥ 95 % / ≤ 5 % {'met' if ok else 'NOT met'}"]
-    reported = Counter(c for _, x in zip(rows, results) for c in set(x.categories))
-    reported_right = Counter(r["category"] for r, x in zip(rows, results) if r["category"] in x.categories)
+    reported = Counter(c for _, x in zip(rows, results, strict=True) for c in set(x.categories))
+    reported_right = Counter(r["category"] for r, x in zip(rows, results, strict=True) if r["category"] in x.categories)
     lines.append(f"    {'category':<12} {'n':>4} {'recall':>8} {'own cat.':>9} {'precision':>10}")
     for cat in tone.CATEGORIES:
         mine = [(r, x) for r, x in abusive if r["category"] == cat]
