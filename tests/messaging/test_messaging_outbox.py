@@ -195,7 +195,7 @@ def test_a_flagged_text_is_held_with_a_task(book, queue):
     t = Recorder()
     report = run(book.org, t)
     m.refresh_from_db()
-    assert report.held == 1 and m.status == "held" and "threat" in m.last_error and t.sent == []
+    assert report.held == 1 and m.status == "held" and "false_legal.seizure_now" in m.last_error and t.sent == []
     assert Task.objects.filter(kind="message_failed").exists()
 
 

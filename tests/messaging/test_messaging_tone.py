@@ -38,33 +38,42 @@ GOOD = {
     ],
 }
 
+# Each bad sample with the categories (kinds of abuse) it must be reported under.
 BAD = {
     "es": [
-        ("PAGUE YA O LO DEMANDAMOS!!!", {"threat", "false_urgency", "shouting", "exclamations"}),
-        ("Si no paga hoy iniciaremos acciones legales inmediatas y el embargo de sus bienes.", {"threat"}),
+        ("PAGUE YA O LO DEMANDAMOS!!!", {"false_legal", "deception", "insult"}),
+        ("Si no paga hoy iniciaremos acciones legales inmediatas y el embargo de sus bienes.", {"false_legal"}),
         ("Usted es un sinvergüenza y un mal pagador.", {"insult"}),
-        ("Debería darle vergüenza no pagar sus deudas.", {"humiliation"}),
-        ("Si no paga, informaremos a su familia y a su empleador.", {"shaming"}),
-        ("Publicaremos su nombre en la lista de morosos.", {"shaming"}),
-        ("Última oportunidad: pague inmediatamente.", {"false_urgency"}),
-        ("Su deuda es MUY IMPORTANTE.", {"shouting"}),
-        ("Pague su factura!! Gracias!!", {"exclamations"}),
+        ("Debería darle vergüenza no pagar sus deudas.", {"insult"}),
+        ("Si no paga, informaremos a su familia y a su empleador.", {"disclosure"}),
+        ("Publicaremos su nombre en la lista de morosos.", {"disclosure"}),
+        ("Última oportunidad: pague inmediatamente.", {"deception"}),
+        ("Su deuda es MUY IMPORTANTE.", {"insult"}),
+        ("Pague su factura!! Gracias!!", {"insult"}),
         ("Atengase a las consecuencias si no paga.", {"threat"}),
+        ("Sus vecinos van a saber que usted no paga.", {"disclosure"}),
+        ("Nuestro personal irá a su trabajo a cobrarle.", {"visit"}),
+        ("Lo llamaremos todos los días a toda hora hasta que pague.", {"harassment"}),
     ],
     "en": [
-        ("PAY NOW OR WE WILL SUE YOU!!!", {"threat", "shouting", "exclamations"}),
+        ("PAY NOW OR WE WILL SUE YOU!!!", {"deception", "insult"}),
         ("You deadbeat, you are a liar.", {"insult"}),
-        ("Shame on you for not paying.", {"humiliation"}),
-        ("We will contact your employer and post on social media.", {"shaming"}),
-        ("Last chance: pay immediately.", {"false_urgency"}),
+        ("Shame on you for not paying.", {"insult"}),
+        ("We will contact your employer and post on social media.", {"disclosure"}),
+        ("Last chance: pay immediately.", {"deception"}),
         ("Pay or you will face the consequences.", {"threat"}),
+        ("Your neighbors are going to find out that you don't pay.", {"disclosure"}),
+        ("Our staff will go to your workplace to collect.", {"visit"}),
+        ("You will be arrested if you don't pay by 6 pm.", {"false_legal"}),
     ],
     "pt": [
-        ("PAGUE JÁ OU VAMOS PROCESSAR!!!", {"threat", "shouting", "exclamations", "false_urgency"}),
+        ("PAGUE JÁ OU VAMOS PROCESSAR!!!", {"deception", "insult", "false_legal"}),
         ("Você é um caloteiro e mentiroso.", {"insult"}),
-        ("Que vergonha, deveria ter vergonha.", {"humiliation"}),
-        ("Vamos avisar seu empregador e colocar seu nome na lista de devedores.", {"shaming"}),
-        ("Última chance: pague imediatamente.", {"false_urgency"}),
+        ("Que vergonha, deveria ter vergonha.", {"insult"}),
+        ("Vamos avisar seu empregador e colocar seu nome na lista de devedores.", {"disclosure"}),
+        ("Última chance: pague imediatamente.", {"deception"}),
+        ("Nossa equipe vai ao seu trabalho cobrar você.", {"visit"}),
+        ("Vamos ligar de hora em hora até você pagar.", {"harassment"}),
     ],
 }
 
@@ -75,20 +84,21 @@ def test_good_samples_are_not_flagged(lang, text):
     assert not result.flagged, result.as_dict()
 
 
-@pytest.mark.parametrize("lang,text,rules", [(lang, t, r) for lang, items in BAD.items() for t, r in items])
-def test_bad_samples_are_flagged_with_the_rule_and_words(lang, text, rules):
+@pytest.mark.parametrize("lang,text,kinds", [(lang, t, k) for lang, items in BAD.items() for t, k in items])
+def test_bad_samples_are_flagged_with_their_category_rule_law_and_words(lang, text, kinds):
     result = tone.check(text, lang)
     assert result.flagged
-    fired = {f.rule for f in result.findings if not f.rule.startswith("missing:")}
-    assert rules <= fired, (fired, result.as_dict())
+    fired = {f.category for f in result.findings if not f.rule.startswith("missing:")}
+    assert kinds <= fired, (fired, result.as_dict())
     for f in result.findings:
         if not f.rule.startswith("missing:"):
+            assert f.rule.split(".")[0] == f.category and f.law and f.lang in tone.LANGS
             assert f.words and all(w in text or w == "!" for w in f.words)
 
 
-def test_legal_words_are_lawful_at_the_legal_stage_only():
+def test_truthful_legal_notices_pass_and_exaggerated_ones_do_not_at_any_stage():
     text = "Su caso fue enviado a revisión legal, que podría derivar en una cobranza judicial."
-    assert tone.check(text, "es").flagged
+    assert not tone.check(text, "es").flagged
     assert not tone.check(text, "es", stage="legal").flagged
     # "Immediate legal action" is never a fair notice, not even at the legal stage.
     assert tone.check("Iniciaremos acciones legales inmediatas.", "es", stage="legal").flagged
@@ -139,8 +149,12 @@ def test_cli_prints_one_json_object_per_line(monkeypatch):
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["flagged"] for r in rows] == [False, True]
     assert rows[1]["text"] == "PAGUE YA O LO DEMANDAMOS!!!"
-    assert {"rule": "threat", "words": ["DEMANDAMOS"]} in rows[1]["findings"]
+    found = {f["rule"]: f for f in rows[1]["findings"]}
+    assert found["false_legal.seizure_now"]["category"] == "false_legal"
+    assert found["false_legal.seizure_now"]["words"] == ["DEMANDAMOS", "YA"]
+    assert "FDCPA §807(4)" in found["false_legal.seizure_now"]["law"]
     assert all(set(r) == {"text", "flagged", "findings"} for r in rows)
+    assert all({"rule", "category", "words"} <= set(f) for r in rows for f in r["findings"])
 
 
 def test_cli_reads_a_file_in_english(tmp_path):

@@ -76,7 +76,8 @@ def test_flagged_template_needs_a_manager_and_a_reason(book, client):
     client.force_login(book.agent)
     html = client.post(f"/messages/templates/{tpl.pk}/", form).content.decode()
     assert "supervisor" in html.lower() or "manager" in html.lower()
-    assert "<mark>embargo</mark>" in html
+    assert "<mark>Última oportunidad</mark>" in html and "Engaño o urgencia falsa" in html
+    assert "deception.false_urgency" not in html.replace('data-rule="deception.false_urgency"', "")
     tpl.refresh_from_db()
     assert "embargo" not in tpl.body
     client.force_login(book.manager)
@@ -86,7 +87,7 @@ def test_flagged_template_needs_a_manager_and_a_reason(book, client):
     client.post(f"/messages/templates/{tpl.pk}/", {**form, "reason": "Texto revisado por el abogado"})
     tpl.refresh_from_db()
     assert "embargo" in tpl.body and tpl.override_reason == "Texto revisado por el abogado"
-    assert tpl.override_by == book.manager and any(f["rule"] == "threat" for f in tpl.findings)
+    assert tpl.override_by == book.manager and any(f["category"] == "deception" for f in tpl.findings)
 
 
 def test_viewers_cannot_save_templates(book, client):

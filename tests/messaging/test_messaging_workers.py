@@ -69,7 +69,7 @@ KIND = ["Queremos recordarle que el pago de su factura vence el 15 de marzo.",
         "Puede pagar por transferencia o respondernos si necesita un plazo.",
         "Según las condiciones del contrato, se aplicará un cargo por mora.",
         "Gracias por su confianza.", "Si ya pagó, disculpe este mensaje."]
-HARSH = ["lo demandamos", "sinvergüenza", "lista de morosos", "última oportunidad", "PAGUE AHORA", "¡¡pague!!"]
+HARSH = ["lo demandamos hoy mismo", "sinvergüenza", "lista de morosos", "última oportunidad", "PAGUE AHORA", "¡¡pague!!"]
 
 
 @settings(max_examples=60, deadline=None)
