@@ -58,6 +58,23 @@ def exponent(currency: str) -> int:
     return _iso_minor_units()[check_currency(currency)]
 
 
+#: The largest amount Cobro stores, in major units of any currency: a thousand million million. Far above
+#: any real invoice (also in IRR, VND or IDR), and with four decimals (CLF) still inside a 64-bit column.
+MAX_MAJOR = 10**15
+
+
+def max_minor(currency: str) -> int:
+    """The largest count of minor units an amount in ``currency`` may have (beyond is a typo or an attack)."""
+    return min(MAX_MAJOR * 10 ** exponent(currency), 2**63 - 1) - 1
+
+
+def _in_range(minor: int, currency: str, text) -> int:
+    if abs(minor) > max_minor(currency):
+        raise MoneyError(f"{text!r} is beyond the largest amount Cobro accepts "
+                         f"(less than {MAX_MAJOR:,} {currency})")
+    return minor
+
+
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """Decimal major units -> int minor units, rejecting more precision than the currency has."""
     try:
@@ -66,10 +83,13 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(f"not a number: {amount!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not a number: {amount!r}")
+    if value.adjusted() >= 16:  # at least 10**16: refused before scaling (Decimal("1e300") is a short string)
+        raise MoneyError(f"{str(amount)[:40]!r} is beyond the largest amount Cobro accepts "
+                         f"(less than {MAX_MAJOR:,} {currency})")
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
-    return int(scaled)
+    return _in_range(int(scaled), currency, str(amount)[:40])
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
@@ -115,8 +135,10 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
         whole, frac = plain.group(1), plain.group(2) or ""
         exp = exponent(currency)
         if len(frac) > exp:
-            raise MoneyError(f"{text!r}: {raw} has more decimals than {currency} allows ({exp})")
-        return int(whole + frac.ljust(exp, "0"))
+            raise MoneyError(f"{text[:40]!r}: {raw[:40]} has more decimals than {currency} allows ({exp})")
+        if len(whole.lstrip("0")) > 16:  # before int(): a 5,000-digit cell is not money
+            return _in_range(MAX_MAJOR * 10 ** (exp + 1), currency, text[:40])
+        return _in_range(int(whole + frac.ljust(exp, "0")), currency, text[:40])
     for symbol in ("$", "€", "US", "R", "£"):
         raw = raw.replace(symbol, "")
     raw = raw.strip().replace("\u00a0", " ")
