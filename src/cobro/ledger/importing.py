@@ -240,6 +240,13 @@ FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _REF_CONTROL = re.compile("[\t\n\r]")
 _ANY_CONTROL = re.compile(f"{_CONTROL.pattern}|{_REF_CONTROL.pattern}")
+_SEP = "\ue000"  # joins a row's cells for one search; a private-use character no pattern above matches
+_QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+
+
+def unquote(value: str) -> str:
+    """Undo the export's guard against CSV injection: "'=SUM(A1)" back to "=SUM(A1)" (one apostrophe)."""
+    return value[1:] if _QUOTED_FORMULA.match(value) else value
 _REF_COLUMNS = frozenset({"customer_ref", "invoice_ref", "payment_ref", "currency", "country", "email", "phone",
                           "whatsapp", "tax_id", "language", "timezone"})
 
@@ -281,7 +288,7 @@ class _Reader:
                 raw = {canon: cells[idx].strip() for canon, idx in items}
             else:
                 raw = {canon: _text(cells[idx]) if idx < len(cells) else "" for canon, idx in items}
-            if self._has_control(row_no, raw):
+            if self._screen(row_no, raw):
                 continue
             record = check(row_no, raw)
             if record is None:
@@ -298,9 +305,18 @@ class _Reader:
             self.progress(len(self.table.rows))
         return records
 
-    def _has_control(self, row: int, raw: dict) -> bool:
-        """Record a problem for each cell with a control character; True when there was one."""
-        if not _ANY_CONTROL.search("".join(v for v in raw.values() if isinstance(v, str))):
+    def _screen(self, row: int, raw: dict) -> bool:
+        """Record a problem for each cell with a control character; True when there was one.
+
+        Also takes off the apostrophe a CSV export puts before a formula-like cell (see ``unquote``); an
+        XLSX export marks those cells as text instead, so its cells are read as they are.
+        """
+        joined = _SEP.join(v for v in raw.values() if isinstance(v, str))
+        if self.table.source == "csv" and (joined[:1] == "'" or _SEP + "'" in joined):
+            for column, value in raw.items():
+                if isinstance(value, str):
+                    raw[column] = unquote(value).strip()
+        if not _ANY_CONTROL.search(joined):
             return False  # the common case: one search over the whole row
         found = False
         for column, value in raw.items():
