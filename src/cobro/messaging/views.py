@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobro.engine.money import format_money
+from cobro.engine.money import format_amounts, format_money
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.ledger.tenancy import require_role
 from cobro.messaging import defaults, links, services, webhooks
@@ -172,11 +172,11 @@ def statement(request, token: str):
     for inv in invoices:
         totals[inv.currency] += inv.open_amount
         rows.append({"ref": inv.ref, "due": inv.due_date, "late": max(0, (today - inv.due_date).days),
-                     "amount": format_money(inv.open_amount, inv.currency, language)})
+                     "amount": format_money(inv.open_amount, inv.currency, language, home=org.currency)})
     with translation.override(language.lower()):
         return render(request, "messaging/statement.html", {
             "org_": org, "customer": customer, "rows": rows,
-            "totals": [format_money(v, c, language) for c, v in sorted(totals.items())],
+            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency),
             "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""), "reference": customer.ref})
 
 
