@@ -287,7 +287,8 @@ class _Reader:
             if plain and len(cells) >= width:
                 raw = {canon: cells[idx].strip() for canon, idx in items}
             else:
-                raw = {canon: _text(cells[idx]) if idx < len(cells) else "" for canon, idx in items}
+                raw = {canon: _text(cells[idx], canon in _DATE_COLUMNS) if idx < len(cells) else ""
+                       for canon, idx in items}
             if self._screen(row_no, raw):
                 continue
             record = check(row_no, raw)
@@ -551,12 +552,18 @@ def _parse_date_any(value: str, order: str) -> dt.date | None:
         return None
 
 
-def _text(value):
-    """A cell as text; XLSX date cells stay dates, numbers become their plain digits."""
+_DATE_COLUMNS = frozenset({"issue_date", "due_date", "date"})
+
+
+def _text(value, keep_date: bool = True):
+    """A cell as text; XLSX date cells stay dates in date columns (elsewhere, "2026-01-05"), numbers
+    become their plain digits."""
     if value is None:
         return ""
     if isinstance(value, dt.date):
-        return value
+        if keep_date:
+            return value
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value).strip()

@@ -16,6 +16,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -41,6 +42,9 @@ class Limits:
 
     #: An XLSX is a zip: its sheet may expand to this many times the file ceiling, no more.
     UNZIPPED_RATIO = 8
+    #: A sheet is laid out as a full grid (rows × columns) once read; at most this many cells a row
+    #: on average (a size-L invoice file has about 12).
+    AREA_COLUMNS = 16
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -189,11 +193,19 @@ def _read_xlsx(data: bytes, name: str, limits: Limits) -> Table:
         raise _too_many_rows(limits)
     if columns > limits.columns:
         raise _too_many_columns(1, columns, limits)
+    if rows * columns > limits.rows * Limits.AREA_COLUMNS:
+        raise TableError(f"the first sheet spans {rows:,} rows × {columns:,} columns; the most one import lays "
+                         f"out is {limits.rows * Limits.AREA_COLUMNS:,} cells ({Limits.AREA_COLUMNS} × "
+                         "COBRO_IMPORT_MAX_ROWS): delete the stray cells far from the table")
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own types for every kind of broken file
         raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
+    except BaseException as exc:  # a panic inside the Rust reader arrives as pyo3's PanicException
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise TableError("the file looks like XLSX but cannot be read (the reader gave up on it)") from None
     numbered = [(n, list(row)) for n, row in enumerate(sheet, start=1)]
     numbered = [(n, row) for n, row in numbered if any(_cell_text(c) for c in row)]
     if not numbered:
@@ -244,7 +256,8 @@ def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
         book = zipfile.ZipFile(io.BytesIO(data))
         member = _first_sheet(book)
         info = book.getinfo(member)
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError, EOFError,
+            zlib.error, NotImplementedError) as exc:
         if isinstance(exc, TableError):
             raise
         raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
@@ -267,7 +280,7 @@ def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
                 if extent.scan(text):
                     return extent.rows, extent.columns
             extent.scan(tail)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
         raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
     return extent.rows, extent.columns
 
