@@ -192,6 +192,13 @@ COBRO_RATE_PER_SECOND = {ch: env_int(f"COBRO_{ch.upper()}_RATE_PER_SECOND", rate
                          for ch, rate in (("email", 0), ("sms", 10), ("whatsapp", 20), ("letter", 0))}  # 0: no limit
 COBRO_LINK_MAX_AGE_DAYS = env_int("COBRO_LINK_MAX_AGE_DAYS", 90)
 
+# Ceilings on an imported file, checked before it is read into memory (docs/security-input.md).
+# The defaults take a size-L book (a million invoices, ~150 MB of CSV) with room to spare.
+COBRO_IMPORT_MAX_BYTES = env_int("COBRO_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+COBRO_IMPORT_MAX_ROWS = env_int("COBRO_IMPORT_MAX_ROWS", 2_000_000)
+COBRO_IMPORT_MAX_COLUMNS = env_int("COBRO_IMPORT_MAX_COLUMNS", 200)
+COBRO_IMPORT_MAX_CELL_CHARS = env_int("COBRO_IMPORT_MAX_CELL_CHARS", 10_000)
+
 SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTING)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import copy
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache, lru_cache
 
 import iso4217
 from babel.core import Locale
+from babel.numbers import get_currency_symbol, get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 
 ZERO = 0
 
@@ -58,6 +61,23 @@ def exponent(currency: str) -> int:
     return _iso_minor_units()[check_currency(currency)]
 
 
+#: The largest amount Cobro stores, in major units of any currency: a thousand million million. Far above
+#: any real invoice (also in IRR, VND or IDR), and with four decimals (CLF) still inside a 64-bit column.
+MAX_MAJOR = 10**15
+
+
+def max_minor(currency: str) -> int:
+    """The largest count of minor units an amount in ``currency`` may have (beyond is a typo or an attack)."""
+    return min(MAX_MAJOR * 10 ** exponent(currency), 2**63 - 1) - 1
+
+
+def _in_range(minor: int, currency: str, text) -> int:
+    if abs(minor) > max_minor(currency):
+        raise MoneyError(f"{text!r} is beyond the largest amount Cobro accepts "
+                         f"(less than {MAX_MAJOR:,} {currency})")
+    return minor
+
+
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """Decimal major units -> int minor units, rejecting more precision than the currency has."""
     try:
@@ -66,10 +86,13 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(f"not a number: {amount!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not a number: {amount!r}")
+    if value.adjusted() >= 16:  # at least 10**16: refused before scaling (Decimal("1e300") is a short string)
+        raise MoneyError(f"{str(amount)[:40]!r} is beyond the largest amount Cobro accepts "
+                         f"(less than {MAX_MAJOR:,} {currency})")
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
-    return int(scaled)
+    return _in_range(int(scaled), currency, str(amount)[:40])
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
@@ -115,8 +138,10 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
         whole, frac = plain.group(1), plain.group(2) or ""
         exp = exponent(currency)
         if len(frac) > exp:
-            raise MoneyError(f"{text!r}: {raw} has more decimals than {currency} allows ({exp})")
-        return int(whole + frac.ljust(exp, "0"))
+            raise MoneyError(f"{text[:40]!r}: {raw[:40]} has more decimals than {currency} allows ({exp})")
+        if len(whole.lstrip("0")) > 16:  # before int(): a 5,000-digit cell is not money
+            return _in_range(MAX_MAJOR * 10 ** (exp + 1), currency, text[:40])
+        return _in_range(int(whole + frac.ljust(exp, "0")), currency, text[:40])
     for symbol in ("$", "€", "US", "R", "£"):
         raw = raw.replace(symbol, "")
     raw = raw.strip().replace("\u00a0", " ")
@@ -190,17 +215,92 @@ def _locale(tag: str) -> Locale:
     return Locale.parse(tag.replace("-", "_"))
 
 
-def format_money(minor: int, currency: str, locale: str = "es") -> str:
-    """Show an amount as a person of ``locale`` expects: "$1.234.567" (CLP, es_CL), "1.234,56 €".
+_HOME: ContextVar[str | None] = ContextVar("cobro_home_currency", default=None)
 
-    CLDR gives the symbol, the separators and the layout; the number of decimals shown is ISO's, so
-    what is shown is exactly what is stored ("$2.450.000,50" for COP, whatever CLDR says).
+
+@contextmanager
+def home_currency(code: str | None):
+    """Within this block, ``format_money`` knows the organization's currency (the web layer sets it
+    per request): any other currency is then shown with its ISO code."""
+    token = _HOME.set(code)
+    try:
+        yield
+    finally:
+        _HOME.reset(token)
+
+
+def format_money(minor: int, currency: str, locale: str = "es", *, home: str | None = None,
+                 code: bool = False) -> str:
+    """Show an amount as a person of ``locale`` expects, so that no reader can mistake its currency.
+
+    The organization's own currency (``home``, or the one set by ``home_currency``) is shown the local
+    way, by CLDR: "$1.234.567" (CLP, es_CL), "1.234,56 €". Any other currency, and every amount when
+    ``code`` is true (a list that mixes currencies, see ``format_amounts``), leads with its ISO code:
+    "CLP 450.000", "COP 2.450.000,50", in English "COP 28,453,000.00", with the separators the
+    reader uses for the home currency. The number of decimals shown is always ISO's, so what is
+    shown is exactly what is stored; ``parse_money`` reads every form back.
     """
+    home = home or _HOME.get()
+    if code or (home and currency != home):
+        return _with_code(minor, currency, _locale(_money_locale(home or currency, locale)))
     loc = _locale(_money_locale(currency, locale))
+    if get_currency_symbol(currency, loc) == currency:  # CLDR has no symbol: "COP 28,453,000.00", not "COP28,…"
+        return _with_code(minor, currency, loc)
     pattern = copy.copy(loc.currency_formats["standard"])
     exp = exponent(currency)
     pattern.frac_prec = (exp, exp)
     return pattern.apply(from_minor(minor, currency), loc, currency=currency, currency_digits=False)
+
+
+def format_amounts(amounts: dict[str, int], locale: str = "es", *, home: str | None = None) -> list[str]:
+    """Several amounts for one list: with their ISO codes when more than one currency is in it."""
+    mixed = len(amounts) > 1
+    return [format_money(v, c, locale, home=home, code=mixed) for c, v in amounts.items()]
+
+
+def _symbols(loc: Locale) -> tuple[str, str, str]:
+    return get_group_symbol(loc), get_decimal_symbol(loc), get_minus_sign_symbol(loc)
+
+
+def _with_code(minor: int, currency: str, loc: Locale) -> str:
+    group, decimal, minus = _symbols(loc)
+    exp = exponent(currency)
+    whole, frac = divmod(abs(minor), 10**exp)
+    number = f"{whole:,}".replace(",", group) + (decimal + str(frac).zfill(exp) if exp else "")
+    return f"{currency} {minus if minor < 0 else ''}{number}"
+
+
+def parse_money(text: str, locale: str = "es", *, currency: str | None = None,
+                home: str | None = None) -> tuple[int, str]:
+    """Read back what ``format_money`` showed: ("CLP 450.000", "es") -> (450000, "CLP").
+
+    An amount that leads with its ISO code names its currency; one shown with a local symbol ("$")
+    needs ``currency``. ``locale`` and ``home`` must be what the amount was shown with (they decide
+    the separators). Raises MoneyError for anything else.
+    """
+    raw = (text or "").strip().replace("\u00a0", " ")
+    head = raw[:3]
+    if len(raw) > 4 and raw[3] == " " and head.isalpha() and head.isupper():
+        cur = check_currency(head)
+        number = raw[4:]
+        loc = _locale(_money_locale(home or cur, locale))
+    else:
+        if not currency:
+            raise MoneyError(f"{text!r} does not say its currency (expected an ISO code such as CLP 450.000)")
+        cur = check_currency(currency)
+        loc = _locale(_money_locale(cur, locale))
+        number = raw.replace(get_currency_symbol(cur, loc), "").replace(cur, "").strip()
+    group, decimal, minus = _symbols(loc)
+    number = number.replace(" ", "")
+    sign = 1
+    if number.startswith((minus, "-")):
+        sign, number = -1, number[1:]
+    whole, _, frac = number.replace(group, "").partition(decimal)
+    exp = exponent(cur)
+    if not whole.isdigit() or not (frac.isdigit() or not frac) or not frac and decimal in number \
+            or len(frac) > exp or not whole.isascii() or not frac.isascii():
+        raise MoneyError(f"not an amount in {cur}: {text!r}")
+    return _in_range(sign * int(whole + frac.ljust(exp, "0")), cur, text), cur
 
 
 # Spanish-speaking debtors see their own country's conventions for their currency ("$" for CLP in

@@ -2,18 +2,50 @@
 
 Amounts are decimal strings in major units ("1234.56"; CLP "450000"); dates ISO. An export can be
 imported back unchanged (the round trip is tested).
+
+Whoever opens an export in a spreadsheet must not run what a debtor typed into their name (CSV
+injection, OWASP): a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading apostrophe in CSV, and is written as a text cell with Excel's quote prefix in
+XLSX (never as a formula). Plain numbers ("-250.00", an E.164 phone "+56911111111") are not formulas
+and stay as they are, so amounts remain numbers. Characters XML forbids (C0 controls) are dropped.
+The importer removes that one apostrophe again (``importing.unquote``), so the round trip holds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 from django.db.models import Sum
 
 from cobro.ledger.importing import COLUMNS, EXPORT_EXTRA, amount_text
 from cobro.ledger.models import Contact, Customer, Invoice, Organization, Payment
+
+#: What a spreadsheet reads as the start of a formula (OWASP's list), after any apostrophes already
+#: there (so that a value which itself starts with "'=" survives the round trip too).
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def is_formula_like(value: str) -> bool:
+    return bool(_FORMULA_START.match(value)) and not _NUMBER.fullmatch(value)
+
+
+def clean(value):
+    """A cell as it may be written: XML-illegal characters removed (other values untouched)."""
+    return _ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
+
+
+def csv_cell(value):
+    if not isinstance(value, str):
+        return value
+    # A lone carriage return is not quoted by the csv module (only "\n" is the line terminator):
+    # written as it is, it would split the row for whoever reads the file.
+    value = clean(value).replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + value if is_formula_like(value) else value
 
 
 def header(kind: str) -> list[str]:
@@ -79,19 +111,28 @@ def write_csv(org: Organization, kind: str, out) -> int:
     writer.writerow(header(kind))
     n = 0
     for row in rows(org, kind):
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])
         n += 1
     return n
 
 
 def xlsx_bytes(org: Organization, kind: str) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(kind)
+
+    def text_cell(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        cell.quotePrefix = True  # and Excel shows it as text, even once edited
+        return cell
+
     sheet.append(header(kind))
     for row in rows(org, kind):
-        sheet.append(row)
+        sheet.append([text_cell(v) if isinstance(v, str) and is_formula_like(v) else v
+                      for v in map(clean, row)])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

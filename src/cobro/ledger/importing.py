@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
+import unicodedata
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ from cobro.ledger.validation import (
 )
 
 MAX_PROBLEMS_SHOWN = 200
+_CONTROL_NAMES = {"\x07": "BELL", "\x1b": "ESCAPE", "\x00": "NULL", "\x08": "BACKSPACE", "\x7f": "DELETE",
+                  "\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
 REBUILD_INDEXES_FROM = 100_000  # rows in one insert (SQLite): build indexes afterwards, see _indexes_rebuilt
 
 #: Canonical columns per kind, in export order, and the headers accepted for each (normalized:
@@ -153,7 +156,7 @@ def import_file(org: Organization, kind: str, data: bytes, *, name: str = "", dr
         try:
             table = read_table(data, name)
         except TableError as exc:
-            raise ImportFailed([Problem(1, None, str(exc))]) from None
+            raise ImportFailed([Problem(exc.row, exc.column, str(exc))]) from None
         reader = _Reader(org, kind, table, progress)
         records = reader.read()
     if reader.problems:
@@ -228,6 +231,25 @@ def _refresh_statistics() -> None:
 
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 
+#: Dates a real invoice or payment can carry; anything else is a typo or a placeholder (0001-01-01).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+
+#: Characters no reference, name or contact may hold: C0 and C1 control codes (ESC, BEL, NUL...) and
+#: the invisible marks that reorder text (U+202E shows "exe.fdp" as "pdf.exe"). Tab, line feed and
+#: carriage return are allowed in names (a cell may hold an address on two lines), never in references.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_REF_CONTROL = re.compile("[\t\n\r]")
+_ANY_CONTROL = re.compile(f"{_CONTROL.pattern}|{_REF_CONTROL.pattern}")
+_SEP = "\ue000"  # joins a row's cells for one search; a private-use character no pattern above matches
+_QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+
+
+def unquote(value: str) -> str:
+    """Undo the export's guard against CSV injection: "'=SUM(A1)" back to "=SUM(A1)" (one apostrophe)."""
+    return value[1:] if _QUOTED_FORMULA.match(value) else value
+_REF_COLUMNS = frozenset({"customer_ref", "invoice_ref", "payment_ref", "currency", "country", "email", "phone",
+                          "whatsapp", "tax_id", "language", "timezone"})
+
 
 class _Reader:
     """Turns a table into typed records, collecting every problem instead of stopping at the first."""
@@ -265,7 +287,10 @@ class _Reader:
             if plain and len(cells) >= width:
                 raw = {canon: cells[idx].strip() for canon, idx in items}
             else:
-                raw = {canon: _text(cells[idx]) if idx < len(cells) else "" for canon, idx in items}
+                raw = {canon: _text(cells[idx], canon in _DATE_COLUMNS) if idx < len(cells) else ""
+                       for canon, idx in items}
+            if self._screen(row_no, raw):
+                continue
             record = check(row_no, raw)
             if record is None:
                 continue
@@ -280,6 +305,32 @@ class _Reader:
         if self.progress:
             self.progress(len(self.table.rows))
         return records
+
+    def _screen(self, row: int, raw: dict) -> bool:
+        """Record a problem for each cell with a control character; True when there was one.
+
+        Also takes off the apostrophe a CSV export puts before a formula-like cell (see ``unquote``); an
+        XLSX export marks those cells as text instead, so its cells are read as they are.
+        """
+        joined = _SEP.join(v for v in raw.values() if isinstance(v, str))
+        if self.table.source == "csv" and (joined[:1] == "'" or _SEP + "'" in joined):
+            for column, value in raw.items():
+                if isinstance(value, str):
+                    raw[column] = unquote(value).strip()
+        if not _ANY_CONTROL.search(joined):
+            return False  # the common case: one search over the whole row
+        found = False
+        for column, value in raw.items():
+            if not isinstance(value, str):
+                continue
+            bad = _CONTROL.search(value) or (_REF_CONTROL.search(value) if column in _REF_COLUMNS else None)
+            if bad:
+                ch = bad.group()
+                self.problem(row, column, f"contains the control character U+{ord(ch):04X} "
+                                          f"{unicodedata.name(ch, _CONTROL_NAMES.get(ch, 'CONTROL'))}; "
+                                          "remove it (it can hide or reorder text)")
+                found = True
+        return found
 
     def _map_header(self) -> dict[str, int]:
         aliases = {normalize_header(a): canon for canon, names in COLUMNS[self.kind].items()
@@ -342,15 +393,24 @@ class _Reader:
         if parsed is not None:
             return parsed
         if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        parsed = self._dates.get(value, False)
-        if parsed is False:
-            parsed = self._dates[value] = self._parse_date(value)
-        if parsed is None:
-            self.problem(row, column, f"{value!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)"
-                         if value else "is empty; a date is required")
+            parsed = value.date()
+        elif isinstance(value, dt.date):
+            parsed = value
+        else:
+            parsed = self._dates.get(value, False)
+            if parsed is False:
+                parsed = self._parse_date(value)
+            if parsed is None:
+                self.problem(row, column, f"{value!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)"
+                             if value else "is empty; a date is required")
+                self._dates[value] = None
+                return None
+        if not FIRST_DATE <= parsed <= LAST_DATE:
+            self.problem(row, column, f"{parsed.isoformat()} is outside the years "
+                                      f"{FIRST_DATE.year}–{LAST_DATE.year}; check the date")
+            return None
+        if isinstance(value, str):
+            self._dates[value] = parsed
         return parsed
 
     def _parse_date(self, value: str) -> dt.date | None:
@@ -492,12 +552,18 @@ def _parse_date_any(value: str, order: str) -> dt.date | None:
         return None
 
 
-def _text(value):
-    """A cell as text; XLSX date cells stay dates, numbers become their plain digits."""
+_DATE_COLUMNS = frozenset({"issue_date", "due_date", "date"})
+
+
+def _text(value, keep_date: bool = True):
+    """A cell as text; XLSX date cells stay dates in date columns (elsewhere, "2026-01-05"), numbers
+    become their plain digits."""
     if value is None:
         return ""
     if isinstance(value, dt.date):
-        return value
+        if keep_date:
+            return value
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value).strip()

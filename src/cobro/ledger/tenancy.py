@@ -12,6 +12,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
+from cobro.engine.money import home_currency
 from cobro.ledger.models import Membership
 
 SESSION_KEY = "cobro_org"
@@ -38,7 +39,9 @@ class TenantMiddleware:
                 request.org = chosen.organization
         else:
             request.memberships = []
-        return self.get_response(request)
+        # Amounts in any other currency than the organization's then show their ISO code.
+        with home_currency(request.org.currency if request.org else None):
+            return self.get_response(request)
 
 
 def switch_org(request, slug: str) -> bool:

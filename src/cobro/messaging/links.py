@@ -13,7 +13,7 @@ from django.core import signing
 from django.db.models import F
 from django.urls import reverse
 
-from cobro.messaging.models import LinkVersion
+from cobro.messaging.models import LinkVersion, MessageChannel
 
 SALT = "cobro.messaging.links"
 PURPOSES = {"pay": "messaging:statement", "optout": "messaging:opt_out"}
@@ -21,6 +21,29 @@ PURPOSES = {"pay": "messaging:statement", "optout": "messaging:opt_out"}
 
 class LinkError(Exception):
     """The link is forged, expired or revoked; the message is safe to show to the debtor."""
+
+
+class MalformedLink(LinkError):
+    """Signed with our key but not a payload ``make_token`` writes (wrong types, missing fields):
+    answered like an unknown page (404), never looked up."""
+
+
+_CHANNELS = frozenset(MessageChannel.values)
+
+
+def _is_id(value) -> bool:
+    return type(value) is int and 0 < value < 2**63
+
+
+def _check_payload(data) -> dict:
+    if not isinstance(data, dict):
+        raise MalformedLink("malformed")
+    if not (_is_id(data.get("o")) and _is_id(data.get("c")) and _is_id(data.get("v"))
+            and isinstance(data.get("p"), str)):
+        raise MalformedLink("malformed")
+    if "ch" in data and not (isinstance(data["ch"], str) and data["ch"] in _CHANNELS):
+        raise MalformedLink("malformed")
+    return data
 
 
 def versions(org, customer_ids) -> dict[int, int]:
@@ -50,6 +73,9 @@ def read_token(token: str, purpose: str) -> dict:
         raise LinkError("expired") from None
     except signing.BadSignature:
         raise LinkError("invalid") from None
+    except (ValueError, TypeError, UnicodeError):  # signed, but not JSON (or not UTF-8, or not zlib)
+        raise MalformedLink("malformed") from None
+    data = _check_payload(data)
     if data.get("p") != purpose:
         raise LinkError("invalid")
     current = LinkVersion.objects.filter(organization_id=data["o"], customer_id=data["c"]).values_list(

@@ -180,6 +180,8 @@ _RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
 def apply_receipt(provider_id: str, status: str, *, at: dt.datetime | None = None, error: str = "") -> bool:
     """A provider says a message was delivered, read or failed. Returns whether it was known."""
+    if not provider_id:  # an empty id is not an id: it would match every message not sent yet
+        return False
     at = at or timezone.now()
     msg = Message.objects.filter(provider_id=provider_id, direction=Message.Direction.OUT).first()
     if msg is None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
+import logging
 from collections import defaultdict
-from email import message_from_bytes, policy
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -21,12 +19,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobro.engine.money import format_money
+from cobro.engine.money import format_amounts, format_money
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.ledger.tenancy import require_role
-from cobro.messaging import defaults, links, services
+from cobro.messaging import defaults, links, services, webhooks
 from cobro.messaging.models import Message, MessageChannel, MessageTemplate, OptOut, Tone
 from cobro.messaging.render import Renderer, RenderError
+
+log = logging.getLogger(__name__)
 
 # ---- the team's pages ------------------------------------------------------------------------------
 
@@ -147,6 +147,8 @@ def _preview(org, tpl, form):
 def _link_or_gone(request, token: str, purpose: str):
     try:
         data = links.read_token(token, purpose)
+    except links.MalformedLink:
+        raise Http404 from None
     except links.LinkError as exc:
         return None, render(request, "messaging/public_gone.html", {"reason": str(exc)}, status=410)
     org = Organization.objects.filter(pk=data["o"]).first()
@@ -170,11 +172,11 @@ def statement(request, token: str):
     for inv in invoices:
         totals[inv.currency] += inv.open_amount
         rows.append({"ref": inv.ref, "due": inv.due_date, "late": max(0, (today - inv.due_date).days),
-                     "amount": format_money(inv.open_amount, inv.currency, language)})
+                     "amount": format_money(inv.open_amount, inv.currency, language, home=org.currency)})
     with translation.override(language.lower()):
         return render(request, "messaging/statement.html", {
             "org_": org, "customer": customer, "rows": rows,
-            "totals": [format_money(v, c, language) for c, v in sorted(totals.items())],
+            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency),
             "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""), "reference": customer.ref})
 
 
@@ -215,8 +217,10 @@ def _twilio_valid(request) -> bool:
                               request.META.get("HTTP_X_TWILIO_SIGNATURE", ""))
 
 
-_TWILIO_STATUS = {"sent": "sent", "delivered": "delivered", "read": "read", "undelivered": "failed",
-                  "failed": "failed"}
+def _refused(request, provider: str, exc: webhooks.BadPayload) -> HttpResponse:
+    """A signed body that is not what the provider documents: 400 and a line in the log, nothing changed."""
+    log.warning("%s webhook refused (%s): %s", provider, request.path, exc)
+    return HttpResponseBadRequest(f"malformed {provider} body: {exc}", content_type="text/plain")
 
 
 @csrf_exempt
@@ -224,11 +228,12 @@ _TWILIO_STATUS = {"sent": "sent", "delivered": "delivered", "read": "read", "und
 def twilio_status(request):
     if not _twilio_valid(request):
         return HttpResponseForbidden("bad signature")
-    status = _TWILIO_STATUS.get(request.POST.get("MessageStatus", ""))
-    if status:
-        error = request.POST.get("ErrorCode", "")
-        services.apply_receipt(request.POST.get("MessageSid", ""), status,
-                               error=f"Twilio error {error}" if error else "")
+    try:
+        receipt = webhooks.twilio_status(request.POST)
+    except webhooks.BadPayload as exc:
+        return _refused(request, "twilio", exc)
+    if receipt:
+        services.apply_receipt(receipt.provider_id, receipt.status, error=receipt.error)
     return HttpResponse(status=204)
 
 
@@ -237,11 +242,14 @@ def twilio_status(request):
 def twilio_inbound(request):
     if not _twilio_valid(request):
         return HttpResponseForbidden("bad signature")
-    sender = request.POST.get("From", "")
-    found = services.find_sender("sms", sender)
+    try:
+        reply = webhooks.twilio_inbound(request.POST)
+    except webhooks.BadPayload as exc:
+        return _refused(request, "twilio", exc)
+    found = services.find_sender("sms", reply.sender)
     if found:
-        services.record_reply(found[0], found[1], "sms", address=sender, text=request.POST.get("Body", ""),
-                              provider_id=request.POST.get("MessageSid", ""))
+        services.record_reply(found[0], found[1], "sms", address=reply.sender, text=reply.text,
+                              provider_id=reply.provider_id)
     # An empty TwiML answer: Cobro does not auto-reply by SMS.
     return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml")
 
@@ -268,25 +276,16 @@ def whatsapp_webhook(request):
     if not _hub_signature_valid(request):
         return HttpResponseForbidden("bad signature")
     try:
-        payload = json.loads(request.body)
-    except ValueError:
-        return HttpResponseBadRequest("not JSON")
-    for entry in payload.get("entry", []):
-        for change in entry.get("changes", []):
-            value = change.get("value", {})
-            for st in value.get("statuses", []):
-                at = dt.datetime.fromtimestamp(int(st.get("timestamp", 0)) or timezone.now().timestamp(), dt.UTC)
-                errors = "; ".join(e.get("title", "") for e in st.get("errors", []))
-                if st.get("status") in ("sent", "delivered", "read", "failed"):
-                    services.apply_receipt(st.get("id", ""), st["status"], at=at, error=errors)
-            for m in value.get("messages", []):
-                sender = "+" + m.get("from", "").lstrip("+")
-                text = (m.get("text") or {}).get("body") or (m.get("button") or {}).get("text") or ""
-                found = services.find_sender("whatsapp", sender)
-                if found:
-                    at = dt.datetime.fromtimestamp(int(m.get("timestamp", 0)) or timezone.now().timestamp(), dt.UTC)
-                    services.record_reply(found[0], found[1], "whatsapp", address=sender, text=text,
-                                          provider_id=m.get("id", ""), at=at)
+        receipts, replies = webhooks.whatsapp(request.body)
+    except webhooks.BadPayload as exc:
+        return _refused(request, "whatsapp", exc)
+    for r in receipts:
+        services.apply_receipt(r.provider_id, r.status, at=r.at, error=r.error)
+    for m in replies:
+        found = services.find_sender("whatsapp", m.sender)
+        if found:
+            services.record_reply(found[0], found[1], "whatsapp", address=m.sender, text=m.text,
+                                  provider_id=m.provider_id, at=m.at)
     return HttpResponse(status=200)
 
 
@@ -300,21 +299,13 @@ def email_inbound(request):
     if not secret or not hmac.compare_digest(hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest(),
                                              given):
         return HttpResponseForbidden("bad signature")
-    mail = message_from_bytes(request.body, policy=policy.default)
-    sender = parseaddr(str(mail.get("From", "")))[1]
-    part = mail.get_body(preferencelist=("plain", "html"))
-    text = part.get_content() if part else ""
-    # Keep what the person wrote, not the quoted message below it.
-    lines = []
-    for line in text.splitlines():
-        if line.startswith(">") or (line.strip().endswith(("wrote:", "escribió:", "escreveu:")) and lines):
-            break
-        lines.append(line)
-    found = services.find_sender("email", sender)
+    try:
+        mail = webhooks.email(request.body)
+    except webhooks.BadPayload as exc:
+        return _refused(request, "email", exc)
+    found = services.find_sender("email", mail.sender)
     if not found:
         return JsonResponse({"matched": False})
-    msg = services.record_reply(found[0], found[1], "email", address=sender, text="\n".join(lines).strip(),
-                                subject=str(mail.get("Subject", "")),
-                                provider_id=str(mail.get("Message-ID", "")) or hashlib.sha256(request.body).hexdigest())
+    msg = services.record_reply(found[0], found[1], "email", address=mail.sender, text=mail.text,
+                                subject=mail.subject, provider_id=mail.provider_id)
     return JsonResponse({"matched": True, "message_id": msg.pk if msg else None})
-

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import get_language
 
-from cobro.engine.money import format_money
+from cobro.engine.money import format_amounts, format_money
 
 register = template.Library()
 
 
 @register.filter
 def money(minor, currency: str) -> str:
-    """``{{ invoice.open_amount|money:invoice.currency }}`` → "$ 1.234.567"."""
+    """``{{ invoice.open_amount|money:invoice.currency }}`` → "$1.234.567"; "COP 2.450.000,50" when the
+    currency is not the organization's (set per request by the tenancy middleware)."""
     if minor is None or not currency:
         return ""
     return format_money(int(minor), currency, get_language() or "es")
@@ -20,16 +21,15 @@ def money(minor, currency: str) -> str:
 
 @register.filter
 def money_map(amounts: dict, home: str = "") -> str:
-    """A per-currency dict as "$12.714.000 · $49,608.00 MXN", largest first; "—" when empty.
+    """A per-currency dict as "CLP 12.714.000 · MXN 49.608,00", largest first; "—" when empty.
 
-    Several currencies write "$"; any currency other than the organization's (``home``) gets its
-    ISO code after the amount so "$" never means two things on one screen.
+    Several currencies write "$": when more than one is listed, or the only one is not the
+    organization's (``home``), each amount leads with its ISO code, so "$" never means two things.
     """
     if not amounts:
         return "—"
-    lang = get_language() or "es"
-    return " · ".join(format_money(v, c, lang) + ("" if c == home else f" {c}")
-                      for c, v in sorted(amounts.items(), key=lambda kv: -kv[1]))
+    ordered = dict(sorted(amounts.items(), key=lambda kv: -kv[1]))
+    return " · ".join(format_amounts(ordered, get_language() or "es", home=home or None))
 
 
 @register.filter
