@@ -38,7 +38,7 @@ CSRF_TRUSTED_ORIGINS = env_list("COBRO_CSRF_TRUSTED_ORIGINS", [])
 COBRO_BASE_URL = env_str("COBRO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cobro.ledger.admin_site.CobroAdminConfig",  # django.contrib.admin, scoped by tenant (#10.3)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
