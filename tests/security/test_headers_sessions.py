@@ -82,7 +82,8 @@ def test_password_validators_refuse_weak_passwords(db):
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COBRO_") and k != "DJANGO_SETTINGS_MODULE"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("COBRO_") and k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update({"COBRO_SECRET_KEY": "k" * 20 + "-production-only-" + "x9Q" * 12, "COBRO_ALLOWED_HOSTS": "cobro.example.com",
                 "COBRO_SSL_REDIRECT": "1", "COBRO_DATA_DIR": str(tmp_path)})
     out = subprocess.run([sys.executable, "-m", "cobro", "check", "--deploy", "--fail-level", "WARNING"], env=env,
