@@ -38,7 +38,7 @@ CSRF_TRUSTED_ORIGINS = env_list("COBRO_CSRF_TRUSTED_ORIGINS", [])
 COBRO_BASE_URL = env_str("COBRO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cobro.ledger.admin_site.CobroAdminConfig",  # django.contrib.admin, scoped by tenant (#10.3)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cobro.ledger.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -203,9 +204,15 @@ SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTI
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("COBRO_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("COBRO_HSTS_SECONDS", 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# HSTS in production (the header is only sent on HTTPS answers): a year unless COBRO_HSTS_SECONDS says else.
+SECURE_HSTS_SECONDS = env_int("COBRO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("COBRO_HSTS_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("COBRO_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+COBRO_CSP = env_str("COBRO_CSP")
+# Login rate limiting (workspace.ratelimit): failures allowed per account and per address in the window.
+COBRO_LOGIN_MAX_PER_ACCOUNT = env_int("COBRO_LOGIN_MAX_PER_ACCOUNT", 5)
+COBRO_LOGIN_MAX_PER_IP = env_int("COBRO_LOGIN_MAX_PER_IP", 20)
+COBRO_LOGIN_WINDOW_MINUTES = env_int("COBRO_LOGIN_WINDOW_MINUTES", 15)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("COBRO_BEHIND_PROXY") else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

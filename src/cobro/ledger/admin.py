@@ -1,6 +1,8 @@
-"""Django admin for the ledger, scoped: staff see only the organizations they are members of.
+"""Django admin for the ledger.
 
-``TenantAdmin`` is the base for every tenant-owned model's admin in every app.
+Tenancy is enforced for every admin of every app in one place, the site itself
+(``cobro.ledger.admin_site.CobroAdminSite``): staff who are not superusers see and edit only their
+organizations' rows and users. ``TenantAdmin`` stays the common base of tenant-owned models' admins.
 """
 
 from __future__ import annotations
@@ -8,32 +10,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from cobro.ledger import models
-
-
-def member_org_ids(request) -> list[int]:
-    return list(models.Membership.objects.filter(user=request.user).values_list("organization_id", flat=True))
+from cobro.ledger.admin_site import member_org_ids  # noqa: F401  (kept importable for other apps)
 
 
 class TenantAdmin(admin.ModelAdmin):
     list_select_related = True
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(organization_id__in=member_org_ids(request))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if request.user.is_superuser or field is None:
-            return field
-        ids = member_org_ids(request)
-        related = db_field.related_model
-        if related is models.Organization:
-            field.queryset = field.queryset.filter(pk__in=ids)
-        elif any(f.name == "organization" for f in related._meta.get_fields()):
-            field.queryset = field.queryset.filter(organization_id__in=ids)
-        return field
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
@@ -54,19 +35,11 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "country", "currency", "timezone")
     search_fields = ("name", "slug")
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(pk__in=member_org_ids(request))
-
 
 @admin.register(models.Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "organization", "role")
-    list_filter = ("role",)
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(organization_id__in=member_org_ids(request))
+    list_filter = ("role", "organization")
 
 
 class ContactInline(admin.TabularInline):

@@ -19,14 +19,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_format_date
 from babel.numbers import format_decimal
-from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cobro.agreements.services import discount_offers
 from cobro.engine.money import format_money
 from cobro.ledger.models import Contact, Customer, Invoice
-from cobro.messaging import defaults, links, tone
+from cobro.messaging import defaults, links, sandbox, tone
 from cobro.messaging.models import MessageTemplate
 
 #: What the creditor's tax id is called in its own country (Brazil's CDC asks for the CNPJ by name).
@@ -84,22 +83,12 @@ def sms_segments(text: str) -> int:
     return 1 if units <= 70 else math.ceil(units / 67)
 
 
-_compiled: dict[tuple, object] = {}
-
-
-def _compile(source: str):
-    tpl = _compiled.get(source)
-    if tpl is None:
-        if len(_compiled) > 2000:
-            _compiled.clear()
-        # Plain text: no HTML escaping here; the HTML version escapes every piece itself.
-        tpl = engines["django"].from_string("{% autoescape off %}" + source + "{% endautoescape %}")
-        _compiled[source] = tpl
-    return tpl
-
-
 def fill(source: str, context: dict) -> str:
-    return _compile(source).render(context).strip()
+    """The template's text with the sandbox's plain values only (``sandbox``): never code, never objects."""
+    try:
+        return sandbox.render(source, context).strip()
+    except sandbox.TemplateRefused as exc:
+        raise RenderError(str(exc)) from exc
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
@@ -247,7 +236,7 @@ class Renderer:
             "org_name": org.name, "org_tax_id": org.tax_id, "org_phone": org.phone, "org_email": org.email,
             "creditor": f"{org.name} ({tax_label} {org.tax_id})" if org.tax_id else org.name,
             "signature": signature,
-            "invoices": invoices, "rows": rows, "invoice_list": "\n".join(lines), "invoice_count": len(invoices),
+            "invoices": rows, "open_invoices": invoices, "rows": rows, "invoice_list": "\n".join(lines), "invoice_count": len(invoices),
             "discount_short": "".join(f" {x}" for x in short),
             "totals": dict(totals), "total": total,
             "due_date": format_date(earliest, "long", locale),
@@ -273,7 +262,7 @@ class Renderer:
         if template is None:
             # A reminder held back by contact rules (a weekend, a holiday) may leave after the due
             # date; it must say what is true when it is read, not "due today".
-            code = _TRUE_TO_THE_DAY.get((tpl.code, _when(ctx["days_overdue"], ctx["invoices"], as_of)))
+            code = _TRUE_TO_THE_DAY.get((tpl.code, _when(ctx["days_overdue"], ctx["open_invoices"], as_of)))
             if code:
                 tpl = self.template_for(code, language, message.channel)
                 ctx["template_used"] = code
@@ -292,7 +281,7 @@ class Renderer:
         elif message.channel == "sms":
             out.segments = sms_segments(text)
         else:
-            names = re.findall(r"\{\{\s*(\w+)", tpl.body)
+            names = sandbox.names(tpl.body)
             out.whatsapp = {"name": tpl.whatsapp_name or f"cobro_{tpl.code}",
                             "language": language.replace("-", "_"),
                             "params": [str(ctx.get(n, "")) for n in names]}

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from cobro.ledger.models import Contact, Customer, Organization
 from cobro.ledger.services import create_task, record_event
-from cobro.messaging import defaults, tone
+from cobro.messaging import defaults, sandbox, tone
 from cobro.messaging.models import CHANNELS, Message, MessageChannel, MessageTemplate, OptOut
 
 #: A reply whose first word is one of these stops that channel (Spanish, English, Portuguese, and the
@@ -55,7 +55,12 @@ def check_template(code: str, language: str, channel: str, subject: str, body: s
 def save_template(org: Organization, *, code: str, language: str, channel: str, subject: str, body: str,
                   tone_code: str, user=None, membership=None, reason: str = "",
                   whatsapp_name: str = "") -> MessageTemplate:
-    """Save a template after the tone check; a flagged one needs a manager and a written reason."""
+    """Save a template after the tone check; a flagged one needs a manager and a written reason.
+
+    A text outside the template sandbox (``sandbox.TemplateRefused``) is never saved, whoever asks.
+    """
+    sandbox.check(subject)
+    sandbox.check(body)
     result = check_template(code, language, channel, subject, body)
     reason = (reason or "").strip()
     if result.flagged:

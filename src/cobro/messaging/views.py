@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from cobro.engine.money import format_amounts, format_money
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.ledger.tenancy import require_role
-from cobro.messaging import defaults, links, services, webhooks
+from cobro.messaging import defaults, links, sandbox, services, webhooks
 from cobro.messaging.models import Message, MessageChannel, MessageTemplate, OptOut, Tone
 from cobro.messaging.render import Renderer, RenderError
 
@@ -102,6 +102,13 @@ def template_edit(request, pk: int):
     if request.method == "POST":
         form.update({k: request.POST.get(k, form[k]) for k in form})
         result = services.check_template(tpl.code, tpl.language, tpl.channel, form["subject"], form["body"])
+        refused = _refused(form)
+        if refused:
+            # Preview and save alike: a text outside the sandbox is neither rendered nor stored.
+            return render(request, "messaging/template_edit.html", {
+                "tpl": tpl, "form": form, "result": result, "preview": None, "error": refused, "saved": False,
+                "customers": customers, "tones": Tone.choices, "is_manager": request.membership.can("manager")},
+                status=422)
         if request.POST.get("do") == "save":
             if not request.membership.can("agent"):
                 return HttpResponseForbidden(_("Su rol no permite editar plantillas."))
@@ -123,6 +130,15 @@ def template_edit(request, pk: int):
         "customers": customers, "tones": Tone.choices, "is_manager": request.membership.can("manager")})
 
 
+def _refused(form) -> str:
+    for part in ("subject", "body"):
+        try:
+            sandbox.check(form[part])
+        except sandbox.TemplateRefused as exc:
+            return str(exc)
+    return ""
+
+
 def _preview(org, tpl, form):
     """Render the edited text with a real customer's data, without saving anything."""
     try:
@@ -138,8 +154,6 @@ def _preview(org, tpl, form):
         return Renderer(org, [msg]).render(msg, template=draft), ""
     except RenderError as exc:
         return None, str(exc)
-    except Exception as exc:  # a syntax error in the template the person is typing
-        return None, f"{exc.__class__.__name__}: {exc}"
 
 
 # ---- the debtor's pages (public, signed links) -----------------------------------------------------

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from cobro.ledger.admin import TenantAdmin
-from cobro.workspace.models import CallScript, DelayReason, UserPreference
+from cobro.workspace.models import CallScript, DelayReason, LoginFailure, UserPreference
 
 
 @admin.register(CallScript)
@@ -26,3 +26,12 @@ class UserPreferenceAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         return qs if request.user.is_superuser else qs.filter(user=request.user)
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Installation-wide (the admin site keeps it for superusers): who is being locked out, from where."""
+
+    list_display = ("at", "username", "ip")
+    search_fields = ("username", "ip")
+    readonly_fields = ("at", "username", "ip")

@@ -103,15 +103,6 @@ class ReasonForm(forms.Form):
     label = forms.CharField(label=_("Nuevo motivo"), max_length=120)
 
 
-class MemberForm(forms.Form):
-    username = forms.CharField(label=_("Usuario"), max_length=150)
-    email = forms.EmailField(label=_("Correo"), required=False)
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Correo"))
     role = forms.ChoiceField(label=_("Rol"), choices=Role.choices, initial=Role.AGENT)
-    password = forms.CharField(label=_("Contraseña inicial"), required=False, widget=forms.PasswordInput,
-                               help_text=_("Solo para usuarios nuevos; al menos 10 caracteres."))
-
-    def clean_password(self):
-        pw = self.cleaned_data.get("password") or ""
-        if pw and len(pw) < 10:
-            raise forms.ValidationError(_("La contraseña debe tener al menos 10 caracteres."))
-        return pw

@@ -65,3 +65,15 @@ class DelayReason(TenantModel):
 
     def __str__(self) -> str:
         return self.label
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in, kept for the login rate limit (``workspace.ratelimit``); old rows are pruned."""
+
+    username = models.CharField(max_length=150, db_index=True)  # lower-cased as typed
+    ip = models.CharField(max_length=45, db_index=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("intento de acceso fallido")
+        verbose_name_plural = _("intentos de acceso fallidos")

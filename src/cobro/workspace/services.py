@@ -175,25 +175,6 @@ def record_case_file(org: Organization, customer: Customer, actor=None) -> Timel
     return record_event(org, customer, "casefile.exported", _("Expediente exportado (PDF)"), actor=actor)
 
 
-def add_member(org: Organization, username: str, role: str, email: str = "", password: str = "") -> Membership:
-    """Give a person a role in the organization, creating their user when they are new."""
-    from django.contrib.auth import get_user_model
-
-    if role not in Role.values:
-        raise WorkspaceError(_("Rol desconocido: %(r)s") % {"r": role})
-    User = get_user_model()
-    with transaction.atomic():
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            if not password:
-                raise WorkspaceError(_("El usuario %(u)s no existe: indique una contraseña inicial.")
-                                     % {"u": username})
-            user = User.objects.create_user(username=username, email=email, password=password)
-        if Membership.objects.filter(organization=org, user=user).exists():
-            raise WorkspaceError(_("%(u)s ya es miembro de esta organización.") % {"u": username})
-        return Membership.objects.create(organization=org, user=user, role=role)
-
-
 def set_role(org: Organization, member: Membership, role: str, actor_membership: Membership) -> None:
     if role not in Role.values:
         raise WorkspaceError(_("Rol desconocido: %(r)s") % {"r": role})

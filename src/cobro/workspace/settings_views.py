@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
@@ -11,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cobro.ledger.models import Membership, Role
-from cobro.ledger.tenancy import require_role
-from cobro.workspace import services
-from cobro.workspace.forms import MemberForm, ReasonForm, ScriptForm
+from cobro.ledger.tenancy import SESSION_KEY, require_role
+from cobro.workspace import invitations, services
+from cobro.workspace.forms import InviteForm, ReasonForm, ScriptForm
 from cobro.workspace.models import DelayReason, Situation
 from cobro.workspace.scripts import load_scripts
 
@@ -101,20 +102,19 @@ def settings_reason_toggle(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @require_role("manager")
 def settings_team(request):
-    form = MemberForm()
+    form = InviteForm()
     if request.method == "POST":
         if not request.membership.can("admin"):
-            messages.error(request, _("Solo un administrador puede agregar miembros."))
+            messages.error(request, _("Solo un administrador puede invitar miembros."))
             return redirect("settings_team")
-        form = MemberForm(request.POST)
+        form = InviteForm(request.POST)
         if form.is_valid():
-            try:
-                services.add_member(request.org, **form.cleaned_data)
-            except services.WorkspaceError as exc:
-                messages.error(request, str(exc))
-            else:
-                messages.success(request, _("Miembro agregado."))
-                return redirect("settings_team")
+            email = form.cleaned_data["email"]
+            invitations.invite(request.org, email, form.cleaned_data["role"], request.user,
+                               lambda token: request.build_absolute_uri(reverse("invitation", args=[token])))
+            # The same words whether or not an account exists for the address (issue #10.2).
+            messages.success(request, _("Invitación enviada a %(e)s: será miembro cuando la acepte.") % {"e": email})
+            return redirect("settings_team")
     members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
     return render(request, "workspace/settings/team.html", {
         **settings_tabs("team"), "members": members, "form": form, "roles": Role.choices,
@@ -134,3 +134,33 @@ def settings_member_role(request, pk: int):
         messages.success(request, _("Rol actualizado."))
     return redirect("settings_team")
 
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    """The invited person's page: sign in or create an account, then accept; nothing exists before."""
+    try:
+        data = invitations.read(token)
+    except invitations.InvitationError as exc:
+        return render(request, "workspace/invitation.html", {"error": str(exc)}, status=410)
+    error, username = "", ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("do") == "accept" and request.user.is_authenticated:
+                member = invitations.accept(token, request.user)
+            elif request.POST.get("do") == "create" and not request.user.is_authenticated:
+                username = request.POST.get("username", "")
+                user = invitations.accept_with_new_account(token, username, request.POST.get("password", ""))
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                member = Membership.objects.get(organization=data["org"], user=user)
+            else:
+                raise invitations.InvitationError(_("Elija entrar con su cuenta o crear una."))
+        except invitations.InvitationError as exc:
+            error = str(exc)
+        else:
+            request.session[SESSION_KEY] = member.organization.slug
+            messages.success(request, _("Ahora es miembro de %(org)s.") % {"org": member.organization.name})
+            return redirect("home")
+    return render(request, "workspace/invitation.html", {
+        "invitation": data, "role_label": Role(data["r"]).label, "error": error, "username": username},
+        status=422 if error else 200)

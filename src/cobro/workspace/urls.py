@@ -32,6 +32,7 @@ urlpatterns = [
     path("settings/team/", settings_views.settings_team, name="settings_team"),
     path("settings/policies/", policy_views.settings_policies, name="settings_policies"),
     path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
+    path("invitation/<str:token>/", settings_views.invitation, name="invitation"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),
     path("", views.home, name="home"),
 ]

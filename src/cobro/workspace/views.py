@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -25,7 +26,7 @@ from cobro.ledger.models import Customer, Invoice, Membership, Task, TimelineEve
 from cobro.ledger.services import complete_task
 from cobro.ledger.tenancy import require_role, switch_org
 from cobro.workspace import board as boardlib
-from cobro.workspace import services
+from cobro.workspace import ratelimit, services
 from cobro.workspace.forms import DISPUTE_REASONS, CallOutcomeForm, NoteForm, OwnerForm, PauseForm
 from cobro.workspace.timeline import attach_messages
 from cobro.workspace.worklist import worklist
@@ -54,7 +55,23 @@ class LoginView(auth_views.LoginView):
     template_name = "workspace/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        username, ip = request.POST.get("username", ""), ratelimit.client_ip(request)
+        if ratelimit.blocked(username, ip):
+            # An unbound form: a locked sign-in never reaches the password check.
+            form = self.get_form_class()(request, initial={"username": username})
+            form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([
+                _("Demasiados intentos fallidos. Espere %(m)s minutos e intente de nuevo.")
+                % {"m": ratelimit.window_minutes()}])})
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        ratelimit.record_failure(self.request.POST.get("username", ""), ratelimit.client_ip(self.request))
+        return super().form_invalid(form)
+
     def form_valid(self, form):
+        ratelimit.clear(self.request.POST.get("username", ""))
         response = super().form_valid(form)
         return _lang_response(response, services.user_language(form.get_user()))
 
