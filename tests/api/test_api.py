@@ -183,3 +183,25 @@ def test_openapi_is_3_1_and_documents_problems():
     answer = spec["paths"]["/api/v1/invoices"]["post"]["responses"]["422"]
     assert "application/problem+json" in answer["content"]
     assert Client().get("/api/v1/docs").status_code == 200
+
+
+def test_einvoice_upload_imports_through_the_api(org):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cobro.api.keys import create_key
+
+    org.tax_id, org.country = "EKU9003173C9", "MX"
+    org.save()
+    key = create_key(org, "ERP", "write")[1]
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "einvoice"
+    upload = [SimpleUploadedFile(n, (fixtures / n).read_bytes(), content_type="application/xml")
+              for n in ("cfdi-ingreso.xml", "cfdi-pago.xml")]
+    answer = Client().post("/api/v1/einvoices", {"files": upload}, HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["created"] == {"invoice": 1, "credit_note": 0, "payment": 1}
+    assert Invoice.objects.get(organization=org, ref="A123").open_amount == 1160000 - 500000
+    bad = Client().post("/api/v1/einvoices", {"files": [SimpleUploadedFile("x.xml", b"<Invoice")]},
+                        HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert bad.status_code == 422 and "malformed XML" in bad.json()["errors"][0]["message"]

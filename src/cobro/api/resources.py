@@ -12,7 +12,7 @@ from typing import Literal
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status, UploadedFile
 from pydantic import Field
 
 from cobro.agreements import services as agreements
@@ -569,3 +569,30 @@ def list_events(request, paging: Query[Paging], customer: str | None = None, kin
                  "invoice_ref": invoices.get(e.invoice_id), "at": e.at, "kind": e.kind, "summary": e.summary,
                  "data": e.data} for e in rows]
     return page(qs, paging, build, updated_field="at")
+
+
+# -- e-invoices ------------------------------------------------------------------------------------
+
+@router.post("/einvoices", response=answers({200: s.EInvoiceResult}), tags=["invoices"])
+def import_einvoices(request, files: list[UploadedFile] = File(...), dry_run: bool = False):
+    """Upload UBL 2.1, CFDI 4.0 or DTE files (or zips of them); all are imported or none is."""
+    from cobro.einvoice import services as einvoice
+
+    if not dry_run:
+        writable(request)
+    if len(files) > 200:
+        raise invalid("files", "at most 200 files per request")
+    received = []
+    for f in files:
+        if f.size > 5 * einvoice.p.MAX_BYTES:
+            raise invalid("files", f"{f.name}: larger than {5 * einvoice.p.MAX_BYTES // 2**20} MB")
+        data = f.read()
+        name = f.name or "upload.xml"
+        received += einvoice.unzip(name, data) if name.lower().endswith(".zip") else [(name, data)]
+    try:
+        result = einvoice.import_files(org(request), received, dry_run=dry_run)
+    except einvoice.ImportFailed as failed:
+        raise ApiProblem(422, "nothing was imported", errors=[
+            {"field": "files", "message": str(problem)} for problem in failed.problems[:200]]) from None
+    return {"created": result.created, "unchanged": result.unchanged, "new_customers": result.customers,
+            "notes": result.notes, "dry_run": dry_run}

@@ -419,3 +419,11 @@ class DeliveryPage(Page):
 
 class Since(Schema):
     updated_since: IsoTime | None = Field(None, description="only rows changed since this time (with offset)")
+
+
+class EInvoiceResult(Schema):
+    created: dict[str, int] = Field(description="invoices, credit notes and payments created")
+    unchanged: int = Field(description="documents already imported (by UUID, folio or ID)")
+    new_customers: int
+    notes: list[str]
+    dry_run: bool

@@ -74,13 +74,13 @@ def collect(paths: list[str]) -> list[tuple[str, bytes]]:
             if f.stat().st_size > p.MAX_BYTES * 5:
                 raise ImportFailed([f"{f}: file: larger than {p.MAX_BYTES * 5 // 2**20} MB"])
             data = f.read_bytes()
-            out += _unzip(str(f), data) if f.suffix.lower() == ".zip" else [(str(f), data)]
+            out += unzip(str(f), data) if f.suffix.lower() == ".zip" else [(str(f), data)]
         if len(out) > MAX_FILES:
             raise ImportFailed([f"more than {MAX_FILES} documents in one import: split it"])
     return out
 
 
-def _unzip(name: str, data: bytes) -> list[tuple[str, bytes]]:
+def unzip(name: str, data: bytes) -> list[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
