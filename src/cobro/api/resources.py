@@ -574,7 +574,7 @@ def list_events(request, paging: Query[Paging], customer: str | None = None, kin
 # -- e-invoices ------------------------------------------------------------------------------------
 
 @router.post("/einvoices", response=answers({200: s.EInvoiceResult}), tags=["invoices"])
-def import_einvoices(request, files: list[UploadedFile] = File(...), dry_run: bool = False):
+def import_einvoices(request, files: list[UploadedFile] = File(...), dry_run: bool = False):  # noqa: B008
     """Upload UBL 2.1, CFDI 4.0 or DTE files (or zips of them); all are imported or none is."""
     from cobro.einvoice import services as einvoice
 
