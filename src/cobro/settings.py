@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cobro.ledger.tenancy.TenantMiddleware",
+    "cobro.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "cobro.urls"
@@ -192,6 +193,9 @@ COBRO_INBOUND_EMAIL_SECRET = env_str("COBRO_INBOUND_EMAIL_SECRET")
 COBRO_RATE_PER_SECOND = {ch: env_int(f"COBRO_{ch.upper()}_RATE_PER_SECOND", rate)
                          for ch, rate in (("email", 0), ("sms", 10), ("whatsapp", 20), ("letter", 0))}  # 0: no limit
 COBRO_LINK_MAX_AGE_DAYS = env_int("COBRO_LINK_MAX_AGE_DAYS", 90)
+# The API (docs/api.md): requests per key and window ("600/60" = 600 a minute), and webhooks' timeout.
+COBRO_API_RATE_LIMIT = env_str("COBRO_API_RATE_LIMIT", "600/60")
+COBRO_WEBHOOK_TIMEOUT = env_int("COBRO_WEBHOOK_TIMEOUT", 10)
 
 # Ceilings on an imported file, checked before it is read into memory (docs/security-input.md).
 # The defaults take a size-L book (a million invoices, ~150 MB of CSV) with room to spare.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("portal/", include("cobro.portal.urls")),
     path("reconciliation/", include("cobro.payments.urls")),
     path("api/", include("cobro.api.urls")),
+    path("settings/api/", include("cobro.api.settings_urls")),
     path("", include("cobro.providers.urls")),  # webhooks/<provider>/<org>/ and the providers' returns
     path("", include("cobro.workspace.urls")),
 ]

@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
-app_name = "api"
-urlpatterns: list = []
+from cobro.api import hooks, resources
+from cobro.api.core import api
+from cobro.api.problems import problem_response
+
+api.add_router("/", resources.router)
+api.add_router("/", hooks.router)
+
+
+@csrf_exempt
+def not_found(request, rest=""):
+    """Anything else under /api/ answers like the API does: a problem, never the site's HTML page."""
+    return problem_response(404, "no such API path; see /api/v1/docs")
+
+
+urlpatterns = [
+    path("v1/", api.urls),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

@@ -126,6 +126,8 @@ class Customer(TenantModel):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["organization", "ref"], name="uniq_customer_ref")]
+        # The API's cursor pages walk an organization's rows by id without sorting them.
+        indexes = [models.Index(fields=["organization", "id"], name="customer_by_org_id")]
         verbose_name = _("cliente")
         verbose_name_plural = _("clientes")
 
@@ -196,7 +198,8 @@ class Invoice(TenantModel):
         # and sales by issue date, without touching the table itself.
         indexes = [models.Index(fields=["organization", "status", "due_date", "currency", "issue_date",
                                         "open_amount"], name="invoice_open_book"),
-                   models.Index(fields=["organization", "issue_date", "currency", "amount"], name="invoice_sales")]
+                   models.Index(fields=["organization", "issue_date", "currency", "amount"], name="invoice_sales"),
+                   models.Index(fields=["organization", "id"], name="invoice_by_org_id")]
         verbose_name = _("factura")
         verbose_name_plural = _("facturas")
 
@@ -257,7 +260,8 @@ class Payment(TenantModel):
             models.CheckConstraint(condition=Q(unallocated__gte=0) & Q(unallocated__lte=models.F("amount")),
                                    name="payment_unallocated_within_amount"),
         ]
-        indexes = [models.Index(fields=["organization", "date", "currency", "amount"], name="payment_collections")]
+        indexes = [models.Index(fields=["organization", "date", "currency", "amount"], name="payment_collections"),
+                   models.Index(fields=["organization", "id"], name="payment_by_org_id")]
         verbose_name = _("pago")
         verbose_name_plural = _("pagos")
 

@@ -243,3 +243,87 @@ def _last_movement(org: Organization, ids: list[int]) -> dict[int, dt.date]:
 def _noon_utc(day: dt.date) -> dt.datetime:
     """A payment known only by its date is placed at noon UTC, inside that date in every zone we serve."""
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+# -- upserts by external reference (the API: an ERP syncs every night) ------------------------------
+
+CUSTOMER_FIELDS = ("name", "tax_id", "country", "language", "timezone", "segment", "preferred_channel")
+
+
+def upsert_customer(org: Organization, ref: str, **fields) -> tuple[Customer, bool]:
+    """Create the customer ``ref`` or update the given fields; returns (customer, created).
+
+    Fields left out (or None) keep their value; a re-sent identical body changes nothing.
+    """
+    unknown = set(fields) - set(CUSTOMER_FIELDS)
+    if unknown:
+        raise LedgerError(f"customer {ref}: unknown fields {sorted(unknown)}")
+    given = {k: v for k, v in fields.items() if v is not None}
+    customer = Customer.objects.for_org(org).filter(ref=ref).first()
+    if customer is None:
+        customer, _ = get_or_create_customer(
+            org, ref, given.get("name", ""), country=given.get("country", ""),
+            language=given.get("language", ""), timezone_name=given.get("timezone", ""),
+            tax_id=given.get("tax_id", ""))
+        rest = {k: v for k, v in given.items() if k in ("segment", "preferred_channel")}
+        if rest:
+            Customer.objects.filter(pk=customer.pk).update(**rest)
+            customer.refresh_from_db()
+        return customer, True
+    changed = [k for k, v in given.items() if getattr(customer, k) != v]
+    if changed:
+        for k in changed:
+            setattr(customer, k, given[k])
+        customer.save(update_fields=changed + ["updated_at"])
+    return customer, False
+
+
+def add_contact(org: Organization, customer: Customer, *, name: str = "", email: str = "", phone: str = "",
+                whatsapp: str = "", kind: str = Contact.Kind.DEBTOR, is_primary: bool = False) -> Contact:
+    """A contact of ``customer``; the same e-mail, phone and WhatsApp again returns the existing one."""
+    if not (email or phone or whatsapp):
+        raise LedgerError(f"customer {customer.ref}: a contact needs an e-mail, a phone or a WhatsApp number")
+    existing = Contact.objects.for_org(org).filter(customer=customer, email=email, phone=phone,
+                                                   whatsapp=whatsapp).first()
+    if existing:
+        return existing
+    with transaction.atomic():
+        if is_primary:
+            Contact.objects.for_org(org).filter(customer=customer).update(is_primary=False)
+        return Contact.objects.create(organization=org, customer=customer, name=name, email=email, phone=phone,
+                                      whatsapp=whatsapp, kind=kind,
+                                      is_primary=is_primary or not customer.contacts.exists())
+
+
+def upsert_invoice(org: Organization, customer: Customer, ref: str, issue_date: dt.date, due_date: dt.date,
+                   currency: str, amount: int) -> tuple[Invoice, bool]:
+    """Create invoice ``ref`` or correct its dates and amount; returns (invoice, created).
+
+    An amount below what was already paid or credited, a change of currency once money moved, or a
+    move to another customer is refused: those are corrections for a credit note, not a sync.
+    """
+    existing = Invoice.objects.for_org(org).filter(ref=ref).first()
+    if existing is None:
+        return add_invoice(org, customer, ref, issue_date, due_date, currency, amount), True
+    currency = check_currency(currency)
+    if existing.customer_id != customer.pk:
+        raise LedgerError(f"invoice {ref} belongs to another customer")
+    if due_date < issue_date:
+        raise LedgerError(f"invoice {ref}: due date {due_date} is before issue date {issue_date}")
+    if amount <= 0:
+        raise LedgerError(f"invoice {ref}: the amount must be positive")
+    moved = existing.amount - existing.open_amount
+    if currency != existing.currency and moved:
+        raise LedgerError(f"invoice {ref}: its currency cannot change after payments or credits")
+    if amount < moved:
+        raise LedgerError(f"invoice {ref}: the amount cannot be less than what is already paid or credited")
+    if (existing.issue_date, existing.due_date, existing.currency, existing.amount) == (
+            issue_date, due_date, currency, amount):
+        return existing, False
+    with transaction.atomic():
+        Invoice.objects.filter(pk=existing.pk).update(issue_date=issue_date, due_date=due_date,
+                                                      currency=currency, amount=amount,
+                                                      updated_at=timezone.now())
+        settle(org, [existing.pk])
+    existing.refresh_from_db()
+    return existing, False

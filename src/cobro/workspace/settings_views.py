@@ -24,6 +24,7 @@ SCRIPT_LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português
 OTHER_PAGES = [
     ("messaging:templates", gettext_lazy("Plantillas de mensajes")),
     ("messaging:outbox", gettext_lazy("Bandeja de salida")),
+    ("api_settings:home", gettext_lazy("API y webhooks")),
 ]
 
 

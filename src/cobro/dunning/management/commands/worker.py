@@ -6,6 +6,13 @@ from django.core.management.base import BaseCommand
 from cobro.dunning.tasks import enqueue_due
 
 
+def deliver_webhooks():
+    """Outgoing webhooks that are due (docs/api.md): the worker delivers them between schedule checks."""
+    from cobro.api.webhooks import deliver_due
+
+    deliver_due()
+
+
 class Command(BaseCommand):
     help = ("Run the background worker: enqueue each organization's daily cycle at its local hour "
             "(option cycle_hour, default 08:00) and process the task queue (messages to the outbox...).")
@@ -21,6 +28,7 @@ class Command(BaseCommand):
             for pk, day in enqueue_due(already=enqueued):
                 self.stdout.write(f"enqueued cycle of organization {pk} for {day}")
             call_command("db_worker", batch=True)
+            deliver_webhooks()
             return
         stop = threading.Event()
 
@@ -29,6 +37,7 @@ class Command(BaseCommand):
                 try:
                     for pk, day in enqueue_due(already=enqueued):
                         self.stdout.write(f"enqueued cycle of organization {pk} for {day}")
+                    deliver_webhooks()
                 except Exception as exc:  # a bad moment of the database must not kill the scheduler
                     self.stderr.write(f"scheduler: {exc}")
                 stop.wait(every)

@@ -10,6 +10,7 @@ from cobro.ledger.tables import TableError, read_bytes
 # Other apps import their own kinds of file through this command (`cobro import statement ...`,
 # `cobro import einvoice ...`): each module has ``add_arguments(parser)`` and ``handle(command, **options)``.
 OTHER_KINDS = {
+    "einvoice": "cobro.einvoice.cli",
 }
 
 
@@ -46,13 +47,20 @@ class Command(BaseCommand):
                 result = import_file(organization, kind, data, name=path, dry_run=dry_run, progress=progress)
             except ImportFailed as failed:
                 progress.stop()
-                for problem in failed.problems[:MAX_PROBLEMS_SHOWN]:
-                    self.stderr.write(f"{path}: {problem}")
-                more = len(failed.problems) - MAX_PROBLEMS_SHOWN
-                if more > 0:
-                    self.stderr.write(f"... and {more} more problems")
-                self.stderr.write(f"Nothing was imported: {len(failed.problems)} problem(s) in {path}.")
-                sys.exit(2)
+                self.fail([f"{path}: {problem}" for problem in failed.problems], f" in {path}")
+        self.done(result, dry_run)
+
+    def fail(self, problems: list, where: str = "") -> None:
+        """Report what is wrong (the first problems, and how many more) and exit 2: nothing was written."""
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            self.stderr.write(str(problem))
+        more = len(problems) - MAX_PROBLEMS_SHOWN
+        if more > 0:
+            self.stderr.write(f"... and {more} more problems")
+        self.stderr.write(f"Nothing was imported: {len(problems)} problem(s){where}.")
+        sys.exit(2)
+
+    def done(self, result, dry_run: bool) -> None:
         for note in result.notes:
             self.stdout.write(f"Note: {note}")
         self.stdout.write(("Dry run: " if dry_run else "") + result.summary())
