@@ -191,6 +191,14 @@ COBRO_INBOUND_EMAIL_SECRET = env_str("COBRO_INBOUND_EMAIL_SECRET")
 COBRO_RATE_PER_SECOND = {ch: env_int(f"COBRO_{ch.upper()}_RATE_PER_SECOND", rate)
                          for ch, rate in (("email", 0), ("sms", 10), ("whatsapp", 20), ("letter", 0))}  # 0: no limit
 COBRO_LINK_MAX_AGE_DAYS = env_int("COBRO_LINK_MAX_AGE_DAYS", 90)
+# Payment providers (docs/payments-providers.md). Credentials live per organization, encrypted with
+# COBRO_CREDENTIALS_KEY (comma-separated: the first encrypts, all decrypt) or, when unset, a key
+# derived from SECRET_KEY. The API bases point the official SDKs elsewhere (tests: a local server).
+COBRO_CREDENTIALS_KEY = env_str("COBRO_CREDENTIALS_KEY")
+COBRO_STRIPE_API_BASE = env_str("COBRO_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+COBRO_MERCADOPAGO_API_BASE = env_str("COBRO_MERCADOPAGO_API_BASE", "https://api.mercadopago.com").rstrip("/")
+COBRO_TRANSBANK_API_BASE = env_str("COBRO_TRANSBANK_API_BASE", "https://webpay3g.transbank.cl").rstrip("/")
+COBRO_PROVIDER_TIMEOUT = env_int("COBRO_PROVIDER_TIMEOUT", 20)
 
 SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTING)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
