@@ -86,8 +86,8 @@ def stripe_checkout(creds: dict, *, request_id: str, refs: str, amount: int, cur
 
 
 def stripe_event(creds: dict, payload: bytes, signature: str):
-    """The verified event, or ValueError / stripe.SignatureVerificationError."""
-    return stripe.Webhook.construct_event(payload, signature, creds["webhook_secret"])
+    """The verified event as a plain dict, or ValueError / stripe.SignatureVerificationError."""
+    return stripe.Webhook.construct_event(payload, signature, creds["webhook_secret"]).to_dict()
 
 
 # ---- Mercado Pago ---------------------------------------------------------------------------------
