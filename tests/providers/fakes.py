@@ -135,6 +135,7 @@ class FakeProviders:
                     self.fail_next.discard("transbank")
                     return h._send(422, {"error_message": "Invalid value for parameter: amount"})
                 body = json.loads(raw)
+                body["amount"] = json.loads(str(body["amount"]))  # the SDK sends it as a string
                 token = f"01ab{next(self._ids):060d}"
                 self.transactions[token] = {**body, "state": "created"}
                 return h._send(200, {"token": token, "url": f"{self.base}/webpayserver/initTransaction"})

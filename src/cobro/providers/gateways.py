@@ -116,7 +116,9 @@ def _major(minor: int, currency: str) -> int | float:
 
 
 def mercadopago_checkout(creds: dict, *, request_id: str, refs: str, amount: int, currency: str, title: str,
-                         success_url: str, cancel_url: str, notification_url: str) -> tuple[str, str]:
+                         success_url: str, cancel_url: str) -> tuple[str, str]:
+    # The notification URL is set once in Mercado Pago's panel (Webhooks), where its secret comes
+    # from; the SDK deprecates notification_url per preference.
     body = {
         "items": [{"id": refs[:250], "title": title, "quantity": 1, "currency_id": currency,
                    "unit_price": _major(amount, currency)}],
@@ -124,7 +126,6 @@ def mercadopago_checkout(creds: dict, *, request_id: str, refs: str, amount: int
         "metadata": {"invoice_refs": refs},
         "back_urls": {"success": success_url, "failure": cancel_url, "pending": success_url},
         "auto_return": "approved",
-        "notification_url": notification_url,
     }
     try:
         result = _mercadopago(creds).preference().create(body)

@@ -127,8 +127,7 @@ def start_checkout(org: Organization, customer: Customer, invoices, provider: st
         elif provider == Provider.MERCADOPAGO:
             checkout_id, url = gateways.mercadopago_checkout(
                 creds, request_id=str(req.pk), refs=refs, amount=req.amount, currency=currency, title=title[:250],
-                success_url=success_url, cancel_url=cancel_url,
-                notification_url=_absolute(reverse("providers:mercadopago_webhook", args=[org.slug])))
+                success_url=success_url, cancel_url=cancel_url)
         else:
             checkout_id, url = gateways.transbank_checkout(
                 creds, buy_order=req.buy_order, session_id=req.pk.hex, amount=req.amount, currency=currency,
