@@ -8,11 +8,11 @@ import time
 
 import pytest
 import time_machine
+from tests.providers.fakes import FakeProviders
 
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Membership, Organization
 from cobro.providers import services
-from tests.providers.fakes import FakeProviders
 
 D = dt.date
 STRIPE_WHSEC = "whsec_test_cobro"

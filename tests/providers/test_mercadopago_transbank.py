@@ -1,13 +1,14 @@
 import json
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from django.core.management import call_command
+from tests.providers.conftest import URLS, mp_signed
 
 from cobro.ledger.models import Invoice, Payment
 from cobro.messaging.models import Message
 from cobro.providers import services
 from cobro.providers.models import PaymentRequest, ProviderAccount, WebhookLog
-from tests.providers.conftest import URLS, mp_signed
 
 
 def _mp_notify(client, org_slug, pid, headers=None):
@@ -120,3 +121,35 @@ def test_settings_page_never_shows_secrets_and_lists_webhooks(org, admin, client
     page = client.get("/settings/providers/").content.decode()
     assert "sk_test_secretvalue9" not in page and "whsec_abc" not in page and "…lue9" in page
     assert "firma inválida" in page and "/webhooks/stripe/acme/" in page
+
+
+def test_key_rotation_keeps_credentials_readable(org, settings):
+    from cryptography.fernet import Fernet
+
+    old_token = ProviderAccount.objects.get(organization=org, provider="stripe").secret
+    new_key = Fernet.generate_key().decode()
+    settings.COBRO_CREDENTIALS_KEY = f"{new_key},{settings.SECRET_KEY}"
+    assert services.credentials(org, "stripe")["webhook_secret"] == "whsec_test_cobro"  # old key still reads
+    assert services.rotate_keys() == 3
+    settings.COBRO_CREDENTIALS_KEY = new_key  # the old one dropped
+    assert ProviderAccount.objects.get(organization=org, provider="stripe").secret != old_token
+    assert services.configured(org) == ["stripe", "mercadopago", "transbank"]
+    assert services.credentials(org, "transbank")["api_key"] == "tbk-secret"
+    settings.COBRO_CREDENTIALS_KEY = Fernet.generate_key().decode()  # a wrong key: a clear error
+    try:
+        services.credentials(org, "stripe")
+    except ValueError as exc:
+        assert "cobro provider rotate" in str(exc)
+    else:
+        raise AssertionError("decrypted with the wrong key")
+
+
+def test_errors_are_translated(org, customer, invoices):
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(services.MixedCurrencies) as err:
+        services.start_checkout(org, customer, [invoices["F-1"], invoices["U-1"]], "stripe", **URLS)
+    assert err.value.message == "The chosen invoices are in different currencies (CLP, USD): pay each currency separately."
+    with translation.override("pt-br"), pytest.raises(services.ProviderUnavailable) as err:
+        services.start_checkout(org, customer, [invoices["F-1"]], "paypal", **URLS)
+    assert err.value.message.startswith("Este meio de pagamento não está disponível")

@@ -1,11 +1,12 @@
 import datetime as dt
 
+from tests.providers.conftest import URLS, stripe_signed
+
 from cobro.dunning.cycle import run_cycle
 from cobro.ledger.models import Invoice, Payment
 from cobro.messaging.models import Message
 from cobro.providers import services
 from cobro.providers.models import PaymentRequest, WebhookLog
-from tests.providers.conftest import URLS, stripe_signed
 
 
 def _post(client, org_slug, event, secret=None):

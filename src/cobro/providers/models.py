@@ -106,6 +106,9 @@ class WebhookLog(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["organization", "received_at"], name="webhooklog_org_time")]
 
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} {self.outcome}"
+
     @property
     def outcome_label(self) -> str:
         return str(OUTCOMES.get(self.outcome, self.outcome))
