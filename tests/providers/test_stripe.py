@@ -1,5 +1,6 @@
 import datetime as dt
 
+import pytest
 from tests.providers.conftest import URLS, stripe_signed
 
 from cobro.dunning.cycle import run_cycle
@@ -106,25 +107,16 @@ def test_another_orgs_webhook_url_changes_nothing(org, other_org, customer, invo
 
 def test_provider_failure_and_mixed_currencies_are_clear_errors(org, customer, invoices, fake):
     fake.fail_next.add("stripe")
-    try:
+    with pytest.raises(services.ProviderUnavailable) as err:
         services.start_checkout(org, customer, [invoices["F-1"]], "stripe", **URLS)
-    except services.ProviderUnavailable as exc:
-        assert "No pudimos abrir el pago" in exc.message
-    else:
-        raise AssertionError("no error")
+    assert "No pudimos abrir el pago" in err.value.message
     assert PaymentRequest.objects.get().status == "failed"
-    try:
+    with pytest.raises(services.MixedCurrencies) as err:
         services.start_checkout(org, customer, [invoices["F-1"], invoices["U-1"]], "stripe", **URLS)
-    except services.MixedCurrencies as exc:
-        assert "CLP, USD" in exc.message
-    else:
-        raise AssertionError("no error")
+    assert "CLP, USD" in err.value.message
     assert PaymentRequest.objects.count() == 1  # nothing half-written
     services.remove_credentials(org, "stripe")
     assert services.configured(org) == ["mercadopago", "transbank"]
-    try:
+    with pytest.raises(services.ProviderUnavailable) as err:
         services.start_checkout(org, customer, [invoices["F-1"]], "stripe", **URLS)
-    except services.ProviderUnavailable as exc:
-        assert "no está disponible" in exc.message
-    else:
-        raise AssertionError("no error")
+    assert "no está disponible" in err.value.message

@@ -45,6 +45,16 @@ def _creds(org, provider):
         return None
 
 
+def _webhook_target(slug: str, provider: str):
+    """The organization in the webhook's URL (404 when unknown) and its credentials (None, logged,
+    when it has none for this provider)."""
+    organization = get_object_or_404(Organization, slug=slug)
+    creds = _creds(organization, provider)
+    if not creds:
+        services.log_call(organization, provider, "", "not_configured")
+    return organization, creds
+
+
 def _record(org, provider, event_id, req, payment_id, amount, currency) -> str:
     try:
         _payment, created = services.record_payment(req, payment_id, amount, currency)
@@ -60,10 +70,8 @@ def _record(org, provider, event_id, req, payment_id, amount, currency) -> str:
 @csrf_exempt
 @require_POST
 def stripe_webhook(request, org):
-    organization = get_object_or_404(Organization, slug=org)
-    creds = _creds(organization, Provider.STRIPE)
+    organization, creds = _webhook_target(org, Provider.STRIPE)
     if not creds:
-        services.log_call(organization, Provider.STRIPE, "", "not_configured")
         return HttpResponse(status=404)
     try:
         event = gateways.stripe_event(creds, request.body, request.headers.get("Stripe-Signature", ""))
@@ -106,10 +114,8 @@ def stripe_webhook(request, org):
 @csrf_exempt
 @require_POST
 def mercadopago_webhook(request, org):
-    organization = get_object_or_404(Organization, slug=org)
-    creds = _creds(organization, Provider.MERCADOPAGO)
+    organization, creds = _webhook_target(org, Provider.MERCADOPAGO)
     if not creds:
-        services.log_call(organization, Provider.MERCADOPAGO, "", "not_configured")
         return HttpResponse(status=404)
     try:
         body = json.loads(request.body or b"{}")
