@@ -145,3 +145,24 @@ def test_errors_are_translated(org, customer, invoices):
     with translation.override("pt-br"), pytest.raises(services.ProviderUnavailable) as err:
         services.start_checkout(org, customer, [invoices["F-1"]], "paypal", **URLS)
     assert err.value.message.startswith("Este meio de pagamento não está disponível")
+
+
+def test_cli_bad_input_names_what_is_wrong(org):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no organization 'nadie'"):
+        call_command("provider", "set", "transbank", "--org", "nadie", "--commerce-code", "1", "--api-key", "k")
+    with pytest.raises(CommandError, match="missing api_key"):
+        call_command("provider", "set", "transbank", "--org", "acme", "--commerce-code", "1", "--api-key", " ")
+    assert services.credentials(org, "transbank")["commerce_code"] == "597055555532"  # unchanged
+
+
+def test_settings_page_is_for_admins_only(org, client, django_user_model):
+    from cobro.ledger.models import Membership
+
+    user = django_user_model.objects.create_user(username="mgr", password="x")
+    Membership.objects.create(user=user, organization=org, role="manager")
+    client.force_login(user)
+    assert client.get("/settings/providers/").status_code == 403
+    client.post("/settings/providers/", {"provider": "stripe", "remove": "1"})
+    assert "stripe" in services.configured(org)
