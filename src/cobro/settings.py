@@ -204,6 +204,15 @@ COBRO_IMPORT_MAX_ROWS = env_int("COBRO_IMPORT_MAX_ROWS", 2_000_000)
 COBRO_IMPORT_MAX_COLUMNS = env_int("COBRO_IMPORT_MAX_COLUMNS", 200)
 COBRO_IMPORT_MAX_CELL_CHARS = env_int("COBRO_IMPORT_MAX_CELL_CHARS", 10_000)
 
+# Payment providers (docs/payments-providers.md). Credentials live per organization, encrypted with
+# COBRO_CREDENTIALS_KEY (comma-separated: the first encrypts, all decrypt) or, when unset, a key
+# derived from SECRET_KEY. The API bases point the official SDKs elsewhere (tests: a local server).
+COBRO_CREDENTIALS_KEY = env_str("COBRO_CREDENTIALS_KEY")
+COBRO_STRIPE_API_BASE = env_str("COBRO_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+COBRO_MERCADOPAGO_API_BASE = env_str("COBRO_MERCADOPAGO_API_BASE", "https://api.mercadopago.com").rstrip("/")
+COBRO_TRANSBANK_API_BASE = env_str("COBRO_TRANSBANK_API_BASE", "https://webpay3g.transbank.cl").rstrip("/")
+COBRO_PROVIDER_TIMEOUT = env_int("COBRO_PROVIDER_TIMEOUT", 20)
+
 SESSION_COOKIE_SECURE = env_bool("COBRO_SECURE_COOKIES", not DEBUG and not TESTING)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True

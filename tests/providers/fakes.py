@@ -1,0 +1,183 @@
+"""A local HTTP server speaking the documented subset of each provider's API that Cobro uses.
+
+The real SDKs (stripe, mercadopago, transbank-sdk) talk to it through COBRO_*_API_BASE:
+
+- Stripe: POST /v1/checkout/sessions (form-encoded, Bearer secret key) -> a checkout.session object.
+- Mercado Pago: POST /checkout/preferences (JSON, Bearer access token) -> a preference with
+  init_point; GET /v1/payments/{id} -> a payment.
+- Transbank Webpay Plus 1.2: POST /rswebpaytransaction/api/webpay/v1.2/transactions (Tbk-Api-Key-Id,
+  Tbk-Api-Key-Secret) -> token and url; PUT .../transactions/{token} -> the commit result, once.
+
+The "debtor" side (paying on the provider's page) is driven by the test through pay_* methods, which
+return what the provider would then send to Cobro.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlparse
+
+TBK_PATH = "/rswebpaytransaction/api/webpay/v1.2/transactions"
+
+
+def _unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """Stripe's form encoding (a[b][0][c]=v) back to nested dicts (lists as dicts keyed "0", "1")."""
+    out: dict = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+@dataclass
+class FakeProviders:
+    stripe_key: str = "sk_test_cobro"
+    mp_token: str = "APP_USR-cobro"
+    tbk_code: str = "597055555532"
+    tbk_key: str = "tbk-secret"
+    fail_next: set = field(default_factory=set)  # provider names whose next create answers an error
+    sessions: dict = field(default_factory=dict)
+    preferences: dict = field(default_factory=dict)
+    payments: dict = field(default_factory=dict)
+    transactions: dict = field(default_factory=dict)
+    calls: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._ids = itertools.count(1001)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", "req_fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self):
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def do_POST(self):
+                fake._handle(self, "POST")
+
+            def do_GET(self):
+                fake._handle(self, "GET")
+
+            def do_PUT(self):
+                fake._handle(self, "PUT")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ---- the APIs --------------------------------------------------------------------------------
+    def _handle(self, h, method):
+        path = urlparse(h.path).path
+        raw = h._body()
+        self.calls.append((method, path))
+        auth = h.headers.get("Authorization", "")
+        if path == "/v1/checkout/sessions" and method == "POST":
+            if auth != f"Bearer {self.stripe_key}":
+                return h._send(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})
+            if "stripe" in self.fail_next:
+                self.fail_next.discard("stripe")
+                return h._send(402, {"error": {"type": "card_error", "message": "Your account cannot charge"}})
+            form = _unflatten(parse_qsl(raw.decode()))
+            item = form["line_items"]["0"]
+            sid = f"cs_test_{next(self._ids)}"
+            session = {"id": sid, "object": "checkout.session", "mode": form["mode"],
+                       "client_reference_id": form.get("client_reference_id"),
+                       "metadata": form.get("metadata", {}), "currency": item["price_data"]["currency"],
+                       "amount_total": int(item["price_data"]["unit_amount"]) * int(item["quantity"]),
+                       "success_url": form["success_url"], "cancel_url": form["cancel_url"],
+                       "payment_status": "unpaid", "status": "open", "payment_intent": None,
+                       "url": f"{self.base}/pay/{sid}", "form": form}
+            self.sessions[sid] = session
+            return h._send(200, {k: v for k, v in session.items() if k != "form"})
+        if path == "/checkout/preferences" and method == "POST":
+            if auth != f"Bearer {self.mp_token}":
+                return h._send(401, {"message": "invalid access token", "status": 401})
+            if "mercadopago" in self.fail_next:
+                self.fail_next.discard("mercadopago")
+                return h._send(500, {"message": "internal error", "status": 500})
+            body = json.loads(raw)
+            pid = f"{next(self._ids)}-pref"
+            pref = {"id": pid, **body, "init_point": f"{self.base}/mp/checkout?pref_id={pid}"}
+            self.preferences[pid] = pref
+            return h._send(201, pref)
+        if path.startswith("/v1/payments/") and method == "GET":
+            if auth != f"Bearer {self.mp_token}":
+                return h._send(401, {"message": "invalid access token", "status": 401})
+            payment = self.payments.get(path.rsplit("/", 1)[1])
+            return h._send(200, payment) if payment else h._send(404, {"message": "Payment not found", "status": 404})
+        if path.startswith(TBK_PATH):
+            if (h.headers.get("Tbk-Api-Key-Id"), h.headers.get("Tbk-Api-Key-Secret")) != (self.tbk_code, self.tbk_key):
+                return h._send(401, {"error_message": "Not Authorized"})
+            if method == "POST" and path.rstrip("/") == TBK_PATH:
+                if "transbank" in self.fail_next:
+                    self.fail_next.discard("transbank")
+                    return h._send(422, {"error_message": "Invalid value for parameter: amount"})
+                body = json.loads(raw)
+                body["amount"] = json.loads(str(body["amount"]))  # the SDK sends it as a string
+                token = f"01ab{next(self._ids):060d}"
+                self.transactions[token] = {**body, "state": "created"}
+                return h._send(200, {"token": token, "url": f"{self.base}/webpayserver/initTransaction"})
+            if method == "PUT":
+                token = path.rsplit("/", 1)[1]
+                tx = self.transactions.get(token)
+                if tx is None:
+                    return h._send(422, {"error_message": "Transaction not found"})
+                if tx["state"] in ("committed", "failed"):
+                    return h._send(422, {"error_message": "Invalid status for transaction while authorizing"})
+                ok = tx["state"] == "authorized"
+                tx["state"] = "committed" if ok else "failed"
+                return h._send(200, {"vci": "TSY", "amount": tx["amount"], "status": "AUTHORIZED" if ok else "FAILED",
+                                     "buy_order": tx["buy_order"], "session_id": tx["session_id"],
+                                     "card_detail": {"card_number": "6623"}, "accounting_date": "0504",
+                                     "transaction_date": "2026-05-04T15:00:00.000Z",
+                                     "authorization_code": "1213" if ok else "000000",
+                                     "payment_type_code": "VN", "response_code": 0 if ok else -1,
+                                     "installments_number": 0})
+        return h._send(404, {"error": {"message": f"no route {method} {path}"}})
+
+    # ---- what the debtor does on the provider's page --------------------------------------------
+    def stripe_session_for(self, checkout_url: str) -> dict:
+        return self.sessions[checkout_url.rsplit("/", 1)[1]]
+
+    def stripe_completed_event(self, session_id: str, paid: bool = True) -> dict:
+        session = self.sessions[session_id]
+        if paid:
+            session.update(payment_status="paid", status="complete",
+                           payment_intent=session.get("payment_intent") or f"pi_{next(self._ids)}")
+        data = {k: v for k, v in session.items() if k != "form"}
+        return {"id": f"evt_{next(self._ids)}", "object": "event", "type": "checkout.session.completed",
+                "api_version": "2024-06-20", "data": {"object": data}}
+
+    def mp_pay(self, pref_id: str, status: str = "approved", amount=None) -> str:
+        pref = self.preferences[pref_id]
+        item = pref["items"][0]
+        pid = str(next(self._ids) * 1000 + 7)
+        self.payments[pid] = {"id": int(pid), "status": status, "external_reference": pref["external_reference"],
+                              "transaction_amount": item["unit_price"] if amount is None else amount,
+                              "currency_id": item["currency_id"]}
+        return pid
+
+    def tbk_authorize(self, token: str, approve: bool = True) -> None:
+        self.transactions[token]["state"] = "authorized" if approve else "rejected"
