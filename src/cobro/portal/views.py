@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from cobro.agreements import services as agreements
@@ -27,6 +28,9 @@ PROVIDERS = ("stripe", "mercadopago", "transbank")
 MAX_UPLOAD = 5 * 2**20
 # Receipts and dispute attachments: what the first bytes must be, whatever the file is called.
 MAGIC = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+NOT_RECORDED = gettext_noop("No pudimos registrarlo. Revise los datos o escríbanos.")  # translated where shown
 
 
 class Gone(Exception):
@@ -184,6 +188,8 @@ def promise(request, token, org, customer):
         currency = currencies.pop()
         p = agreements.create_promise(org, customer, day, sum(i.open_amount for i in invoices), currency,
                                       invoices=invoices, channel="portal", made_on=today)
+    except agreements.AgreementError:
+        return _page(request, token, org, customer, status=400, promise_error=_(NOT_RECORDED))
     except ValueError as exc:
         return _page(request, token, org, customer, status=400, promise_error=str(exc))
     return _page(request, token, org, customer, promise_done=p)
@@ -194,7 +200,10 @@ def promise(request, token, org, customer):
 def plan(request, token, org, customer):
     today = agreements.debtor_today(customer)
     try:
-        count = int(request.POST.get("count", ""))
+        raw_count = request.POST.get("count", "").strip()
+        if not raw_count.isdigit():
+            raise ValueError(_("Indique el número de cuotas."))
+        count = int(raw_count)
         invoices = _chosen(request, org, customer)
         currency = invoices[0].currency if invoices else org.currency
         raw_down = request.POST.get("down_payment", "").strip()
@@ -206,7 +215,9 @@ def plan(request, token, org, customer):
                                    _("Aprobar plan de pagos propuesto en el portal"), today,
                                    source_key=f"portal-plan-{p.pk}", data={"plan_id": p.pk})
     except (ValueError, InvalidOperation, IndexError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) and str(exc) else _("Revise el plan propuesto.")
+        # The agreements' own errors are written for the team (in English): the debtor gets ours.
+        plain = isinstance(exc, ValueError) and not isinstance(exc, (agreements.AgreementError, InvalidOperation))
+        message = str(exc) if plain and str(exc) else _("Revise el plan propuesto.")
         return _page(request, token, org, customer, status=400, plan_error=message)
     return _page(request, token, org, customer, plan_done=p, schedule=list(p.instalments.order_by("number")))
 
@@ -223,8 +234,8 @@ def dispute(request, token, org, customer):
     try:
         d = agreements.open_dispute(org, inv, request.POST.get("reason", ""), request.POST.get("text", "")[:2000],
                                     attachments=[checked] if checked else [])
-    except ValueError as exc:
-        return _page(request, token, org, customer, status=400, dispute_error=str(exc))
+    except ValueError:
+        return _page(request, token, org, customer, status=400, dispute_error=_(NOT_RECORDED))
     return _page(request, token, org, customer, dispute_done=d)
 
 
