@@ -15,3 +15,17 @@ class Survey(TenantModel):
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(rating__gte=1) & models.Q(rating__lte=5),
                                               name="portal_survey_rating_1_5")]
+
+
+def receipt_upload_to(instance, filename: str) -> str:
+    return f"portal/receipts/{instance.organization_id}/{instance.customer_id}/{filename}"
+
+
+class TransferNotice(TenantModel):
+    """"Ya pagué": the debtor says they paid by transfer, with the receipt; the team confirms it."""
+
+    customer = models.ForeignKey("ledger.Customer", on_delete=models.CASCADE, related_name="portal_transfers")
+    invoice_refs = models.JSONField(default=list)
+    receipt = models.FileField(upload_to=receipt_upload_to)
+    receipt_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("<str:token>/", views.statement, name="statement"),
     path("<str:token>/pay/", views.pay, name="pay"),
+    path("<str:token>/paid/", views.paid, name="paid"),
     path("<str:token>/promise/", views.promise, name="promise"),
     path("<str:token>/plan/", views.plan, name="plan"),
     path("<str:token>/dispute/", views.dispute, name="dispute"),

@@ -8,6 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from cobro.ledger import services as ledger
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.messaging import defaults, links
 from cobro.portal import access
-from cobro.portal.models import Survey
+from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
 MAX_UPLOAD = 5 * 2**20
@@ -148,7 +149,7 @@ def pay(request, token, org, customer):
             raise ValueError(_("Pague por separado las facturas de cada moneda."))
         from cobro.providers import services as providers
 
-        base = request.build_absolute_uri(reverse("portal:statement", args=[token]))
+        base = settings.COBRO_BASE_URL + reverse("portal:statement", args=[token])  # the public address
         try:
             url = providers.start_checkout(org, customer, invoices, provider, success_url=base + "thanks/",
                                            cancel_url=base)
@@ -237,6 +238,40 @@ def dispute(request, token, org, customer):
     except ValueError:
         return _page(request, token, org, customer, status=400, dispute_error=_(NOT_RECORDED))
     return _page(request, token, org, customer, dispute_done=d)
+
+
+def _paused_days(org) -> int:
+    return int(org.option("transfer_pause_days", 5) or 5)
+
+
+@require_POST
+@portal_view
+def paid(request, token, org, customer):
+    """"Ya pagué": store the receipt, pause collection a few days, open a task to confirm it."""
+    from django.core.files.base import ContentFile
+
+    from cobro.dunning.services import pause_customer
+
+    checked = check_upload(request.FILES.get("receipt"))
+    if isinstance(checked, str):  # no file, or the reason it is refused
+        return _page(request, token, org, customer, status=400, paid_error=checked or _("Adjunte el comprobante."))
+    try:
+        invoices = _chosen(request, org, customer)
+    except ValueError as exc:
+        return _page(request, token, org, customer, status=400, paid_error=str(exc))
+    today = agreements.debtor_today(customer)
+    until = today + dt.timedelta(days=_paused_days(org))
+    refs = [i.ref for i in invoices]
+    name, content = checked
+    with transaction.atomic():
+        notice = TransferNotice(organization=org, customer=customer, invoice_refs=refs, receipt_name=name)
+        notice.receipt.save(name, ContentFile(content), save=False)
+        notice.save()
+        pause_customer(org, customer, until, f"Transferencia informada en el portal ({', '.join(refs)})")
+        ledger.create_task(org, customer, "confirm_transfer", _("Confirmar transferencia informada en el portal"),
+                           today, source_key=f"portal-transfer-{notice.pk}",
+                           data={"notice_id": notice.pk, "invoice_refs": refs})
+    return _page(request, token, org, customer, paid_done=until)
 
 
 @portal_view
