@@ -71,21 +71,26 @@ def test_promise_on_another_customers_invoice_is_refused(book, client):
     assert resp.status_code == 400 and not Promise.objects.exists()
 
 
-def test_plan_inside_the_limits_is_active_with_its_schedule(book, client):
+def test_plan_inside_the_limits_is_active_with_its_schedule_shown_and_mailed(book, client, mailoutbox):
     resp = client.post(book.path(book.es) + "plan/", {"count": "3"})
     html = resp.content.decode()
     plan = Plan.objects.get()
     assert plan.status == "active" and plan.count == 3 and plan.principal == 1_590_000
     assert "quedó aceptado" in html and plan.instalments.count() == 4  # down payment and three
+    assert "$159.000" in html  # the 10 % down payment, with its date
     assert not Task.objects.filter(kind="plan_approval").exists()
+    [mail] = mailoutbox
+    assert mail.to == ["rosa@andes.cl"] and "$159.000" in mail.body
+    assert mail.attachments[0][1].startswith(b"%PDF")
 
 
-def test_plan_outside_the_limits_waits_for_a_manager(book, client):
+def test_plan_outside_the_limits_waits_for_a_manager(book, client, mailoutbox):
     resp = client.post(book.path(book.es) + "plan/", {"count": "12", "invoice": ["F-101"]})
     assert "un supervisor la revisará" in resp.content.decode()
     plan = Plan.objects.get()
     assert plan.status == "proposed"
     assert Task.objects.get(kind="plan_approval").data == {"plan_id": plan.pk}
+    assert not mailoutbox
 
 
 def test_plan_with_no_count_names_the_problem(book, client):

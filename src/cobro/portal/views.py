@@ -220,7 +220,31 @@ def plan(request, token, org, customer):
         plain = isinstance(exc, ValueError) and not isinstance(exc, (agreements.AgreementError, InvalidOperation))
         message = str(exc) if plain and str(exc) else _("Revise el plan propuesto.")
         return _page(request, token, org, customer, status=400, plan_error=message)
-    return _page(request, token, org, customer, plan_done=p, schedule=list(p.instalments.order_by("number")))
+    schedule = list(p.instalments.order_by("number"))
+    if p.status == p.Status.ACTIVE:
+        _mail_schedule(org, customer, p, schedule)
+    rows = [{"due": i.due_date, "amount": format_money(i.amount, p.currency, _lang(org, customer))} for i in schedule]
+    return _page(request, token, org, customer, plan_done=p, schedule_rows=rows)
+
+
+def _mail_schedule(org, customer, plan, schedule) -> None:
+    """E-mail the accepted plan's schedule (text, and the agreements' PDF) to the contacts on file."""
+    from django.core.mail import EmailMessage
+
+    from cobro.agreements.pdf import plan_schedule_pdf
+    from cobro.ledger.models import Contact
+
+    emails = sorted(set(Contact.objects.for_org(org).filter(customer=customer).exclude(email="")
+                        .values_list("email", flat=True)))
+    if not emails:
+        return
+    language = _lang(org, customer)
+    lines = [f"{i.due_date:%d/%m/%Y}  {format_money(i.amount, plan.currency, language)}" for i in schedule]
+    body = _("Su plan de pagos con %(org)s quedó aceptado. Estas son sus cuotas:") % {"org": org.name}
+    mail = EmailMessage(_("%(org)s: su plan de pagos") % {"org": org.name}, body + "\n\n" + "\n".join(lines),
+                        org.email or settings.DEFAULT_FROM_EMAIL, emails)
+    mail.attach(f"plan-{plan.pk}.pdf", plan_schedule_pdf(plan, language), "application/pdf")
+    mail.send()
 
 
 @require_POST
