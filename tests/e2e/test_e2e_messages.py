@@ -31,7 +31,7 @@ def test_outbox_message_template_and_debtor_pages(demo, open_page, sign_in, shot
     page.click("button[value=preview]")
     assert "sin observaciones" in page.content()
     shot(page, "22-template-preview", "laptop")
-    pay = re.search(r"https?://[^/]+(/messages/s/[^\s]+/)", msg.body_text).group(1)
+    pay = re.search(r"https?://[^/]+(/portal/[^\s]+/)", msg.body_text).group(1)
     optout = re.search(r"https?://[^/]+(/messages/u/[^\s]+/)", msg.body_text).group(1)
     phone = open_page("phone")
     phone.goto(pay)

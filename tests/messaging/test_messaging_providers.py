@@ -193,7 +193,7 @@ def test_whatsapp_sends_an_approved_template_with_parameters(book, queue, cloud)
     tpl = payload["template"]
     assert tpl["name"] == "cobro_overdue_friendly" and tpl["language"] == {"code": "pt_BR"}
     params = [p["text"] for p in tpl["components"][0]["parameters"]]
-    assert "R$\xa0987,65" in params and any("/messages/s/" in p for p in params)
+    assert "R$\xa0987,65" in params and any("/portal/" in p for p in params)
     m.refresh_from_db()
     assert m.status == "sent" and m.provider_id == "wamid.HBgM1"
 

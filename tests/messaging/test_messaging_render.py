@@ -22,7 +22,7 @@ def test_spanish_email_lists_every_invoice_with_totals_per_currency(book, queue)
     assert "Factura F-101, vence el 28 de febrero de 2026 (10 días de atraso): $1.234.567" in r.text
     assert "Factura F-102, vence el 13 de marzo de 2026 (vence en 3 días): 1.234,56\xa0€" in r.text
     assert "Total pendiente: $1.234.567 + 1.234,56\xa0€" in r.text
-    assert "/messages/s/" in r.text and "/messages/u/" in r.text  # pay link and opt-out footer
+    assert "/portal/" in r.text and "/messages/u/" in r.text  # pay link (the portal) and opt-out footer
     # The HTML alternative has the invoices as a table, the pay button and the opt-out link.
     assert "<table" in r.html and "F-101" in r.html and "1.234,56" in r.html
     assert r.context["pay_link"] in r.html and r.context["opt_out_link"] in r.html

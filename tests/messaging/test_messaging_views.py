@@ -168,6 +168,6 @@ def test_opted_out_channels_for_the_cycle(book, django_assert_num_queries):
 
 def test_public_pages_speak_the_debtors_language(book, client, settings):
     en = links.url(book.org.pk, book.en.pk, "pay", 1).removeprefix(settings.COBRO_BASE_URL)
-    assert "How to pay" in client.get(en).content.decode()
+    assert "Pay by bank transfer" in client.get(en).content.decode()
     pt = links.url(book.org.pk, book.pt.pk, "optout", 1, "whatsapp").removeprefix(settings.COBRO_BASE_URL)
     assert "Sim, quero me descadastrar" in client.get(pt).content.decode()

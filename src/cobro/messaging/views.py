@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobro.engine.money import format_amounts, format_money
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.ledger.tenancy import require_role
 from cobro.messaging import defaults, links, sandbox, services, webhooks
@@ -173,25 +172,11 @@ def _link_or_gone(request, token: str, purpose: str):
 
 
 def statement(request, token: str):
-    found, gone = _link_or_gone(request, token, "pay")
+    """Pay links sent before the portal existed: a genuine one redirects to the portal."""
+    _found, gone = _link_or_gone(request, token, "pay")
     if gone:
         return gone
-    org, customer, _payload = found
-    language = defaults.language_of(customer.language or org.language)
-    invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
-                    .order_by("due_date", "ref"))
-    today = timezone.localdate()
-    totals = defaultdict(int)
-    rows = []
-    for inv in invoices:
-        totals[inv.currency] += inv.open_amount
-        rows.append({"ref": inv.ref, "due": inv.due_date, "late": max(0, (today - inv.due_date).days),
-                     "amount": format_money(inv.open_amount, inv.currency, language, home=org.currency)})
-    with translation.override(language.lower()):
-        return render(request, "messaging/statement.html", {
-            "org_": org, "customer": customer, "rows": rows,
-            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency),
-            "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""), "reference": customer.ref})
+    return redirect("portal:statement", token=token)
 
 
 @csrf_exempt  # reached from a link in an email, and by mail clients' one-click unsubscribe (RFC 8058)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from cobro.ledger.demo import DEMO_PASSWORD, DEMO_USERS, ensure_demo
 
 #: Apps that add their part of the demo, in the order their data depends on each other.
-DEMO_APPS = ["agreements", "dunning", "messaging", "workspace", "insights"]
+DEMO_APPS = ["agreements", "dunning", "messaging", "workspace", "insights", "portal"]
 
 
 class Command(BaseCommand):
@@ -40,3 +40,8 @@ class Command(BaseCommand):
                           f"{DEMO_PASSWORD!r}):")
         for email, name, role in DEMO_USERS:
             self.stdout.write(f"  {email:<26} {name:<18} {role.label}")
+        from cobro.portal.demo import sample_link
+
+        link = sample_link(org)
+        if link:
+            self.stdout.write(f"A debtor's portal (any customer: `cobro portal link REF --org {org.slug}`): {link}")

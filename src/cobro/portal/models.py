@@ -1,0 +1,31 @@
+"""What the portal stores itself: the one-question survey after paying (for the dashboard)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cobro.ledger.models import TenantModel
+
+
+class Survey(TenantModel):
+    customer = models.ForeignKey("ledger.Customer", on_delete=models.CASCADE, related_name="portal_surveys")
+    rating = models.PositiveSmallIntegerField(_("calificación"))
+    comment = models.TextField(_("comentario"), blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(rating__gte=1) & models.Q(rating__lte=5),
+                                              name="portal_survey_rating_1_5")]
+
+
+def receipt_upload_to(instance, filename: str) -> str:
+    return f"portal/receipts/{instance.organization_id}/{instance.customer_id}/{filename}"
+
+
+class TransferNotice(TenantModel):
+    """"Ya pagué": the debtor says they paid by transfer, with the receipt; the team confirms it."""
+
+    customer = models.ForeignKey("ledger.Customer", on_delete=models.CASCADE, related_name="portal_transfers")
+    invoice_refs = models.JSONField(default=list)
+    receipt = models.FileField(upload_to=receipt_upload_to)
+    receipt_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,340 @@
+"""The debtor portal: the statement behind the customer's signed link, paying online (providers
+app), promising a date, proposing a plan, disputing an invoice, the thank-you survey; and the start
+page where a debtor who lost the link asks for a new one with their tax id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.http import require_POST
+
+from cobro.agreements import services as agreements
+from cobro.engine.money import format_money, to_minor
+from cobro.ledger import services as ledger
+from cobro.ledger.models import Customer, Invoice, Organization
+from cobro.messaging import defaults, links
+from cobro.portal import access
+from cobro.portal.models import Survey, TransferNotice
+
+PROVIDERS = ("stripe", "mercadopago", "transbank")
+MAX_UPLOAD = 5 * 2**20
+# Receipts and dispute attachments: what the first bytes must be, whatever the file is called.
+MAGIC = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+NOT_RECORDED = gettext_noop("No pudimos registrarlo. Revise los datos o escríbanos.")  # translated where shown
+
+
+class Gone(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _open(token: str):
+    try:
+        data = links.read_token(token, "pay")
+    except links.LinkError as exc:
+        raise Gone(str(exc)) from None
+    org = Organization.objects.filter(pk=data["o"]).first()
+    customer = Customer.objects.filter(pk=data["c"], organization=org).first() if org else None
+    if customer is None:
+        raise Gone("invalid")
+    return org, customer
+
+
+def _lang(org, customer) -> str:
+    return defaults.language_of(customer.language or org.language)
+
+
+def portal_view(fn):
+    """Open the link (or answer 410 with the friendly page), in the debtor's language."""
+    def wrapper(request, token: str, *args, **kwargs):
+        try:
+            org, customer = _open(token)
+        except Gone as gone:
+            return render(request, "portal/gone.html", {"reason": gone.reason}, status=410)
+        with translation.override(_lang(org, customer).lower()):
+            return fn(request, token, org, customer, *args, **kwargs)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def check_upload(upload) -> tuple[str, bytes] | str:
+    """(name, content) of an acceptable PDF/PNG/JPEG, or the reason it is refused."""
+    if upload is None:
+        return ""
+    if upload.size > MAX_UPLOAD:
+        return _("El archivo supera el máximo de %(mb)s MB.") % {"mb": MAX_UPLOAD // 2**20}
+    content = upload.read(MAX_UPLOAD + 1)
+    if not any(content.startswith(magic) for magic in MAGIC):
+        return _("El archivo debe ser un PDF, PNG o JPEG.")
+    return (upload.name[:120], content)
+
+
+def _statement(org, customer, language: str, today: dt.date) -> dict:
+    invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
+                    .order_by("due_date", "ref"))
+    totals = defaultdict(int)
+    rows = []
+    for inv in invoices:
+        totals[inv.currency] += inv.open_amount
+        rows.append({"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
+                     "late": max(0, (today - inv.due_date).days),
+                     "amount": format_money(inv.amount, inv.currency, language),
+                     "paid": format_money(inv.amount - inv.open_amount, inv.currency, language),
+                     "balance": format_money(inv.open_amount, inv.currency, language)})
+    return {"rows": rows, "invoices": invoices,
+            "totals": [format_money(v, c, language) for c, v in sorted(totals.items())]}
+
+
+def _configured(org) -> list[str]:
+    try:
+        from cobro.providers.services import configured
+    except ImportError:  # the providers app is not installed in this build
+        return []
+    return [p for p in configured(org) if p in PROVIDERS]
+
+
+def _page(request, token, org, customer, *, status=200, **extra):
+    language = _lang(org, customer)
+    today = agreements.debtor_today(customer)
+    ctx = {"org_": org, "customer": customer, "token": token, "today": today,
+           "providers": _configured(org), "reasons": agreements.dispute_reasons(org),
+           "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""),
+           "reference": customer.ref, "promise_max_days": _promise_max_days(org),
+           "limits": agreements.plan_limits(org), **_statement(org, customer, language, today), **extra}
+    return render(request, "portal/statement.html", ctx, status=status)
+
+
+def _promise_max_days(org) -> int:
+    return int(org.option("promise_max_days", 30) or 30)
+
+
+@portal_view
+def statement(request, token, org, customer):
+    return _page(request, token, org, customer)
+
+
+def _chosen(request, org, customer) -> list[Invoice]:
+    refs = [r for r in request.POST.getlist("invoice") if r]
+    qs = Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
+    if not refs:
+        return list(qs.order_by("due_date", "ref"))
+    found = list(qs.filter(ref__in=refs).order_by("due_date", "ref"))
+    if len(found) != len(set(refs)):
+        raise ValueError(_("Alguna de las facturas elegidas no está pendiente."))
+    return found
+
+
+@require_POST
+@portal_view
+def pay(request, token, org, customer):
+    provider = request.POST.get("provider", "")
+    try:
+        invoices = _chosen(request, org, customer)
+        if provider not in PROVIDERS:
+            raise ValueError(_("Elija un medio de pago."))
+        if not invoices:
+            raise ValueError(_("No tiene facturas pendientes."))
+        if len({i.currency for i in invoices}) > 1:
+            raise ValueError(_("Pague por separado las facturas de cada moneda."))
+        from cobro.providers import services as providers
+
+        base = settings.COBRO_BASE_URL + reverse("portal:statement", args=[token])  # the public address
+        try:
+            url = providers.start_checkout(org, customer, invoices, provider, success_url=base + "thanks/",
+                                           cancel_url=base)
+        except providers.ProviderUnavailable as exc:
+            raise ValueError(str(exc)) from None
+    except (ValueError, ImportError, AttributeError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else _("El pago en línea no está disponible.")
+        return _page(request, token, org, customer, status=400, pay_error=message)
+    return _see_other(url)
+
+
+def _see_other(url: str):
+    from django.http import HttpResponseRedirect
+
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+@require_POST
+@portal_view
+def promise(request, token, org, customer):
+    today = agreements.debtor_today(customer)
+    try:
+        day = dt.date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        return _page(request, token, org, customer, status=400, promise_error=_("Indique una fecha válida."))
+    limit = today + dt.timedelta(days=_promise_max_days(org))
+    if not today <= day <= limit:
+        return _page(request, token, org, customer, status=400, promise_error=_(
+            "La fecha debe estar entre hoy y el %(limit)s.") % {"limit": limit.strftime("%d/%m/%Y")})
+    try:
+        invoices = _chosen(request, org, customer)
+        currencies = {i.currency for i in invoices}
+        if len(currencies) != 1:
+            raise ValueError(_("Elija facturas de una sola moneda."))
+        currency = currencies.pop()
+        p = agreements.create_promise(org, customer, day, sum(i.open_amount for i in invoices), currency,
+                                      invoices=invoices, channel="portal", made_on=today)
+    except agreements.AgreementError:
+        return _page(request, token, org, customer, status=400, promise_error=_(NOT_RECORDED))
+    except ValueError as exc:
+        return _page(request, token, org, customer, status=400, promise_error=str(exc))
+    return _page(request, token, org, customer, promise_done=p)
+
+
+@require_POST
+@portal_view
+def plan(request, token, org, customer):
+    today = agreements.debtor_today(customer)
+    try:
+        raw_count = request.POST.get("count", "").strip()
+        if not raw_count.isdigit():
+            raise ValueError(_("Indique el número de cuotas."))
+        count = int(raw_count)
+        invoices = _chosen(request, org, customer)
+        currency = invoices[0].currency if invoices else org.currency
+        raw_down = request.POST.get("down_payment", "").strip()
+        down = to_minor(raw_down, currency) if raw_down else None
+        with transaction.atomic():
+            p = agreements.create_plan(org, customer, invoices, count, "monthly", today, down_payment=down)
+            if p.status == p.Status.PROPOSED:
+                ledger.create_task(org, customer, "plan_approval",
+                                   _("Aprobar plan de pagos propuesto en el portal"), today,
+                                   source_key=f"portal-plan-{p.pk}", data={"plan_id": p.pk})
+    except (ValueError, InvalidOperation, IndexError) as exc:
+        # The agreements' own errors are written for the team (in English): the debtor gets ours.
+        plain = isinstance(exc, ValueError) and not isinstance(exc, (agreements.AgreementError, InvalidOperation))
+        message = str(exc) if plain and str(exc) else _("Revise el plan propuesto.")
+        return _page(request, token, org, customer, status=400, plan_error=message)
+    schedule = list(p.instalments.order_by("number"))
+    if p.status == p.Status.ACTIVE:
+        _mail_schedule(org, customer, p, schedule)
+    rows = [{"due": i.due_date, "amount": format_money(i.amount, p.currency, _lang(org, customer))} for i in schedule]
+    return _page(request, token, org, customer, plan_done=p, schedule_rows=rows)
+
+
+def _mail_schedule(org, customer, plan, schedule) -> None:
+    """E-mail the accepted plan's schedule (text, and the agreements' PDF) to the contacts on file."""
+    from django.core.mail import EmailMessage
+
+    from cobro.agreements.pdf import plan_schedule_pdf
+    from cobro.ledger.models import Contact
+
+    emails = sorted(set(Contact.objects.for_org(org).filter(customer=customer).exclude(email="")
+                        .values_list("email", flat=True)))
+    if not emails:
+        return
+    language = _lang(org, customer)
+    lines = [f"{i.due_date:%d/%m/%Y}  {format_money(i.amount, plan.currency, language)}" for i in schedule]
+    body = _("Su plan de pagos con %(org)s quedó aceptado. Estas son sus cuotas:") % {"org": org.name}
+    mail = EmailMessage(_("%(org)s: su plan de pagos") % {"org": org.name}, body + "\n\n" + "\n".join(lines),
+                        org.email or settings.DEFAULT_FROM_EMAIL, emails)
+    mail.attach(f"plan-{plan.pk}.pdf", plan_schedule_pdf(plan, language), "application/pdf")
+    mail.send()
+
+
+@require_POST
+@portal_view
+def dispute(request, token, org, customer):
+    inv = Invoice.objects.for_org(org).filter(customer=customer, ref=request.POST.get("invoice", "")).first()
+    if inv is None:
+        return _page(request, token, org, customer, status=400, dispute_error=_("Elija la factura."))
+    checked = check_upload(request.FILES.get("attachment"))
+    if isinstance(checked, str) and checked:
+        return _page(request, token, org, customer, status=400, dispute_error=checked)
+    try:
+        d = agreements.open_dispute(org, inv, request.POST.get("reason", ""), request.POST.get("text", "")[:2000],
+                                    attachments=[checked] if checked else [])
+    except ValueError:
+        return _page(request, token, org, customer, status=400, dispute_error=_(NOT_RECORDED))
+    return _page(request, token, org, customer, dispute_done=d)
+
+
+def _paused_days(org) -> int:
+    return int(org.option("transfer_pause_days", 5) or 5)
+
+
+@require_POST
+@portal_view
+def paid(request, token, org, customer):
+    """"Ya pagué": store the receipt, pause collection a few days, open a task to confirm it."""
+    from django.core.files.base import ContentFile
+
+    from cobro.dunning.services import pause_customer
+
+    checked = check_upload(request.FILES.get("receipt"))
+    if isinstance(checked, str):  # no file, or the reason it is refused
+        return _page(request, token, org, customer, status=400, paid_error=checked or _("Adjunte el comprobante."))
+    try:
+        invoices = _chosen(request, org, customer)
+    except ValueError as exc:
+        return _page(request, token, org, customer, status=400, paid_error=str(exc))
+    today = agreements.debtor_today(customer)
+    until = today + dt.timedelta(days=_paused_days(org))
+    refs = [i.ref for i in invoices]
+    name, content = checked
+    with transaction.atomic():
+        notice = TransferNotice(organization=org, customer=customer, invoice_refs=refs, receipt_name=name)
+        notice.receipt.save(name, ContentFile(content), save=False)
+        notice.save()
+        pause_customer(org, customer, until, f"Transferencia informada en el portal ({', '.join(refs)})")
+        ledger.create_task(org, customer, "confirm_transfer", _("Confirmar transferencia informada en el portal"),
+                           today, source_key=f"portal-transfer-{notice.pk}",
+                           data={"notice_id": notice.pk, "invoice_refs": refs})
+    return _page(request, token, org, customer, paid_done=until)
+
+
+@portal_view
+def thanks(request, token, org, customer):
+    done = False
+    error = ""
+    if request.method == "POST":
+        try:
+            rating = int(request.POST.get("rating", ""))
+            if not 1 <= rating <= 5:
+                raise ValueError
+        except ValueError:
+            error = _("Elija una nota del 1 al 5.")
+        else:
+            Survey.objects.create(organization=org, customer=customer, rating=rating,
+                                  comment=request.POST.get("comment", "")[:1000])
+            ledger.record_event(org, customer, "portal.survey", f"Encuesta del portal: {rating}/5",
+                                data={"rating": rating})
+            done = True
+    return render(request, "portal/thanks.html", {"org_": org, "customer": customer, "token": token,
+                                                  "done": done, "error": error}, status=400 if error else 200)
+
+
+def start(request):
+    """Ask for a new link with the tax id. The answer is the same whether the tax id exists or not."""
+    countries = sorted(access.TAX_IDS)
+    ctx = {"countries": countries, "country": request.POST.get("country", "CL"), "sent": False, "error": ""}
+    if request.method == "POST":
+        ip = request.META.get("REMOTE_ADDR", "")
+        try:
+            spellings = access.normalise_tax_id(ctx["country"], request.POST.get("tax_id", ""))
+        except access.BadTaxId as exc:
+            ctx["error"] = str(exc)
+            return render(request, "portal/start.html", ctx, status=400)
+        if access.over_limit("ip:" + ip, "tax:" + ctx["country"] + spellings[0]):
+            ctx["error"] = _("Demasiados intentos. Vuelva a intentarlo en una hora.")
+            return render(request, "portal/start.html", ctx, status=429)
+        access.send_magic_links(ctx["country"], spellings)
+        ctx["sent"] = True
+    return render(request, "portal/start.html", ctx)
+
+

@@ -1,0 +1,182 @@
+"""What the debtor does from the portal and what it changes in the database: "ya pagué" with a
+receipt, promise, plan, dispute (uploads checked by content), the pay form, the survey."""
+
+import sys
+import types
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from cobro.agreements.models import Dispute, Plan, Promise
+from cobro.dunning.models import Pause
+from cobro.ledger.models import Task, TimelineEvent
+from cobro.portal.models import Survey, TransferNotice
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PDF = b"%PDF-1.4\n%fake but well-formed enough\n"
+
+
+def _csrf_client(client):
+    from django.test import Client
+
+    return Client(enforce_csrf_checks=True)
+
+
+def test_every_form_needs_the_csrf_token(book, client):
+    strict = _csrf_client(client)
+    path = book.path(book.es)
+    for action in ("pay/", "paid/", "promise/", "plan/", "dispute/", "thanks/"):
+        assert strict.post(path + action, {"date": "2026-03-20"}).status_code == 403
+    assert strict.post("/portal/", {"country": "CL", "tax_id": "76086428-5"}).status_code == 403
+    assert not Promise.objects.exists()
+
+
+def test_i_have_paid_stores_the_receipt_pauses_and_opens_a_task(book, client):
+    resp = client.post(book.path(book.es) + "paid/", {"invoice": ["F-101"],
+                                                       "receipt": SimpleUploadedFile("comprobante.png", PNG)})
+    assert resp.status_code == 200 and "no le enviaremos recordatorios hasta el" in resp.content.decode()
+    notice = TransferNotice.objects.get()
+    assert notice.invoice_refs == ["F-101"] and notice.receipt.read() == PNG
+    pause = Pause.objects.get(customer=book.es)
+    assert str(pause.until) == "2026-03-15"  # five days, the default
+    task = Task.objects.get(customer=book.es, kind="confirm_transfer")
+    assert task.data["invoice_refs"] == ["F-101"]
+
+
+@pytest.mark.parametrize("upload, error", [
+    (("factura.pdf", b"MZ\x90\0 this is an executable"), "debe ser un PDF, PNG o JPEG"),
+    (("grande.pdf", b"%PDF-" + b"0" * (5 * 2**20)), "supera el máximo de 5 MB"),
+])
+def test_a_receipt_is_judged_by_its_content_not_its_name(book, client, upload, error):
+    resp = client.post(book.path(book.es) + "paid/", {"receipt": SimpleUploadedFile(*upload)})
+    assert resp.status_code == 400 and error in resp.content.decode()
+    assert not TransferNotice.objects.exists() and not Pause.objects.exists() and not Task.objects.exists()
+
+
+def test_promise_within_the_creditors_days_is_recorded_on_the_timeline(book, client):
+    path = book.path(book.es)
+    late = client.post(path + "promise/", {"date": "2026-03-30", "invoice": ["F-101"]})
+    assert late.status_code == 400 and "entre hoy y el 25/03/2026" in late.content.decode()
+    assert not Promise.objects.exists()
+    resp = client.post(path + "promise/", {"date": "2026-03-20", "invoice": ["F-101"]})
+    assert "Registramos su compromiso de pago" in resp.content.decode()
+    p = Promise.objects.get()
+    assert (p.customer, str(p.promised_date), p.amount, p.channel) == (book.es, "2026-03-20", 1_200_000, "portal")
+    assert [i.ref for i in p.invoices.all()] == ["F-101"]
+    assert TimelineEvent.objects.filter(customer=book.es, kind="promise.made").count() == 1
+
+
+def test_promise_on_another_customers_invoice_is_refused(book, client):
+    resp = client.post(book.path(book.es) + "promise/", {"date": "2026-03-20", "invoice": ["S-999"]})
+    assert resp.status_code == 400 and not Promise.objects.exists()
+
+
+def test_plan_inside_the_limits_is_active_with_its_schedule_shown_and_mailed(book, client, mailoutbox):
+    resp = client.post(book.path(book.es) + "plan/", {"count": "3"})
+    html = resp.content.decode()
+    plan = Plan.objects.get()
+    assert plan.status == "active" and plan.count == 3 and plan.principal == 1_590_000
+    assert "quedó aceptado" in html and plan.instalments.count() == 4  # down payment and three
+    assert "$159.000" in html  # the 10 % down payment, with its date
+    assert not Task.objects.filter(kind="plan_approval").exists()
+    [mail] = mailoutbox
+    assert mail.to == ["rosa@andes.cl"] and "$159.000" in mail.body
+    assert mail.attachments[0][1].startswith(b"%PDF")
+
+
+def test_plan_outside_the_limits_waits_for_a_manager(book, client, mailoutbox):
+    resp = client.post(book.path(book.es) + "plan/", {"count": "12", "invoice": ["F-101"]})
+    assert "un supervisor la revisará" in resp.content.decode()
+    plan = Plan.objects.get()
+    assert plan.status == "proposed"
+    assert Task.objects.get(kind="plan_approval").data == {"plan_id": plan.pk}
+    assert not mailoutbox
+
+
+def test_plan_with_no_count_names_the_problem(book, client):
+    resp = client.post(book.path(book.es) + "plan/", {"count": ""})
+    assert resp.status_code == 400 and "número de cuotas" in resp.content.decode()
+    assert not Plan.objects.exists()
+
+
+def test_dispute_with_an_attachment_pauses_that_invoice(book, client):
+    from cobro.agreements.services import dispute_reasons
+
+    reason = dispute_reasons(book.org)[0].code
+    liar = client.post(book.path(book.es) + "dispute/", {
+        "invoice": "F-103", "reason": reason, "attachment": SimpleUploadedFile("foto.jpg", b"GIF89a....")})
+    assert liar.status_code == 400 and not Dispute.objects.exists()
+    resp = client.post(book.path(book.es) + "dispute/", {
+        "invoice": "F-103", "reason": reason, "text": "No recibimos la mercadería",
+        "attachment": SimpleUploadedFile("guia.pdf", PDF)})
+    assert "Pausamos la cobranza de esa factura" in resp.content.decode()
+    d = Dispute.objects.get()
+    assert d.invoice == book.inv["c"] and d.status == "open" and d.text == "No recibimos la mercadería"
+    assert d.attachments.get().file.read() == PDF
+    assert TimelineEvent.objects.filter(customer=book.es, kind__startswith="dispute").exists()
+    # Another organization's invoice cannot be disputed from this link.
+    other = client.post(book.path(book.es) + "dispute/", {"invoice": "S-999", "reason": reason})
+    assert other.status_code == 400 and Dispute.objects.count() == 1
+
+
+def test_survey_after_paying_is_stored(book, client):
+    path = book.path(book.es) + "thanks/"
+    assert "¿Qué tan fácil fue pagar?" in client.get(path).content.decode()
+    assert client.post(path, {"rating": "9"}).status_code == 400
+    resp = client.post(path, {"rating": "4", "comment": "Muy rápido"})
+    assert "Gracias por su opinión" in resp.content.decode()
+    s = Survey.objects.get()
+    assert (s.organization, s.customer, s.rating, s.comment) == (book.org, book.es, 4, "Muy rápido")
+
+
+@pytest.fixture
+def fake_providers(monkeypatch):
+    """A stand-in for cobro.providers.services only while the providers branch is not merged: it
+    records what the portal asked for. The real checkout flows are tested in the providers app."""
+    try:
+        from cobro.providers import services as real
+        if hasattr(real, "start_checkout") and hasattr(real, "configured"):
+            pytest.skip("the providers app is here: the end-to-end pay test belongs to it")
+    except ImportError:
+        pass
+    calls = []
+
+    class ProviderUnavailable(Exception):
+        pass
+
+    def start_checkout(org, customer, invoices, provider, *, success_url, cancel_url):
+        if provider == "transbank":
+            raise ProviderUnavailable("Webpay no está configurado.")
+        calls.append((org.slug, customer.ref, [i.ref for i in invoices], provider, success_url, cancel_url))
+        return f"https://checkout.test/{provider}/session"
+
+    module = types.ModuleType("cobro.providers.services")
+    module.start_checkout, module.ProviderUnavailable = start_checkout, ProviderUnavailable
+    module.configured = lambda org: ["stripe", "transbank"]
+    monkeypatch.setitem(sys.modules, "cobro.providers.services", module)
+    import cobro.providers
+
+    monkeypatch.setattr(cobro.providers, "services", module, raising=False)
+    return calls
+
+
+def test_pay_form_redirects_303_to_the_providers_checkout(book, client, fake_providers):
+    path = book.path(book.es)
+    html = client.get(path).content.decode()
+    assert 'value="stripe"' in html and 'value="transbank"' in html and 'value="mercadopago"' not in html
+    resp = client.post(path + "pay/", {"invoice": ["F-101", "F-103"], "provider": "stripe"})
+    assert resp.status_code == 303 and resp["Location"] == "https://checkout.test/stripe/session"
+    [(org, cust, refs, provider, success, cancel)] = fake_providers
+    assert (org, cust, refs, provider) == ("acme", "C1", ["F-103", "F-101"], "stripe")
+    assert success == "http://127.0.0.1:8000" + path + "thanks/" and cancel == "http://127.0.0.1:8000" + path
+    client.post(path + "pay/", {"provider": "stripe"})
+    assert fake_providers[1][2] == ["F-103", "F-101", "F-102"]  # all open invoices by default
+    refused = client.post(path + "pay/", {"provider": "transbank"})
+    assert refused.status_code == 400 and "Webpay no está configurado." in refused.content.decode()
+
+
+def test_pay_form_validates_its_fields(book, client):
+    path = book.path(book.es)
+    assert "Elija un medio de pago" in client.post(path + "pay/", {"provider": "paypal"}).content.decode()
+    wrong = client.post(path + "pay/", {"provider": "stripe", "invoice": ["S-999"]})
+    assert wrong.status_code == 400 and "no está pendiente" in wrong.content.decode()
