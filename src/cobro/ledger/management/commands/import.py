@@ -7,10 +7,10 @@ from cobro.ledger.importing import MAX_PROBLEMS_SHOWN, ImportFailed, import_file
 from cobro.ledger.models import Organization
 from cobro.ledger.tables import TableError, read_bytes
 
-
 # Other apps import their own kinds of file through this command (`cobro import statement ...`,
 # `cobro import einvoice ...`): each module has ``add_arguments(parser)`` and ``handle(command, **options)``.
 OTHER_KINDS = {
+    "statement": "cobro.payments.cli",
 }
 
 
