@@ -93,3 +93,31 @@ def test_viewer_and_outsider_may_not(org, other_org, lines, django_user_model):
     assert lines[2].status == "suggested"
     assert "TEF PANADERIA" not in c.get(f"/reconciliation/?day={DAY}").content.decode()
     assert Organization.objects.count() == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "pt_BR"])
+def test_catalogs_cover_every_string_of_the_app(lang):
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    import cobro.payments
+
+    root = Path(cobro.payments.__file__).parent
+    wanted = set()
+    for p in root.rglob("*.py"):
+        wanted |= set(re.findall(r'\b(?:_|N_|gettext_lazy)\(\s*"((?:[^"\\]|\\.)*)"', p.read_text()))
+    for p in root.rglob("*.html"):
+        wanted |= set(re.findall(r'{%\s*translate\s+"([^"]*)"', p.read_text()))
+        wanted |= set(re.findall(r"{%\s*translate\s+'([^']*)'", p.read_text()))
+    with (root / "locale" / lang / "LC_MESSAGES" / "django.po").open("rb") as f:
+        catalog = {m.id: m.string for m in read_po(f) if m.id}
+    assert not [w for w in wanted if not catalog.get(w)]
+
+
+def test_page_in_english(agent, lines):
+    c = client_for(agent)
+    c.post("/language/", {"language": "en"})
+    html = c.get(f"/reconciliation/?day={DAY}&status=ignored").content.decode()
+    assert "Reconciliation" in html and "It is a bank charge or fee." in html and "Conciliación" not in html
