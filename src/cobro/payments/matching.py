@@ -160,7 +160,9 @@ _PREFIX = (r"(?:fact(?:ura)?s?|fac|fct|fra|fv|fe|f|inv|invoice|doc|boleta|bol|n[
 _REF_RUN = re.compile(r"(?<![a-z])" + _PREFIX + r"[\s.:#°º-]{0,3}(\d[\d/-]*\d|\d)((?:\s*(?:,|;|y|e|and|-|/|\+|&)?\s*\d{3,}(?![\d.]))*)",
                       re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\dA-Za-z])(\d[\d/-]*\d)(?![\d])")
-_TOKEN = re.compile(r"[0-9A-Za-z&Ññ.\-]+")
+#: Anything that may be a RUT, NIT, RFC or NIF: digits with dots or dashes, letters before or after.
+_TAXLIKE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z&Ññ]{0,4}\d[\d.\-]{5,}[\dA-Za-z]{0,3}(?![0-9A-Za-z])")
+_SEPARATORS = str.maketrans("", "", ".- ")
 
 
 def ref_keys(ref: str) -> list[str]:
@@ -222,12 +224,22 @@ class Book:
             for form in forms:
                 self._tax[form] = c.id if self._tax.get(form, c.id) == c.id else None  # None: shared
         self._words: dict[str, list[int]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._single: dict[str, list[int]] = defaultdict(list)
         self._name_tokens: dict[int, list[str]] = {}
         for c in self.customers:
             tokens = list(dict.fromkeys(name_tokens(c.name)))
             self._name_tokens[c.id] = tokens
             for t in tokens:
                 self._words[t].append(c.id)
+            if len(tokens) == 1:
+                self._single[tokens[0]].append(c.id)
+            for i, a in enumerate(tokens[:6]):
+                for b in tokens[i + 1:6]:
+                    self._pairs[(a, b) if a < b else (b, a)].append(c.id)
+        # Rare words identify; "comercial" or "ferreteria", shared by hundreds, barely do.
+        self._weights = {w: 1.0 / (1 + len(ids) ** 0.5) for w, ids in self._words.items()}
+        self._name_weight = {cid: sum(self._weights[t] for t in tokens) for cid, tokens in self._name_tokens.items()}
         self._learned_names = {payer_key(k): v for k, v in self.names.items() if payer_key(k)}
         self._learned_accounts = {compact_tax_id(k): v for k, v in self.accounts.items() if compact_tax_id(k)}
         self._expected: dict[int, list[Expected]] = defaultdict(list)
@@ -279,7 +291,10 @@ class Book:
             return self._explain(line, cid, [], [why], level="strong")
 
         if named_customers:
-            names = {cid: why for cid, why in who}
+            any_prefixed = any(p for _, p in hits)
+            # The name only corroborates here: read it when it can change the outcome.
+            names = ({cid: why for cid, why in self._who_by_name(line, text)}
+                     if len(named_customers) > 1 or not any_prefixed or line.counterparty else {})
             if len(named_customers) > 1:
                 agreeing = [c for c in named_customers if c in names]
                 if len(agreeing) != 1:
@@ -299,6 +314,7 @@ class Book:
         if wrong_currency:
             return Result(UNMATCHED, 0.0, reasons=(("currency", {"invoices": wrong_currency,
                                                                  "currency": line.currency}),))
+        who = self._who_by_name(line, text)
         if who:
             if len(who) > 1:
                 return self._suggest_customers([c for c, _ in who], "ambiguous_customer")
@@ -331,8 +347,8 @@ class Book:
                 seen.add(cid)
                 found.append((cid, (code, {**params, "customer": self._name(cid)})))
 
-        for raw in ([line.tax_id] if line.tax_id else []) + _TOKEN.findall(f"{line.counterparty} {text}"):
-            key = compact_tax_id(raw.strip(".-"))
+        for raw in ([line.tax_id] if line.tax_id else []) + _TAXLIKE.findall(f"{line.counterparty} {text}"):
+            key = raw.translate(_SEPARATORS).upper()
             if len(key) >= 8:
                 cid = self._tax.get(key)
                 if cid is not None:
@@ -349,59 +365,59 @@ class Book:
                 if f" {alias} " in folded:
                     add(cid, "alias_name", {"payer": alias.upper()})
                     break
-        if not found or all(why[0] != "tax" for _, why in found):
-            for cid, score in self._by_name(line.counterparty or text, bool(line.counterparty)):
-                add(cid, "name" if score >= 0.85 else "name_weak", {})
         return found
+
+    def _who_by_name(self, line: Line, text: str) -> list[tuple[int, tuple[str, dict]]]:
+        return [(cid, ("name" if score >= 0.85 else "name_weak", {"customer": self._name(cid)}))
+                for cid, score in self._by_name(line.counterparty or text, bool(line.counterparty))
+                if cid in self._customers]
 
     def _by_name(self, text: str, is_name_field: bool) -> list[tuple[int, float]]:
         words = [w for w in name_tokens(text) if w not in _BANKING]
         if not words:
             return []
         present = set(words)
-        scores: dict[int, float] = {}
-        for w in present:
-            for cid in self._words.get(w, ())[:400]:
-                scores[cid] = 0.0
-        if is_name_field and words:
-            # Banks cut the payer's name at 16 to 35 characters: the last word may be truncated.
-            last = words[-1]
-            if len(last) >= 3:
-                for _w, ids in self._prefix_candidates(last):
-                    for cid in ids[:400]:
-                        scores.setdefault(cid, 0.0)
-        if not scores:
+        # Banks cut the payer's name at 16 to 35 characters: the last word of the field may be cut.
+        last = words[-1] if is_name_field and len(words[-1]) >= 3 else ""
+        weight = self._weights
+        # Candidates: customers whose name shares two words with the line (one, for one-word names),
+        # found through an index of word pairs, so a common word never drags in thousands of names.
+        usable = [w for w in dict.fromkeys(words) if w in self._words][:10]
+        if last:
+            usable += [w for w, _ids in self._prefix_candidates(last)][:5]
+        candidates: set[int] = set()
+        for i, a in enumerate(usable):
+            candidates.update(self._single.get(a, ()))
+            for b in usable[i + 1:]:
+                candidates.update(self._pairs.get((a, b) if a < b else (b, a), ()))
+        if not candidates:
             return []
+        line_total = sum(weight.get(w, 1.0) for w in present)
         out = []
-        for cid in scores:
+        for cid in candidates:
             tokens = self._name_tokens[cid]
-            total = got = 0.0
+            got = 0.0
+            matched = 0
             for t in tokens:
-                weight = self._weight(t)
-                total += weight
-                if t in present or (is_name_field and t.startswith(words[-1]) and len(words[-1]) >= 3):
-                    got += weight
-            matched = sum(1 for t in tokens if t in present or (is_name_field and len(words[-1]) >= 3
-                                                                and t.startswith(words[-1])))
-            if not total or got / total < 0.6 or matched < min(2, len(tokens)):
+                if t in present or (last and t.startswith(last)):
+                    got += weight[t]
+                    matched += 1
+            total = self._name_weight[cid]
+            if not total or matched < min(2, len(tokens)) or got / total < 0.6:
                 continue
             score = got / total
             if is_name_field:
                 # The payer field holds only a name: words of it the customer's name lacks count against.
-                mine = set(tokens)
-                line_total = sum(self._weight(w) for w in present)
-                line_got = sum(self._weight(w) for w in present if w in mine or any(t.startswith(w) for t in mine))
+                mine = tokens
+                line_got = sum(weight.get(w, 1.0) for w in present
+                               if w in mine or any(t.startswith(w) for t in mine))
                 cover = line_got / line_total if line_total else 0.0
                 score = 2 * score * cover / (score + cover) if score + cover else 0.0
             out.append((cid, score))
         out.sort(key=lambda x: -x[1])
         if len(out) > 1 and out[1][1] > out[0][1] - 0.15:
-            return [(cid, min(s, 0.7)) for cid, s in out[:3]]  # several look alike: weak evidence only
+            return [(cid, min(sc, 0.7)) for cid, sc in out[:3]]  # several look alike: weak evidence only
         return out[:1]
-
-    def _weight(self, word: str) -> float:
-        """Rare words identify; "comercial" or "ferreteria", shared by hundreds, barely do."""
-        return 1.0 / (1 + len(self._words.get(word, ())) ** 0.5)
 
     def _prefix_candidates(self, stem: str):
         if not hasattr(self, "_by_prefix"):
