@@ -53,7 +53,7 @@ def index(request):
         ln.why = services.explain(ln.reasons, request.LANGUAGE_CODE)
         ln.invoice_refs = [refs[a[0]] for a in ln.allocations if a[0] in refs]
     return render(request, "payments/index.html", {
-        "day": day, "status": status, "lines": lines, "health": services.accounts_health(org, org_today(org)),
+        "day": day, "status": status, "lines": lines,
         "tabs": [(code, label, counts.get(code, 0)) for code, label in TABS],
         "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1)})
 
