@@ -408,9 +408,10 @@ class Book:
             score = got / total
             if is_name_field:
                 # The payer field holds only a name: words of it the customer's name lacks count against.
-                mine = tokens
-                line_got = sum(weight.get(w, 1.0) for w in present
-                               if w in mine or any(t.startswith(w) for t in mine))
+                line_got = 0.0
+                for w in present:
+                    if w in tokens or (w == last and any(t.startswith(last) for t in tokens)):
+                        line_got += weight.get(w, 1.0)
                 cover = line_got / line_total if line_total else 0.0
                 score = 2 * score * cover / (score + cover) if score + cover else 0.0
             out.append((cid, score))
