@@ -38,7 +38,8 @@ STATUSES = (APPLIED, SUGGESTED, UNMATCHED, IGNORED, DUPLICATE)
 DEFAULT_THRESHOLD = 0.9
 #: Bank fees a payer's bank may deduct from a transfer, in major units, when the organization sets none.
 DEFAULT_FEE_TOLERANCE = {"CLP": 1500, "COP": 15000, "MXN": 25, "EUR": 5, "USD": 5}
-SUBSET_LIMIT = 12  # open invoices of one customer tried in combinations (2^12 sums at most)
+SUBSET_LIMIT = 12
+NAME_CANDIDATES = 60  # more customers than this sharing two words of the payer's name: not an identity  # open invoices of one customer tried in combinations (2^12 sums at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +391,8 @@ class Book:
             candidates.update(self._single.get(a, ()))
             for b in usable[i + 1:]:
                 candidates.update(self._pairs.get((a, b) if a < b else (b, a), ()))
-        if not candidates:
+        if not candidates or len(candidates) > NAME_CANDIDATES:
+            # Sixty customers sharing the words of a name: the name identifies nobody.
             return []
         line_total = sum(weight.get(w, 1.0) for w in present)
         out = []
