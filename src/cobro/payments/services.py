@@ -8,6 +8,7 @@ payment would be.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections import Counter
@@ -75,7 +76,10 @@ REASONS = {
 
 def explain(reasons, language: str = "es") -> str:
     """One sentence from the reason codes, in ``language``: "El RUT ... ; el monto es ...". """
-    with translation.override(language or "es"):
+    language = language or "es"
+    # Activating a language costs more than the sentence: skip it when it is already the active one.
+    same = (translation.get_language() or "").lower() == language.lower().replace("_", "-")
+    with contextlib.nullcontext() if same else translation.override(language):
         parts = []
         for code, params in reasons:
             words = _(REASONS.get(code, code))
@@ -199,8 +203,20 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
     outcome = ImportOutcome(parsed, chosen)
     customers = {c.id: c for c in book.customers} if book else {}
     invoice_refs = {inv.id: inv.ref for inv in book.invoices} if book else {}
+    # Duplicates show what they were matched to: those invoices may be paid by now, read them once.
+    invoice_refs.update(_invoice_refs(org, [a for ln in existing.values() for a in ln.allocations]))
     new_rows: list[tuple[StatementLine, matching.Result]] = []
     seen_in_file: set[str] = set()
+    with translation.override(org.language or "es"):
+        _match_lines(org, parsed, minor, keys, existing, book, customers, invoice_refs, today, outcome,
+                     new_rows, seen_in_file)
+    if dry_run:
+        return outcome
+    return _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows)
+
+
+def _match_lines(org, parsed, minor, keys, existing, book, customers, invoice_refs, today, outcome, new_rows,
+                 seen_in_file) -> None:
     for position, (e, amount, key) in enumerate(zip(parsed.entries, minor, keys, strict=True), start=1):
         if key in existing or key in seen_in_file:
             old = existing.get(key)
@@ -208,7 +224,7 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
             outcome.lines.append(LineOutcome(
                 position, e.booking_date, amount, e.currency, matching.DUPLICATE,
                 old.customer.ref if old and old.customer else None,
-                _refs_of(org, old.allocations) if old else [], 1.0, explain(reasons, org.language), key, e.text))
+                [invoice_refs[a[0]] for a in old.allocations if a[0] in invoice_refs] if old else [], 1.0, explain(reasons, org.language), key, e.text))
             continue
         seen_in_file.add(key)
         line = matching.Line(position, e.booking_date, amount, e.currency, e.text, e.counterparty,
@@ -229,8 +245,9 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
             status=result.status if result.status != matching.APPLIED else StatementLine.Status.SUGGESTED,
             customer_id=result.customer_id, allocations=[list(a) for a in result.allocations],
             confidence=result.confidence, reasons=[list(r) for r in result.reasons]), result))
-    if dry_run:
-        return outcome
+
+
+def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows) -> ImportOutcome:
     with transaction.atomic():
         if chosen is None:
             chosen = BankAccount.objects.create(organization=org, name=number[-24:], number=number,
@@ -257,10 +274,9 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
     return outcome
 
 
-def _refs_of(org: Organization, allocations) -> list[str]:
-    ids = [a[0] for a in allocations or []]
-    refs = dict(Invoice.objects.for_org(org).filter(pk__in=ids).values_list("pk", "ref")) if ids else {}
-    return [refs[i] for i in ids if i in refs]
+def _invoice_refs(org: Organization, allocations) -> dict[int, str]:
+    ids = {a[0] for a in allocations or []}
+    return dict(Invoice.objects.for_org(org).filter(pk__in=ids).values_list("pk", "ref")) if ids else {}
 
 
 def _apply(org: Organization, line: StatementLine, customer: Customer, allocations, writeoff=(), *, actor,
