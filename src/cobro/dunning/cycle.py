@@ -293,6 +293,11 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
         for earlier in CycleRun.objects.for_org(org).filter(as_of__lt=as_of, finished_at__isnull=True) \
                 .order_by("as_of").values_list("as_of", flat=True):
             run_cycle(org, earlier, batch_customers=batch_customers)
+    read_statements = _optional("cobro.payments.cycle", "read_statements")
+    if read_statements is not None and not dry_run:
+        # Bank statements left in the accounts' folders are applied first: a payment that arrived
+        # this morning stops today's reminder.
+        read_statements(org, as_of)
     evaluate_agreements = _optional("cobro.agreements.cycle", "evaluate")
     if evaluate_agreements is not None and not dry_run:
         # Promises kept or broken and instalments missed are settled before the book is read.

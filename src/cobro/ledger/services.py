@@ -193,6 +193,39 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
     return payment
 
 
+def reverse_payment(org: Organization, payment: Payment, reason: str, actor=None) -> list[int]:
+    """Undo a payment recorded by mistake (a statement line matched to the wrong customer).
+
+    Its allocations go and the invoices it paid are open again; the timeline keeps who did it, why,
+    and everything the payment was, so the audit trail loses nothing. Returns the reopened invoices.
+    """
+    if not (reason or "").strip():
+        raise LedgerError(f"payment {payment.ref}: say why it is reversed")
+    with transaction.atomic():
+        payment = Payment.objects.for_org(org).select_for_update().get(pk=payment.pk)
+        allocated = list(payment.allocations.values_list("invoice_id", "amount"))
+        record_event(org, payment.customer_id, "payment.reversed", f"Pago {payment.ref} anulado: {reason}",
+                     data={"ref": payment.ref, "amount": payment.amount, "currency": payment.currency,
+                           "date": payment.date.isoformat(), "method": payment.method,
+                           "provider": payment.provider, "provider_ref": payment.provider_ref,
+                           "allocated": [[i, a] for i, a in allocated], "reason": reason}, actor=actor)
+        payment.delete()  # its allocations go with it (cascade)
+        settle(org, [i for i, _ in allocated])
+    return [i for i, _ in allocated]
+
+
+def reverse_credit_note(org: Organization, note: CreditNote, reason: str, actor=None) -> None:
+    """Undo a credit note given by mistake (a bank fee forgiven on a match that is undone)."""
+    with transaction.atomic():
+        note = CreditNote.objects.for_org(org).select_for_update().get(pk=note.pk)
+        record_event(org, note.customer_id, "credit_note.reversed", f"Nota de crédito {note.ref} anulada: {reason}",
+                     data={"ref": note.ref, "amount": note.amount, "currency": note.currency, "reason": reason},
+                     invoice=note.invoice, actor=actor)
+        invoice_id = note.invoice_id
+        note.delete()
+        settle(org, [invoice_id])
+
+
 def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = None) -> list[int]:
     """Recompute open amounts and statuses of ``invoice_ids`` from credits and allocations.
 

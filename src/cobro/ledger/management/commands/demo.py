@@ -9,7 +9,7 @@ from django.utils import timezone
 from cobro.ledger.demo import DEMO_PASSWORD, DEMO_USERS, ensure_demo
 
 #: Apps that add their part of the demo, in the order their data depends on each other.
-DEMO_APPS = ["agreements", "dunning", "messaging", "workspace", "insights", "portal"]
+DEMO_APPS = ["agreements", "payments", "dunning", "messaging", "workspace", "insights", "portal"]
 
 
 class Command(BaseCommand):

@@ -11,6 +11,7 @@ from cobro.ledger.tables import TableError, read_bytes
 # `cobro import einvoice ...`): each module has ``add_arguments(parser)`` and ``handle(command, **options)``.
 OTHER_KINDS = {
     "einvoice": "cobro.einvoice.cli",
+    "statement": "cobro.payments.cli",
 }
 
 
