@@ -216,7 +216,7 @@ def _twilio_valid(request) -> bool:
                               request.META.get("HTTP_X_TWILIO_SIGNATURE", ""))
 
 
-def _refused(request, provider: str, exc: webhooks.BadPayload) -> HttpResponse:
+def _bad_webhook(request, provider: str, exc: webhooks.BadPayload) -> HttpResponse:
     """A signed body that is not what the provider documents: 400 and a line in the log, nothing changed."""
     log.warning("%s webhook refused (%s): %s", provider, request.path, exc)
     return HttpResponseBadRequest(f"malformed {provider} body: {exc}", content_type="text/plain")
@@ -230,7 +230,7 @@ def twilio_status(request):
     try:
         receipt = webhooks.twilio_status(request.POST)
     except webhooks.BadPayload as exc:
-        return _refused(request, "twilio", exc)
+        return _bad_webhook(request, "twilio", exc)
     if receipt:
         services.apply_receipt(receipt.provider_id, receipt.status, error=receipt.error)
     return HttpResponse(status=204)
@@ -244,7 +244,7 @@ def twilio_inbound(request):
     try:
         reply = webhooks.twilio_inbound(request.POST)
     except webhooks.BadPayload as exc:
-        return _refused(request, "twilio", exc)
+        return _bad_webhook(request, "twilio", exc)
     found = services.find_sender("sms", reply.sender)
     if found:
         services.record_reply(found[0], found[1], "sms", address=reply.sender, text=reply.text,
@@ -277,7 +277,7 @@ def whatsapp_webhook(request):
     try:
         receipts, replies = webhooks.whatsapp(request.body)
     except webhooks.BadPayload as exc:
-        return _refused(request, "whatsapp", exc)
+        return _bad_webhook(request, "whatsapp", exc)
     for r in receipts:
         services.apply_receipt(r.provider_id, r.status, at=r.at, error=r.error)
     for m in replies:
@@ -301,7 +301,7 @@ def email_inbound(request):
     try:
         mail = webhooks.email(request.body)
     except webhooks.BadPayload as exc:
-        return _refused(request, "email", exc)
+        return _bad_webhook(request, "email", exc)
     found = services.find_sender("email", mail.sender)
     if not found:
         return JsonResponse({"matched": False})

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from cobro.agreements import services as agreements
-from cobro.engine.money import format_money, to_minor
+from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.messaging import defaults, links
@@ -42,6 +42,8 @@ class Gone(Exception):
 def _open(token: str):
     try:
         data = links.read_token(token, "pay")
+    except links.MalformedLink:
+        raise Gone("malformed") from None
     except links.LinkError as exc:
         raise Gone(str(exc)) from None
     org = Organization.objects.filter(pk=data["o"]).first()
@@ -61,7 +63,10 @@ def portal_view(fn):
         try:
             org, customer = _open(token)
         except Gone as gone:
-            return render(request, "portal/gone.html", {"reason": gone.reason}, status=410)
+            # Signed with our key but not a payload Cobro writes: an unknown page (404); a forged,
+            # expired or revoked link: gone (410). Both show the same friendly page and no data.
+            return render(request, "portal/gone.html", {"reason": gone.reason},
+                          status=404 if gone.reason == "malformed" else 410)
         with translation.override(_lang(org, customer).lower()):
             return fn(request, token, org, customer, *args, **kwargs)
     wrapper.__name__ = fn.__name__
@@ -84,16 +89,20 @@ def _statement(org, customer, language: str, today: dt.date) -> dict:
     invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
                     .order_by("due_date", "ref"))
     totals = defaultdict(int)
-    rows = []
     for inv in invoices:
         totals[inv.currency] += inv.open_amount
-        rows.append({"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
-                     "late": max(0, (today - inv.due_date).days),
-                     "amount": format_money(inv.amount, inv.currency, language),
-                     "paid": format_money(inv.amount - inv.open_amount, inv.currency, language),
-                     "balance": format_money(inv.open_amount, inv.currency, language)})
+    # The organization's currency the local way, any other with its ISO code; totals that mix
+    # currencies name each one.
+
+    def money(minor: int, currency: str) -> str:
+        return format_money(minor, currency, language, home=org.currency)
+
+    rows = [{"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
+             "late": max(0, (today - inv.due_date).days), "amount": money(inv.amount, inv.currency),
+             "paid": money(inv.amount - inv.open_amount, inv.currency),
+             "balance": money(inv.open_amount, inv.currency)} for inv in invoices]
     return {"rows": rows, "invoices": invoices,
-            "totals": [format_money(v, c, language) for c, v in sorted(totals.items())]}
+            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency)}
 
 
 def _configured(org) -> list[str]:
