@@ -152,7 +152,23 @@ def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reas
                 data={"proposal": plan_proposal.strip(), "event_id": event.pk})
         if task is not None and task.status == Task.Status.OPEN:
             complete_task(task, outcome)
+        if dispute is not None:
+            _follow_agreement(org, customer, "disputa", actor)
+        elif promise is not None:
+            _follow_agreement(org, customer, "promesa", actor)
     return event
+
+
+def _follow_agreement(org: Organization, customer: Customer, stage: str, actor) -> None:
+    """A promise or dispute just agreed puts the customer in that stage, even from "En gestión"."""
+    try:
+        from cobro.dunning import services as dunning
+    except ImportError:
+        return
+    try:
+        dunning.move_stage(org, customer, stage, actor=actor, reason=str(_("acordado en la llamada")))
+    except ValueError:
+        pass  # further along (mediation, legal): the agreement shows as a badge there
 
 
 def _agreements():

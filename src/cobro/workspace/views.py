@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -220,9 +220,13 @@ def _board_filters(request) -> boardlib.Filters:
 
 
 def _stage_options(columns):
-    """The "move to" list, rendered once for every card: 180 cards × 9 stages is a lot of template."""
-    return format_html('<option value="">{}</option>', _("Mover a…")) + format_html_join(
-        "", '<option value="{}">{}</option>', ((c.code, c.label) for c in columns))
+    """Each column's "move to" list, rendered once per column (every card of a column is in the
+    same stage, so may go to the same places): 180 cards × 9 stages is a lot of template."""
+    for col in columns:
+        allowed = boardlib.allowed_moves(col.code)
+        col.stage_options = format_html('<option value="">{}</option>', _("Mover a…")) + format_html_join(
+            "", '<option value="{}">{}</option>',
+            ((c.code, c.label) for c in columns if c.code != col.code and (allowed is None or c.code in allowed)))
 
 
 @require_GET
@@ -232,14 +236,16 @@ def board(request):
     filters = _board_filters(request)
     columns, bals = boardlib.build_columns(request.org, request.user, filters, day)
     boardlib.fill_cards(request.org, columns, bals, day)
+    _stage_options(columns)
     customers = Customer.objects.for_org(request.org)
     members = Membership.objects.filter(organization=request.org).select_related("user")
     return render(request, "workspace/board.html", {
         "columns": columns, "filters": filters, "members": members,
-        "segments": sorted(s for s in customers.values_list("segment", flat=True).distinct() if s),
-        "countries": sorted(customers.values_list("country", flat=True).distinct()),
+        # order_by(): the model's default ordering by name would make DISTINCT one row per customer.
+        "segments": sorted(s for s in customers.order_by().values_list("segment", flat=True).distinct() if s),
+        "countries": sorted(c for c in customers.order_by().values_list("country", flat=True).distinct() if c),
         "can_move": boardlib.can_move() and request.membership.can("agent"),
-        "stage_options": _stage_options(columns), "query": request.GET.urlencode(),
+        "query": request.GET.urlencode(),
         "min_text": request.GET.get("min", ""),
     })
 
@@ -258,12 +264,12 @@ def board_column(request, stage: str):
     except ValueError:
         offset = 0
     boardlib.fill_cards(request.org, [col], bals, day, offset=offset)
+    _stage_options(columns)
     params = request.GET.copy()
     params.pop("offset", None)
     return render(request, "workspace/partials/board_cards.html", {
         "col": col, "cards": col.cards, "query": params.urlencode(),
-        "can_move": boardlib.can_move() and request.membership.can("agent"),
-        "stage_options": _stage_options(columns)})
+        "can_move": boardlib.can_move() and request.membership.can("agent")})
 
 
 @require_POST
@@ -276,19 +282,29 @@ def board_move(request, pk: int):
     from cobro.dunning import services as dunning
 
     if to_stage not in {code for code, _label in dunning.stages(request.org)}:
-        return HttpResponseBadRequest(_("Etapa desconocida: %(s)s") % {"s": to_stage})
+        # Plain text, and the submitted name escaped anyway: it came from the request.
+        return HttpResponseBadRequest(_("Etapa desconocida: %(s)s") % {"s": escape(to_stage[:60])},
+                                      content_type="text/plain; charset=utf-8")
+    refusal = boardlib.move_refusal(request.org, customer, to_stage, org_today(request.org),
+                                    request.membership.can("manager"))
+    if refusal:
+        if request.htmx:
+            return HttpResponse(refusal, status=409, content_type="text/plain; charset=utf-8")
+        messages.error(request, refusal)
+        return redirect(_safe_next(request, "/board/"))
     try:
         dunning.move_stage(request.org, customer, to_stage, actor=request.user,
                            reason=request.POST.get("reason", "")[:300])
     except (ValueError, ValidationError) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         if request.htmx:
-            return HttpResponse(message, status=409)
+            return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
         messages.error(request, message)
-        return redirect("board")
+        return redirect(_safe_next(request, "/board/"))
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Trigger": "cardMoved"})
-    messages.success(request, _("%(c)s pasó a otra etapa.") % {"c": customer.name})
+    messages.success(request, _("%(c)s pasó a «%(s)s».") % {"c": customer.name,
+                                                           "s": dict(boardlib.stages(request.org)).get(to_stage)})
     return redirect(_safe_next(request, "/board/"))
 
 
@@ -338,8 +354,7 @@ def _customer_context(request, customer):
     explanation, stage = [], None
     if dunning is not None:
         explanation = dunning.explain(org, customer, day)
-        stage = dunning.current_stages(org, customer_ids=[customer.pk], as_of=day).get(customer.pk)
-    stage = stage or boardlib._derived_stage(bal)
+    stage = boardlib.stage_of_customers(org, {customer.pk: bal}, [customer.pk], day)[customer.pk]
     stage_label = dict(boardlib.stages(org)).get(stage, stage)
     members = list(Membership.objects.filter(organization=org).select_related("user"))
     reasons = services.delay_reasons(org)
