@@ -18,6 +18,7 @@ PAST_CALLS = 30
 def populate(org: Organization, today: dt.date) -> None:
     """Idempotent: tasks carry source keys and the past calls are written once (marked ``demo``)."""
     ensure_reasons(org)
+    _exchange_rates(org)
     overdue = list(Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, due_date__lt=today)
                    .values("customer_id").annotate(total=Sum("open_amount"), oldest=Min("due_date"))
                    .order_by("-total")[:TODAY_CALLS + PAST_CALLS])
@@ -66,3 +67,16 @@ def _last_resorts(org: Organization, today: dt.date) -> None:
         dunning.move_stage(org, customer, "mediacion", reason="demo: 75 días sin acuerdo")
         if i == 0:
             dunning.move_stage(org, customer, "legal", reason="demo: mediación sin respuesta")
+
+
+#: What one unit of each currency was worth in CLP at the end of 2026 (rounded): the demo's own table.
+DEMO_RATES_CLP = {"USD": "940", "EUR": "1020", "MXN": "52", "COP": "0.24", "PEN": "250", "BRL": "170"}
+
+
+def _exchange_rates(org: Organization) -> None:
+    from cobro.workspace.models import ExchangeRate
+
+    if org.currency != "CLP":
+        return
+    for currency, rate in DEMO_RATES_CLP.items():
+        ExchangeRate.objects.get_or_create(organization=org, currency=currency, defaults={"rate": rate})

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cobro.engine.money import MoneyError, parse_amount
@@ -107,6 +108,7 @@ def today(request):
     for item in items:
         item.action, item.target = f"/tasks/{item.task.pk}/log/", f"#task-{item.task.pk}"
     return render(request, "workspace/today.html", {"items": items, "day": day,
+                                                    "approvals": sum(1 for i in items if i.is_approval),
                                                     "can_act": request.membership.can("agent"),
                                                     "can_approve": request.membership.can("manager")})
 
@@ -117,18 +119,56 @@ def task_approve(request, pk: int):
     """Approve the mediation or legal step behind an approval task (the dunning app decides the rest)."""
     task = get_object_or_404(Task.objects.for_org(request.org).select_related("customer"), pk=pk,
                              kind="approval", status=Task.Status.OPEN)
-    dunning = boardlib._dunning()
+    ok, message = _approve(request, task)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("today")
+
+
+@require_POST
+@require_role("manager")
+def tasks_approve(request):
+    """Approve every ticked step of the day's list at once; each is checked as if approved alone."""
+    field = "listed" if request.POST.get("scope") == "all" else "task"
+    ids = [int(v) for v in request.POST.getlist(field) if v.isdigit()]
+    tasks = list(Task.objects.for_org(request.org).select_related("customer")
+                 .filter(pk__in=ids, kind="approval", status=Task.Status.OPEN).order_by("id"))
+    if not tasks:
+        messages.error(request, _("Marque al menos un paso para aprobar."))
+        return redirect("today")
+    approved, refused = 0, []
+    for task in tasks:
+        ok, message = _approve(request, task)
+        if ok:
+            approved += 1
+        else:
+            refused.append(message)
+    if approved:
+        messages.success(request, ngettext("%(n)d paso aprobado.", "%(n)d pasos aprobados.", approved)
+                         % {"n": approved})
+    for message in refused:
+        messages.error(request, message)
+    return redirect("today")
+
+
+def _approve(request, task) -> tuple[bool, str]:
+    """Approve one approval task; (done, sentence for the manager)."""
     from cobro.dunning.models import Action
 
-    action = get_object_or_404(Action.objects.for_org(request.org), key=task.data.get("action_key", ""))
+    from cobro.workspace.worklist import moot_approvals
+
+    if moot_approvals(request.org, [task]):
+        complete_task(task, "moot", actor=request.user)
+        return False, _("%(c)s prometió pagar o acordó un plan después de proponerse este paso: ya no "
+                        "corresponde y se cerró sin aprobar.") % {"c": task.customer.name}
+    action = Action.objects.for_org(request.org).filter(key=task.data.get("action_key", "")).first()
+    if action is None:
+        raise Http404(_("El paso a aprobar ya no existe."))
     try:
-        dunning.approve_action(request.org, action, request.user)
-    except (ValueError, ValidationError) as exc:
-        messages.error(request, str(exc))
-        return redirect("today")
+        boardlib._dunning().approve_action(request.org, action, request.user)
+    except (ValueError, ValidationError):
+        return False, _("El paso de %(c)s ya no espera aprobación.") % {"c": task.customer.name}
     complete_task(task, "approved", actor=request.user)
-    messages.success(request, _("Paso aprobado para %(c)s.") % {"c": task.customer.name})
-    return redirect("today")
+    return True, _("Paso aprobado para %(c)s.") % {"c": task.customer.name}
 
 
 def _dispute_reasons(org):
@@ -151,8 +191,7 @@ def _log_from_form(request, customer, form, task=None):
     d = form.cleaned_data
     promise = None
     if d.get("promise_minor"):
-        currency = next((i.currency for i in customer_open_invoices(request, customer)), request.org.currency)
-        promise = services.PromiseInput(d["promise_date"], d["promise_minor"], currency)
+        promise = services.PromiseInput(d["promise_date"], d["promise_minor"], form.currency)
     dispute = None
     if d.get("dispute_invoice"):
         invoice = get_object_or_404(Invoice.objects.for_org(request.org), pk=d["dispute_invoice"],
@@ -201,9 +240,14 @@ def task_log(request, pk: int):
     if not request.htmx:
         messages.error(request, error or _("Revise los datos de la llamada."))
         return redirect("today")
-    return render(request, "workspace/partials/outcome_form.html",
-                  {"form": form, "task": task, "error": error,
-                   "action": f"/tasks/{task.pk}/log/", "target": f"#task-{task.pk}"}, status=422)
+    # 200, not 422: htmx does not swap error answers, and the agent must see what to correct. Only
+    # the form is replaced (not the whole item), so the customer's name and script stay on screen.
+    response = render(request, "workspace/partials/outcome_form.html",
+                      {"form": form, "task": task, "error": error,
+                       "action": f"/tasks/{task.pk}/log/", "target": f"#task-{task.pk}"})
+    response["HX-Retarget"] = f"#outcome-t{task.pk}"
+    response["HX-Reswap"] = "outerHTML"
+    return response
 
 
 # ---------------------------------------------------------------- board
