@@ -464,6 +464,8 @@ def customer_message_preview(request, pk: int):
             preview, _tpl = messaging.preview_one_off(request.org, customer, template, channel)
         except RenderError as exc:
             error = _("No se puede escribir este mensaje: %(r)s") % {"r": exc}
+        except messaging.OneOffRefused as exc:
+            error = str(exc)
     # Only the preview is replaced: the selects stay as the person left them.
     return render(request, "workspace/partials/one_off_preview.html", {"preview": preview, "preview_error": error})
 
