@@ -325,12 +325,12 @@ def test_approval_tasks_are_for_managers(login, book):
         scheduled_for=timezone.now(), status=Action.Status.PENDING_APPROVAL, data={"to_stage": "mediacion"})
     task = create_task(book.org, customer, "approval", "Aprobar paso +60", book.today, source_key="dunning:x",
                        data={"action_key": action.key, "reason": "60 días sin pago"})
-    assert "Aprobar paso +60" not in login(book.agent).get("/today/").content.decode()
+    assert "Aprobar: paso de cobranza" not in login(book.agent).get("/today/").content.decode()
     assert login(book.agent).post(f"/tasks/{task.pk}/approve/").status_code == 403
     assert login(book.outsider).post(f"/tasks/{task.pk}/approve/").status_code == 404
     manager = login(book.manager)
     page = manager.get("/today/").content.decode()
-    assert "Aprobar paso +60" in page and "60 días sin pago" in page
+    assert "Aprobar: paso de cobranza" in page and "+60" not in page.split("work-title")[1][:300] and "60 días sin pago" in page
     assert manager.post(f"/tasks/{task.pk}/approve/").status_code == 302
     action.refresh_from_db()
     task.refresh_from_db()

@@ -233,9 +233,12 @@ def fill_cards(org: Organization, columns: list[Column], bals: dict[int, Balance
     ids = [cid for page in pages.values() for cid in page]
     customers = {c.pk: c for c in Customer.objects.for_org(org).filter(pk__in=ids).select_related("owner")}
     nexts: dict[int, tuple[dt.date, str]] = {}
-    for cid, due_on, title in (Task.objects.for_org(org).filter(customer_id__in=ids, status=Task.Status.OPEN)
-                               .order_by("due_on", "id").values_list("customer_id", "due_on", "title")):
-        nexts.setdefault(cid, (due_on, title))
+    from cobro.workspace.labels import task_title
+
+    for task in (Task.objects.for_org(org).filter(customer_id__in=ids, status=Task.Status.OPEN)
+                 .order_by("due_on", "id").only("customer_id", "due_on", "title", "kind", "data")):
+        if task.customer_id not in nexts:
+            nexts[task.customer_id] = (task.due_on, task_title(task))
     for cid, when, label in _planned_actions(org, ids):
         if cid not in nexts or when < nexts[cid][0]:
             nexts[cid] = (when, label)

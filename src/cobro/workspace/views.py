@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -54,6 +55,15 @@ class LoginView(auth_views.LoginView):
 
     template_name = "workspace/login.html"
     redirect_authenticated_user = True
+
+    def dispatch(self, request, *args, **kwargs):
+        # The language the person chose (the cookie, set when they last chose or signed in), else
+        # the product's own: never the browser's guess, which may not be what this team works in.
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in LANG_CODES else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -572,7 +582,7 @@ def customer_pause(request, pk: int):
         return redirect("customer", pk=customer.pk)
     until = org_today(request.org) + dt.timedelta(days=form.cleaned_data["days"])
     dunning.pause_customer(request.org, customer, until, form.cleaned_data["reason"], request.user)
-    return _back(request, customer, _("Cobranza en pausa hasta el %(d)s.") % {"d": until.isoformat()})
+    return _back(request, customer, _("Cobranza en pausa hasta el %(d)s.") % {"d": date_format(until, "DATE_FORMAT")})
 
 
 @require_POST
