@@ -42,7 +42,7 @@ def test_agent_calls_with_a_promise_and_sees_it_on_timeline_and_board(demo, open
     page.goto(f"/customers/{task.customer_id}/")
     timeline = page.locator("#timeline")
     assert "Contactado" in timeline.inner_text()
-    assert "promise.made" in timeline.inner_text()
+    assert "Promesa de pago" in timeline.inner_text() and "promise.made" not in timeline.inner_text()
     shot(page, "03-customer", "laptop")
 
     page.goto(f"/board/?q={task.customer.ref}")

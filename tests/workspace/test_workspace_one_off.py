@@ -54,7 +54,8 @@ def test_agent_sends_once_and_it_is_on_the_timeline_and_outbox(login, templates)
     event = TimelineEvent.objects.get(kind="message.queued", customer=customer)
     assert event.actor == book.agent
     page = client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "Mensaje email en cola" in page
+    timeline = page.split('id="timeline"')[1].split("</ul>")[0]
+    assert "Mensaje en cola: Atraso, tono amable" in timeline and "overdue_friendly" not in timeline, timeline
     assert f"/messages/{msg.pk}/" in client.get("/messages/").content.decode()
 
 

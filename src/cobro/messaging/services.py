@@ -278,10 +278,64 @@ def one_off_templates(org: Organization, customer: Customer) -> list[MessageTemp
         language=defaults.language_of(customer.language or org.language)).order_by("code", "channel"))
 
 
+#: Templates that speak of something overdue: with nothing overdue they would say "venció" of a future date.
+SPEAKS_OF_OVERDUE = {"overdue_friendly", "overdue_neutral", "overdue_firm", "late_fee_notice",
+                     "mediation_notice", "legal_review"}
+
+
+def one_off_facts(org: Organization, customer: Customer, template_code: str, invoice_ids, as_of: dt.date
+                  ) -> tuple[list[int], dict]:
+    """The facts a one-off message states, read from the books: (invoice ids, message data).
+
+    Raises ``OneOffRefused`` naming the fact that does not hold, so a person never sends a promise
+    reminder without a promise, an overdue notice with nothing overdue, or a "dispute resolved"
+    message with no total to pay.
+    """
+    from cobro.ledger.models import Invoice
+
+    open_invoices = Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN,
+                                                        open_amount__gt=0)
+    if invoice_ids:
+        open_invoices = open_invoices.filter(pk__in=list(invoice_ids))
+    ids, data = list(invoice_ids or []), {"one_off": True}
+    if template_code in SPEAKS_OF_OVERDUE:
+        overdue = list(open_invoices.filter(due_date__lt=as_of).order_by("due_date").values_list("pk", flat=True))
+        if not overdue:
+            raise OneOffRefused(_("%(c)s no tiene facturas vencidas: este mensaje diría algo que no es cierto.")
+                                % {"c": customer.name})
+        ids = overdue  # only what is overdue, never a future due date called overdue
+    elif template_code == "promise_reminder":
+        try:
+            from cobro.agreements.models import Promise
+        except ImportError:
+            Promise = None
+        promise = (Promise.objects.for_org(org).filter(customer=customer, status=Promise.Status.PENDING)
+                   .order_by("promised_date", "id").first() if Promise else None)
+        if promise is None:
+            raise OneOffRefused(_("%(c)s no tiene una promesa de pago pendiente que recordar.") % {"c": customer.name})
+        data.update({"date": promise.promised_date.isoformat(), "amount": promise.amount - promise.paid_amount,
+                     "currency": promise.currency, "promise_id": promise.pk})
+        ids = ids or list(promise.invoices.values_list("pk", flat=True))
+    elif template_code == "dispute_resolved":
+        try:
+            from cobro.agreements.models import Dispute
+        except ImportError:
+            Dispute = None
+        resolved = Dispute and Dispute.objects.for_org(org).filter(
+            customer=customer, status__in=[Dispute.Status.VALID, Dispute.Status.INVALID]).exists()
+        if not resolved:
+            raise OneOffRefused(_("%(c)s no tiene un reclamo resuelto que anunciar.") % {"c": customer.name})
+        if not open_invoices.exists():
+            raise OneOffRefused(_("%(c)s no debe nada: el mensaje de reclamo resuelto no tendría un total que "
+                                  "pagar.") % {"c": customer.name})
+    return ids, data
+
+
 def _one_off_draft(org, customer, template_code, channel, invoice_ids, now) -> Message:
+    as_of = timezone.localdate(now)
+    ids, data = one_off_facts(org, customer, template_code, invoice_ids, as_of)
     return Message(organization=org, customer=customer, template=template_code, channel=channel,
-                   invoice_ids=list(invoice_ids or []), scheduled_for=now, next_attempt_at=now,
-                   data={"one_off": True})
+                   invoice_ids=ids, scheduled_for=now, next_attempt_at=now, data=data)
 
 
 def preview_one_off(org: Organization, customer: Customer, template_code: str, channel: str,
@@ -337,6 +391,7 @@ def queue_one_off(org: Organization, customer: Customer, template_code: str, cha
         rendered, tpl = preview_one_off(org, customer, template_code, channel, invoice_ids, now=now)
     except RenderError as exc:
         raise OneOffRefused(_("No se puede escribir este mensaje: %(r)s") % {"r": exc}) from exc
+    facts_ids, facts = one_off_facts(org, customer, template_code, invoice_ids, timezone.localdate(now))
     if rendered.legal_missing:
         raise OneOffRefused(_("Al texto le falta lo que exige la ley: %(m)s") % {"m": ", ".join(rendered.legal_missing)})
     if rendered.tone.flagged and not tpl.override_reason:
@@ -350,13 +405,13 @@ def queue_one_off(org: Organization, customer: Customer, template_code: str, cha
         msg, created = Message.objects.get_or_create(
             organization=org, key=key,
             defaults={"customer": customer, "template": template_code, "channel": channel,
-                      "language": tpl.language, "tone": tpl.tone, "invoice_ids": list(invoice_ids or []),
+                      "language": tpl.language, "tone": tpl.tone, "invoice_ids": facts_ids,
                       "scheduled_for": now, "next_attempt_at": now,
                       # What the person saw in the preview, for the timeline until it leaves; the outbox
                       # renders it again at delivery (an invoice paid meanwhile drops out).
                       "to": rendered.to[:254], "subject": rendered.subject[:250], "body_text": rendered.text,
                       "segments": rendered.segments,
-                      "data": {"one_off": True, "queued_by": getattr(actor, "pk", None)}})
+                      "data": {**facts, "queued_by": getattr(actor, "pk", None)}})
         if created:
             record_event(org, customer, "message.queued", f"Mensaje {channel} en cola: {template_code}",
                          data={"channel": channel, "message_id": msg.pk, "template": template_code,

@@ -41,8 +41,17 @@ def can_move() -> bool:
 
 
 def stages(org: Organization) -> list[tuple[str, str]]:
+    """The columns as (code, label) in the reader's language: a policy's own label is kept only
+    when the organization renamed the stage (the default Spanish names go through gettext)."""
     services = _dunning()
-    return list(services.stages(org)) if services else [(c, str(label)) for c, label in FALLBACK_STAGES]
+    if not services:
+        return [(c, str(label)) for c, label in FALLBACK_STAGES]
+    default = {code: label for code, label in FALLBACK_STAGES}
+    from cobro.engine.policy import STAGES
+
+    spanish = dict(STAGES)
+    return [(code, str(default[code]) if code in default and label == spanish.get(code) else label)
+            for code, label in services.stages(org)]
 
 
 @dataclass
@@ -90,14 +99,56 @@ def _derived_stage(balance: Balance | None) -> str:
     return "vencida" if balance.overdue else "por_vencer"
 
 
+#: Stages that only follow the invoices' dates: a live promise, plan or dispute says more.
+DATE_STAGES = {"por_vencer", "vencida"}
+
+
+def agreement_stages(org: Organization, customer_ids=None) -> dict[int, str]:
+    """The stage the agreements say a customer is in: an open dispute, then a live plan, then a
+    pending promise (three queries; empty without the agreements app)."""
+    try:
+        from cobro.agreements.models import Dispute, Plan, Promise
+    except ImportError:
+        return {}
+    out: dict[int, str] = {}
+    sources = [  # lowest precedence first: a later source overwrites an earlier one
+        (Promise, {"status": Promise.Status.PENDING}, "promesa"),
+        (Plan, {"status__in": [Plan.Status.ACTIVE, Plan.Status.PROPOSED]}, "plan_de_pagos"),
+        (Dispute, {"status__in": [Dispute.Status.OPEN, Dispute.Status.ANSWERED]}, "disputa"),
+    ]
+    for model, where, stage in sources:
+        qs = model.objects.for_org(org).filter(**where)
+        if customer_ids is not None:
+            qs = qs.filter(customer_id__in=list(customer_ids))
+        for cid in qs.order_by().values_list("customer_id", flat=True).distinct():
+            out[cid] = stage
+    return out
+
+
 def stage_of_customers(org: Organization, bals: dict[int, Balance], customer_ids, today: dt.date,
                        all_customers: bool = False) -> dict[int, str]:
+    """Each customer's stage: the one a person or the cycle set, else what the agreements say (a
+    promise puts the card in Promesa), else what the invoices' dates say."""
     services = _dunning()
     known = {}
+    ids = None if all_customers else list(customer_ids)
     if services:
-        known = services.current_stages(org, customer_ids=None if all_customers else list(customer_ids),
-                                        as_of=today)
-    return {cid: known.get(cid) or _derived_stage(bals.get(cid)) for cid in customer_ids}
+        known = services.current_stages(org, customer_ids=ids, as_of=today)
+    facts = agreement_stages(org, ids)
+    out = {}
+    for cid in customer_ids:
+        stage = known.get(cid) or _derived_stage(bals.get(cid))
+        if stage in DATE_STAGES and cid in facts:
+            stage = facts[cid]
+        out[cid] = stage
+    return out
+
+
+def allowed_moves(code: str) -> set[str] | None:
+    """Where a card in this column may go (None: anywhere the dunning app accepts)."""
+    services = _dunning()
+    allowed = getattr(services, "ALLOWED", None) if services else None
+    return set(allowed.get(code, set())) if allowed is not None else None
 
 
 @dataclass
@@ -133,6 +184,7 @@ class Column:
     cards: list = field(default_factory=list)
     has_more: bool = False
     offset: int = 0
+    stage_options: str = ""
 
 
 def build_columns(org: Organization, user, filters: Filters, today: dt.date) -> tuple[list[Column], dict]:
@@ -181,9 +233,12 @@ def fill_cards(org: Organization, columns: list[Column], bals: dict[int, Balance
     ids = [cid for page in pages.values() for cid in page]
     customers = {c.pk: c for c in Customer.objects.for_org(org).filter(pk__in=ids).select_related("owner")}
     nexts: dict[int, tuple[dt.date, str]] = {}
-    for cid, due_on, title in (Task.objects.for_org(org).filter(customer_id__in=ids, status=Task.Status.OPEN)
-                               .order_by("due_on", "id").values_list("customer_id", "due_on", "title")):
-        nexts.setdefault(cid, (due_on, title))
+    from cobro.workspace.labels import task_title
+
+    for task in (Task.objects.for_org(org).filter(customer_id__in=ids, status=Task.Status.OPEN)
+                 .order_by("due_on", "id").only("customer_id", "due_on", "title", "kind", "data")):
+        if task.customer_id not in nexts:
+            nexts[task.customer_id] = (task.due_on, task_title(task))
     for cid, when, label in _planned_actions(org, ids):
         if cid not in nexts or when < nexts[cid][0]:
             nexts[cid] = (when, label)
@@ -235,3 +290,41 @@ def overdue_total(org: Organization, today: dt.date) -> dict[str, int]:
     rows = (Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN, due_date__lt=today)
             .values("currency").annotate(total=Sum("open_amount")))
     return {r["currency"]: r["total"] for r in rows}
+
+
+def move_refusal(org: Organization, customer: Customer, to_stage: str, today: dt.date,
+                 is_manager: bool) -> str | None:
+    """Why this move cannot happen, as a sentence for the person (None: it may).
+
+    Checked before the dunning app is asked, so a refusal names the stages in the reader's
+    language, and a move the facts would undo at once (back to Vencida while nothing is overdue,
+    out of Promesa into Vencida while the promise is pending) is refused instead of pretending.
+    """
+    labels = dict(stages(org))
+    bals = balances(org, today, customer_ids=[customer.pk])
+    current = stage_of_customers(org, bals, [customer.pk], today)[customer.pk]
+    if current == to_stage:
+        return str(_("%(c)s ya está en «%(to)s».") % {"c": customer.name, "to": labels.get(to_stage, to_stage)})
+    allowed = allowed_moves(current)
+    if allowed is not None and to_stage not in allowed:
+        options = ", ".join(f"«{labels[c]}»" for c, _l in stages(org) if c in allowed)
+        return str(_("%(c)s está en «%(from)s» y no puede pasar a «%(to)s». Desde «%(from)s» puede pasar a: "
+                     "%(options)s.") % {"c": customer.name, "from": labels.get(current, current),
+                                        "to": labels.get(to_stage, to_stage), "options": options})
+    if to_stage in {"mediacion", "legal"} and not is_manager:
+        return str(_("Solo un supervisor puede pasar un cliente a «%(to)s».") % {"to": labels.get(to_stage, to_stage)})
+    bal = bals.get(customer.pk)
+    if to_stage in DATE_STAGES or to_stage == "pagada":
+        facts = agreement_stages(org, [customer.pk])
+        if customer.pk in facts and to_stage != "pagada":
+            return str(_("%(c)s tiene un acuerdo vigente y queda en «%(stage)s»: cierre el acuerdo antes de "
+                         "moverlo.") % {"c": customer.name, "stage": labels.get(facts[customer.pk])})
+        follows = _derived_stage(bal)
+        if follows != to_stage:
+            reasons = {
+                "vencida": _("%(c)s no tiene facturas vencidas: no puede estar en «%(to)s»."),
+                "por_vencer": _("%(c)s tiene facturas vencidas: no puede estar en «%(to)s»."),
+                "pagada": _("%(c)s tiene facturas abiertas: pasa a «%(to)s» cuando se registre el pago."),
+            }
+            return str(reasons[to_stage] % {"c": customer.name, "to": labels.get(to_stage, to_stage)})
+    return None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cobro.engine.money import MoneyError, parse_amount
+from cobro.engine.money import MoneyError, format_money, parse_amount
 from cobro.ledger.models import Role
 from cobro.workspace.models import Situation
 from cobro.workspace.services import OUTCOMES
@@ -40,7 +41,9 @@ class CallOutcomeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if dispute_reasons is not None:
             self.fields["dispute_reason"].choices = list(dispute_reasons)
-        self.currency = currency
+        # A promise is in the currency the customer owes in, whatever the organization's own is.
+        self.invoices = list(invoices)
+        self.currency = self.invoices[0].currency if self.invoices else currency
         self.today = today or dt.date.today()
         self.fields["reason"].choices = [("", "—")] + list(reasons)
         self.fields["dispute_invoice"].choices = [("", "—")] + [(str(i.pk), i.ref) for i in invoices]
@@ -58,11 +61,19 @@ class CallOutcomeForm(forms.Form):
             else:
                 try:
                     data["promise_minor"] = parse_amount(amount, self.currency)
-                except MoneyError as exc:
-                    self.add_error("promise_amount", str(exc))
+                except MoneyError:
+                    self.add_error("promise_amount", _("«%(v)s» no es un monto: escriba solo cifras, por ejemplo "
+                                                       "150.000.") % {"v": amount[:32]})
                 else:
+                    owed = sum(i.open_amount for i in self.invoices if i.currency == self.currency)
                     if data["promise_minor"] <= 0:
                         self.add_error("promise_amount", _("El monto debe ser mayor que cero."))
+                    elif data["promise_minor"] > owed:
+                        lang = get_language() or "es"
+                        self.add_error("promise_amount", _(
+                            "La promesa (%(p)s) supera lo que el cliente debe (%(o)s): indique a lo más la deuda.")
+                            % {"p": format_money(data["promise_minor"], self.currency, lang),
+                               "o": format_money(owed, self.currency, lang)})
         if data.get("dispute_invoice") and not data.get("dispute_reason"):
             self.add_error("dispute_reason", _("Elija el tipo de reclamo."))
         if data.get("dispute_invoice") and not (data.get("dispute_text") or "").strip():

@@ -77,3 +77,27 @@ class LoginFailure(models.Model):
     class Meta:
         verbose_name = _("intento de acceso fallido")
         verbose_name_plural = _("intentos de acceso fallidos")
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ExchangeRate(TenantModel):
+    """How much of the organization's currency one unit of another currency is worth, as the
+    organization states it: used only to rank a day's work across currencies, never to move money."""
+
+    currency = models.CharField(_("moneda"), max_length=3)
+    rate = models.DecimalField(_("valor en la moneda de la organización"), max_digits=24, decimal_places=8)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [models.UniqueConstraint(fields=["organization", "currency"], name="uniq_exchange_rate"),
+                       models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive")]
+        verbose_name = _("tipo de cambio")
+        verbose_name_plural = _("tipos de cambio")
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate}"

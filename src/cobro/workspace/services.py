@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -152,7 +153,28 @@ def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reas
                 data={"proposal": plan_proposal.strip(), "event_id": event.pk})
         if task is not None and task.status == Task.Status.OPEN:
             complete_task(task, outcome)
+            # The day's list shows a customer once: its other open tasks due by then are this call too.
+            for other in (Task.objects.for_org(org).filter(customer=customer, status=Task.Status.OPEN,
+                                                           due_on__lte=max(task.due_on, event.at.date()))
+                          .exclude(kind="approval")):
+                complete_task(other, outcome)
+        if dispute is not None:
+            _follow_agreement(org, customer, "disputa", actor)
+        elif promise is not None:
+            _follow_agreement(org, customer, "promesa", actor)
     return event
+
+
+def _follow_agreement(org: Organization, customer: Customer, stage: str, actor) -> None:
+    """A promise or dispute just agreed puts the customer in that stage, even from "En gestión"."""
+    try:
+        from cobro.dunning import services as dunning
+    except ImportError:
+        return
+    try:
+        dunning.move_stage(org, customer, stage, actor=actor, reason=str(_("acordado en la llamada")))
+    except ValueError:
+        pass  # further along (mediation, legal): the agreement shows as a badge there
 
 
 def _agreements():
@@ -184,3 +206,51 @@ def set_role(org: Organization, member: Membership, role: str, actor_membership:
         # An organization must never lose its last way to manage itself by a slip of the mouse.
         raise WorkspaceError(_("No puede quitarse a sí mismo el rol de administrador."))
     Membership.objects.filter(pk=member.pk).update(role=role)
+
+
+# ---------------------------------------------------------------- exchange rates (for ranking only)
+def exchange_rates(org: Organization) -> dict[str, Decimal]:
+    """Units of the organization's currency per unit of each other currency it has stated."""
+    from decimal import Decimal
+
+    from cobro.workspace.models import ExchangeRate
+
+    rates = dict(ExchangeRate.objects.for_org(org).values_list("currency", "rate"))
+    rates[org.currency] = Decimal(1)
+    return rates
+
+
+def parse_rate(text: str) -> Decimal:
+    """A rate as a person writes it: "1.020,5" or "1020.5" or "0,0011"; refused when not positive."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = (text or "").strip().replace(" ", "")
+    if "," in raw:  # a decimal comma: dots before it group thousands
+        raw = raw.replace(".", "").replace(",", ".")
+    elif raw.count(".") > 1:
+        raw = raw.replace(".", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value <= 0 or value >= Decimal("1e15"):
+        raise WorkspaceError(_("«%(v)s» no es un tipo de cambio: escriba un número mayor que cero, por ejemplo "
+                               "1.020,50.") % {"v": (text or "")[:32]})
+    return value.quantize(Decimal("0.00000001"))
+
+
+def save_exchange_rate(org: Organization, currency: str, text: str, actor=None):
+    from cobro.engine.money import MoneyError, exponent
+    from cobro.workspace.models import ExchangeRate
+
+    currency = (currency or "").strip().upper()
+    try:
+        exponent(currency)
+    except (MoneyError, KeyError) as exc:
+        raise WorkspaceError(_("Moneda desconocida: %(c)s") % {"c": currency[:8]}) from exc
+    if currency == org.currency:
+        raise WorkspaceError(_("%(c)s es la moneda de la organización: su valor es siempre 1.") % {"c": currency})
+    rate = parse_rate(text)
+    row, _created = ExchangeRate.objects.update_or_create(organization=org, currency=currency,
+                                                          defaults={"rate": rate, "updated_by": actor})
+    return row

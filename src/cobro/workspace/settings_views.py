@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -166,3 +167,26 @@ def invitation(request, token: str):
     return render(request, "workspace/invitation.html", {
         "invitation": data, "role_label": Role(data["r"]).label, "error": error, "username": username},
         status=422 if error else 200)
+
+
+@require_role("manager")
+def settings_rates(request):
+    """The organization's exchange-rate table, used to rank the day's work across currencies."""
+    from cobro.ledger.models import Invoice
+    from cobro.workspace.models import ExchangeRate
+
+    if request.method == "POST":
+        try:
+            row = services.save_exchange_rate(request.org, request.POST.get("currency", ""),
+                                              request.POST.get("rate", ""), actor=request.user)
+        except services.WorkspaceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Tipo de cambio guardado: 1 %(c)s = %(r)s %(h)s.") % {
+                "c": row.currency, "r": number_format(row.rate.normalize(), force_grouping=True),
+                "h": request.org.currency})
+        return redirect("settings_rates")
+    rates = {r.currency: r for r in ExchangeRate.objects.for_org(request.org)}
+    used = set(Invoice.objects.for_org(request.org).order_by().values_list("currency", flat=True).distinct())
+    rows = [(c, rates.get(c)) for c in sorted((used | set(rates)) - {request.org.currency})]
+    return render(request, "workspace/settings/rates.html", {**settings_tabs("rates"), "rows": rows})

@@ -16,9 +16,11 @@ from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
-from django.utils.html import format_html, format_html_join
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cobro.engine.money import MoneyError, parse_amount
@@ -69,6 +71,16 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         ratelimit.record_failure(self.request.POST.get("username", ""), ratelimit.client_ip(self.request))
         return super().form_invalid(form)
+
+
+    def dispatch(self, request, *args, **kwargs):
+        # The language the person chose (the cookie, set when they last chose or signed in), else
+        # the product's own: never the browser's guess, which may not be what this team works in.
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in LANG_CODES else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
         ratelimit.clear(self.request.POST.get("username", ""))
@@ -124,6 +136,7 @@ def today(request):
     for item in items:
         item.action, item.target = f"/tasks/{item.task.pk}/log/", f"#task-{item.task.pk}"
     return render(request, "workspace/today.html", {"items": items, "day": day,
+                                                    "approvals": sum(1 for i in items if i.is_approval),
                                                     "can_act": request.membership.can("agent"),
                                                     "can_approve": request.membership.can("manager")})
 
@@ -134,18 +147,55 @@ def task_approve(request, pk: int):
     """Approve the mediation or legal step behind an approval task (the dunning app decides the rest)."""
     task = get_object_or_404(Task.objects.for_org(request.org).select_related("customer"), pk=pk,
                              kind="approval", status=Task.Status.OPEN)
-    dunning = boardlib._dunning()
-    from cobro.dunning.models import Action
-
-    action = get_object_or_404(Action.objects.for_org(request.org), key=task.data.get("action_key", ""))
-    try:
-        dunning.approve_action(request.org, action, request.user)
-    except (ValueError, ValidationError) as exc:
-        messages.error(request, str(exc))
-        return redirect("today")
-    complete_task(task, "approved", actor=request.user)
-    messages.success(request, _("Paso aprobado para %(c)s.") % {"c": task.customer.name})
+    ok, message = _approve(request, task)
+    (messages.success if ok else messages.error)(request, message)
     return redirect("today")
+
+
+@require_POST
+@require_role("manager")
+def tasks_approve(request):
+    """Approve every ticked step of the day's list at once; each is checked as if approved alone."""
+    field = "listed" if request.POST.get("scope") == "all" else "task"
+    ids = [int(v) for v in request.POST.getlist(field) if v.isdigit()]
+    tasks = list(Task.objects.for_org(request.org).select_related("customer")
+                 .filter(pk__in=ids, kind="approval", status=Task.Status.OPEN).order_by("id"))
+    if not tasks:
+        messages.error(request, _("Marque al menos un paso para aprobar."))
+        return redirect("today")
+    approved, refused = 0, []
+    for task in tasks:
+        ok, message = _approve(request, task)
+        if ok:
+            approved += 1
+        else:
+            refused.append(message)
+    if approved:
+        messages.success(request, ngettext("%(n)d paso aprobado.", "%(n)d pasos aprobados.", approved)
+                         % {"n": approved})
+    for message in refused:
+        messages.error(request, message)
+    return redirect("today")
+
+
+def _approve(request, task) -> tuple[bool, str]:
+    """Approve one approval task; (done, sentence for the manager)."""
+    from cobro.dunning.models import Action
+    from cobro.workspace.worklist import moot_approvals
+
+    if moot_approvals(request.org, [task]):
+        complete_task(task, "moot", actor=request.user)
+        return False, _("%(c)s prometió pagar o acordó un plan después de proponerse este paso: ya no "
+                        "corresponde y se cerró sin aprobar.") % {"c": task.customer.name}
+    action = Action.objects.for_org(request.org).filter(key=task.data.get("action_key", "")).first()
+    if action is None:
+        raise Http404(_("El paso a aprobar ya no existe."))
+    try:
+        boardlib._dunning().approve_action(request.org, action, request.user)
+    except (ValueError, ValidationError):
+        return False, _("El paso de %(c)s ya no espera aprobación.") % {"c": task.customer.name}
+    complete_task(task, "approved", actor=request.user)
+    return True, _("Paso aprobado para %(c)s.") % {"c": task.customer.name}
 
 
 def _dispute_reasons(org):
@@ -168,8 +218,7 @@ def _log_from_form(request, customer, form, task=None):
     d = form.cleaned_data
     promise = None
     if d.get("promise_minor"):
-        currency = next((i.currency for i in customer_open_invoices(request, customer)), request.org.currency)
-        promise = services.PromiseInput(d["promise_date"], d["promise_minor"], currency)
+        promise = services.PromiseInput(d["promise_date"], d["promise_minor"], form.currency)
     dispute = None
     if d.get("dispute_invoice"):
         invoice = get_object_or_404(Invoice.objects.for_org(request.org), pk=d["dispute_invoice"],
@@ -218,9 +267,14 @@ def task_log(request, pk: int):
     if not request.htmx:
         messages.error(request, error or _("Revise los datos de la llamada."))
         return redirect("today")
-    return render(request, "workspace/partials/outcome_form.html",
-                  {"form": form, "task": task, "error": error,
-                   "action": f"/tasks/{task.pk}/log/", "target": f"#task-{task.pk}"}, status=422)
+    # 200, not 422: htmx does not swap error answers, and the agent must see what to correct. Only
+    # the form is replaced (not the whole item), so the customer's name and script stay on screen.
+    response = render(request, "workspace/partials/outcome_form.html",
+                      {"form": form, "task": task, "error": error,
+                       "action": f"/tasks/{task.pk}/log/", "target": f"#task-{task.pk}"})
+    response["HX-Retarget"] = f"#outcome-t{task.pk}"
+    response["HX-Reswap"] = "outerHTML"
+    return response
 
 
 # ---------------------------------------------------------------- board
@@ -237,9 +291,13 @@ def _board_filters(request) -> boardlib.Filters:
 
 
 def _stage_options(columns):
-    """The "move to" list, rendered once for every card: 180 cards × 9 stages is a lot of template."""
-    return format_html('<option value="">{}</option>', _("Mover a…")) + format_html_join(
-        "", '<option value="{}">{}</option>', ((c.code, c.label) for c in columns))
+    """Each column's "move to" list, rendered once per column (every card of a column is in the
+    same stage, so may go to the same places): 180 cards × 9 stages is a lot of template."""
+    for col in columns:
+        allowed = boardlib.allowed_moves(col.code)
+        col.stage_options = format_html('<option value="">{}</option>', _("Mover a…")) + format_html_join(
+            "", '<option value="{}">{}</option>',
+            ((c.code, c.label) for c in columns if c.code != col.code and (allowed is None or c.code in allowed)))
 
 
 @require_GET
@@ -249,14 +307,16 @@ def board(request):
     filters = _board_filters(request)
     columns, bals = boardlib.build_columns(request.org, request.user, filters, day)
     boardlib.fill_cards(request.org, columns, bals, day)
+    _stage_options(columns)
     customers = Customer.objects.for_org(request.org)
     members = Membership.objects.filter(organization=request.org).select_related("user")
     return render(request, "workspace/board.html", {
         "columns": columns, "filters": filters, "members": members,
-        "segments": sorted(s for s in customers.values_list("segment", flat=True).distinct() if s),
-        "countries": sorted(customers.values_list("country", flat=True).distinct()),
+        # order_by(): the model's default ordering by name would make DISTINCT one row per customer.
+        "segments": sorted(s for s in customers.order_by().values_list("segment", flat=True).distinct() if s),
+        "countries": sorted(c for c in customers.order_by().values_list("country", flat=True).distinct() if c),
         "can_move": boardlib.can_move() and request.membership.can("agent"),
-        "stage_options": _stage_options(columns), "query": request.GET.urlencode(),
+        "query": request.GET.urlencode(),
         "min_text": request.GET.get("min", ""),
     })
 
@@ -275,12 +335,12 @@ def board_column(request, stage: str):
     except ValueError:
         offset = 0
     boardlib.fill_cards(request.org, [col], bals, day, offset=offset)
+    _stage_options(columns)
     params = request.GET.copy()
     params.pop("offset", None)
     return render(request, "workspace/partials/board_cards.html", {
         "col": col, "cards": col.cards, "query": params.urlencode(),
-        "can_move": boardlib.can_move() and request.membership.can("agent"),
-        "stage_options": _stage_options(columns)})
+        "can_move": boardlib.can_move() and request.membership.can("agent")})
 
 
 @require_POST
@@ -293,19 +353,29 @@ def board_move(request, pk: int):
     from cobro.dunning import services as dunning
 
     if to_stage not in {code for code, _label in dunning.stages(request.org)}:
-        return HttpResponseBadRequest(_("Etapa desconocida: %(s)s") % {"s": to_stage})
+        # Plain text, and the submitted name escaped anyway: it came from the request.
+        return HttpResponseBadRequest(_("Etapa desconocida: %(s)s") % {"s": escape(to_stage[:60])},
+                                      content_type="text/plain; charset=utf-8")
+    refusal = boardlib.move_refusal(request.org, customer, to_stage, org_today(request.org),
+                                    request.membership.can("manager"))
+    if refusal:
+        if request.htmx:
+            return HttpResponse(refusal, status=409, content_type="text/plain; charset=utf-8")
+        messages.error(request, refusal)
+        return redirect(_safe_next(request, "/board/"))
     try:
         dunning.move_stage(request.org, customer, to_stage, actor=request.user,
                            reason=request.POST.get("reason", "")[:300])
     except (ValueError, ValidationError) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         if request.htmx:
-            return HttpResponse(message, status=409)
+            return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
         messages.error(request, message)
-        return redirect("board")
+        return redirect(_safe_next(request, "/board/"))
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Trigger": "cardMoved"})
-    messages.success(request, _("%(c)s pasó a otra etapa.") % {"c": customer.name})
+    messages.success(request, _("%(c)s pasó a «%(s)s».") % {"c": customer.name,
+                                                           "s": dict(boardlib.stages(request.org)).get(to_stage)})
     return redirect(_safe_next(request, "/board/"))
 
 
@@ -355,8 +425,7 @@ def _customer_context(request, customer):
     explanation, stage = [], None
     if dunning is not None:
         explanation = dunning.explain(org, customer, day)
-        stage = dunning.current_stages(org, customer_ids=[customer.pk], as_of=day).get(customer.pk)
-    stage = stage or boardlib._derived_stage(bal)
+    stage = boardlib.stage_of_customers(org, {customer.pk: bal}, [customer.pk], day)[customer.pk]
     stage_label = dict(boardlib.stages(org)).get(stage, stage)
     members = list(Membership.objects.filter(organization=org).select_related("user"))
     reasons = services.delay_reasons(org)
@@ -422,6 +491,8 @@ def customer_message_preview(request, pk: int):
             preview, _tpl = messaging.preview_one_off(request.org, customer, template, channel)
         except RenderError as exc:
             error = _("No se puede escribir este mensaje: %(r)s") % {"r": exc}
+        except messaging.OneOffRefused as exc:
+            error = str(exc)
     # Only the preview is replaced: the selects stay as the person left them.
     return render(request, "workspace/partials/one_off_preview.html", {"preview": preview, "preview_error": error})
 
@@ -528,7 +599,7 @@ def customer_pause(request, pk: int):
         return redirect("customer", pk=customer.pk)
     until = org_today(request.org) + dt.timedelta(days=form.cleaned_data["days"])
     dunning.pause_customer(request.org, customer, until, form.cleaned_data["reason"], request.user)
-    return _back(request, customer, _("Cobranza en pausa hasta el %(d)s.") % {"d": until.isoformat()})
+    return _back(request, customer, _("Cobranza en pausa hasta el %(d)s.") % {"d": date_format(until, "DATE_FORMAT")})
 
 
 @require_POST

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from cobro.engine.money import exponent, format_money
 from cobro.ledger.models import Contact, Invoice, Organization, Task, TimelineEvent
 from cobro.workspace.scripts import load_scripts, normalize_language, render_script, situation_for
+from cobro.workspace.services import exchange_rates
 
 BROKEN_PROMISE_WEIGHT = 0.5
 LONG_OVERDUE_DAYS = 60
@@ -47,6 +49,7 @@ class WorkItem:
     situation: str
     script: str
     invoices: list[Invoice]
+    also: list[Task] = field(default_factory=list)  # the customer's other tasks today, closed with this one
 
     @property
     def is_approval(self) -> bool:
@@ -95,6 +98,9 @@ def worklist(org: Organization, user, today: dt.date, language: str = "es", appr
                      .values_list("customer_id", flat=True))
     scripts = load_scripts(org)
     agent = user.first_name or user.get_username()
+    rates = exchange_rates(org)
+    moot = moot_approvals(org, [t for t in tasks if t.kind == APPROVAL])
+    tasks = [t for t in tasks if t.pk not in moot]
 
     items = []
     for task in tasks:
@@ -106,13 +112,18 @@ def worklist(org: Organization, user, today: dt.date, language: str = "es", appr
                 overdue[inv.currency] = overdue.get(inv.currency, 0) + inv.open_amount
                 oldest = oldest or inv.due_date
         days = (today - oldest).days if oldest else 0
-        # Amount in major units so a CLP book and a USD book weigh alike; a score, not money.
-        stake = sum(v / 10 ** exponent(c) for c, v in overdue.items())
+        # The stake in the organization's currency, through its own exchange-rate table, so a EUR
+        # debt and a CLP debt compare; a score, not money (amounts shown stay in their currency).
+        stake, unrated = home_stake(overdue, rates, org.currency)
         risk, why = risk_of(broken[cid], days)
-        score = stake * max(days, 1) * risk
+        score = float(stake) * max(days, 1) * risk
         amount_text = " + ".join(format_money(v, c, language) for c, v in overdue.items()) or "—"
+        if any(c != org.currency for c in overdue):
+            amount_text += " ≈ " + format_money(int(stake * 10 ** exponent(org.currency)), org.currency, language)
         explanation = _("Monto en juego %(amount)s × %(days)d días de atraso × riesgo %(risk).2f") % {
             "amount": amount_text, "days": max(days, 1), "risk": risk}
+        if unrated:
+            why.append(_("sin tipo de cambio para %(c)s: cuenta por su cifra") % {"c": ", ".join(unrated)})
         if why:
             explanation += " (" + ", ".join(why) + ")"
         situation = situation_for(task.kind, task.data)
@@ -125,4 +136,53 @@ def worklist(org: Organization, user, today: dt.date, language: str = "es", appr
             promise_date=str(task.data.get("promised_date", "")))
         items.append(WorkItem(task, score, explanation, overdue, days, risk, situation, script, invoices[cid]))
     items.sort(key=lambda i: (-i.score, i.task.due_on, i.task.pk))
-    return items
+    return once_per_customer(items)
+
+
+def once_per_customer(items: list[WorkItem]) -> list[WorkItem]:
+    """One call per customer a day: a customer's further tasks ride on its first (highest) item and
+    are closed with it; approvals stay apart because only a manager can act on them."""
+    first: dict[tuple[int, bool], WorkItem] = {}
+    out = []
+    for item in items:
+        key = (item.task.customer_id, item.is_approval)
+        if key in first:
+            first[key].also.append(item.task)
+            continue
+        first[key] = item
+        out.append(item)
+    return out
+
+
+def home_stake(overdue: dict[str, int], rates: dict, home: str) -> tuple[Decimal, list[str]]:
+    """What ``overdue`` is worth in major units of ``home``, and the currencies without a rate
+    (counted at face value so they still rank, and named in the explanation)."""
+    total, unrated = Decimal(0), []
+    for currency, minor in overdue.items():
+        major = Decimal(minor) / (10 ** exponent(currency))
+        rate = rates.get(currency)
+        if rate is None:
+            unrated.append(currency)
+            rate = Decimal(1)
+        total += major * rate
+    return total, sorted(unrated)
+
+
+def moot_approvals(org: Organization, approvals: list[Task]) -> set[int]:
+    """Approval tasks overtaken by the customer: a promise or payment plan made after the step was
+    put up for approval makes mediation or legal moot (they cannot be approved any more)."""
+    if not approvals:
+        return set()
+    try:
+        from cobro.agreements.models import Plan, Promise
+    except ImportError:
+        return set()
+    ids = {t.customer_id for t in approvals}
+    latest: dict[int, dt.datetime] = {}
+    for model, where in ((Promise, {"status": Promise.Status.PENDING}),
+                         (Plan, {"status__in": [Plan.Status.ACTIVE, Plan.Status.PROPOSED]})):
+        for cid, at in model.objects.for_org(org).filter(customer_id__in=ids, **where).values_list(
+                "customer_id", "created_at"):
+            if cid not in latest or at > latest[cid]:
+                latest[cid] = at
+    return {t.pk for t in approvals if t.customer_id in latest and latest[t.customer_id] >= t.created_at}

@@ -35,3 +35,48 @@ def money_map(amounts: dict, home: str = "") -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def task_title(task) -> str:
+    from cobro.workspace.labels import task_title as title
+
+    return title(task)
+
+
+@register.filter
+def template_name(code: str) -> str:
+    from cobro.workspace.labels import template_name as name
+
+    return name(code or "")
+
+
+@register.filter
+def event_name(kind: str) -> str:
+    from cobro.workspace.labels import event_name as name
+
+    return name(kind or "")
+
+
+@register.simple_tag(takes_context=True)
+def event_summary(context, event) -> str:
+    from cobro.workspace.board import stages
+    from cobro.workspace.labels import event_summary as summary
+
+    org = context.get("org")
+    labels = dict(stages(org)) if org is not None and event.kind == "stage.moved" else {}
+    return summary(event, labels)
+
+
+@register.filter
+def weekday(code: str) -> str:
+    from cobro.workspace.labels import weekday as name
+
+    return name(code or "")
+
+
+@register.filter
+def verify_note(text: str) -> str:
+    from cobro.workspace.labels import verify_note as note
+
+    return note(text or "")
