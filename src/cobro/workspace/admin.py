@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from cobro.ledger.admin import TenantAdmin
-from cobro.workspace.models import CallScript, DelayReason, LoginFailure, UserPreference
+from cobro.workspace.models import CallScript, DelayReason, ExchangeRate, LoginFailure, UserPreference
 
 
 @admin.register(CallScript)
@@ -35,3 +35,10 @@ class LoginFailureAdmin(admin.ModelAdmin):
     list_display = ("at", "username", "ip")
     search_fields = ("username", "ip")
     readonly_fields = ("at", "username", "ip")
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(TenantAdmin):
+    """The organization's rates for ranking the day's work (also in Configuración → Tipos de cambio)."""
+
+    list_display = ("currency", "rate", "organization", "updated_at", "updated_by")
