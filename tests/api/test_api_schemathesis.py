@@ -15,6 +15,21 @@ from cobro.wsgi import application
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_for_the_test():
+    """Django closes the database connection at the end of each WSGI request; inside a test that
+    connection holds the test's transaction (on PostgreSQL it would be gone), so, as Django's own test
+    client does, requests here leave it open."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def seeded_key(db):
     org = Organization.objects.create(slug="acme", name="Acme SpA", country="CL", currency="CLP",

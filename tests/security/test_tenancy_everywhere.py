@@ -225,7 +225,7 @@ def test_no_admin_shows_or_changes_another_organizations_data(world, role):
         info = (model._meta.app_label, model._meta.model_name)
         pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
         theirs = [pk for pk in pks if pk in _victim_pks(model, victim)][:3]
-        base = "/admin/%s/%s/" % info
+        base = "/admin/{}/{}/".format(*info)
         requests = [("get", base, None), ("get", base + "?q=Cliente", None),
                     ("post", base + "add/", {"organization": victim.pk, "name": "nuevo", **POST_DATA})]
         for pk in theirs:

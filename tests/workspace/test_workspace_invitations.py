@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.test import Client
+from tests.workspace.conftest import PASSWORD, make_user
 
 from cobro.ledger.models import Membership
-from tests.workspace.conftest import PASSWORD, make_user
 
 
 class Inbox:

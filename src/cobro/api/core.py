@@ -9,6 +9,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -75,6 +76,8 @@ def check_query(request) -> None:
         return
     errors = [{"field": name, "message": "unknown parameter" if name not in allowed else "give it once"}
               for name in request.GET if name not in allowed or len(request.GET.getlist(name)) > 1]
+    errors += [{"field": name, "message": "control characters are not allowed"}
+               for name, value in request.GET.items() if any(ord(c) < 32 or ord(c) == 127 for c in value)]
     if errors:
         raise ApiProblem(422, "the query has unknown or repeated parameters", errors=errors)
 
@@ -149,6 +152,14 @@ def _http_error(request, exc):
 @api.exception_handler(ApiProblem)
 def _problem(request, exc):
     return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+
+@api.exception_handler(DataError)
+def _unstorable(request, exc):
+    """A value the database refuses (a NUL byte, a time it cannot hold): the client's input, not ours."""
+    log.warning("API refused unstorable input on %s %s: %s", request.method, request.path, exc)
+    return problem_response(422, "the request holds a value that cannot be stored (for example a NUL "
+                                 "character or a time outside what the database holds)")
 
 
 @api.exception_handler(Exception)

@@ -102,6 +102,8 @@ def page(qs, paging: Paging, build, *, updated_field: str | None = "updated_at")
             after = int(base64.urlsafe_b64decode(paging.cursor.encode() + b"==").decode())
         except (ValueError, UnicodeDecodeError):
             raise invalid("cursor", "not a cursor given by this API") from None
+        if not 0 <= after < 2**63:
+            raise invalid("cursor", "not a cursor given by this API")
         qs = qs.filter(pk__gt=after)
     rows = list(qs.order_by("pk")[: paging.limit + 1])
     more = len(rows) > paging.limit

@@ -37,6 +37,9 @@ def _iso_time(value):
         return value
     if not isinstance(value, str) or not _ISO_TIME.match(value):
         raise ValueError("a time as ISO 8601 with its offset, e.g. 2026-11-30T00:00:00Z")
+    offset = value[19:].lstrip(".0123456789")
+    if not 1900 <= int(value[:4]) <= 2200 or (offset not in ("", "Z") and int(offset[1:3]) > 14):
+        raise ValueError("a time between 1900 and 2200 with an offset of at most 14 hours")
     return value
 
 
