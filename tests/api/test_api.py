@@ -205,3 +205,18 @@ def test_einvoice_upload_imports_through_the_api(org):
     bad = Client().post("/api/v1/einvoices", {"files": [SimpleUploadedFile("x.xml", b"<Invoice")]},
                         HTTP_AUTHORIZATION=f"Bearer {key}")
     assert bad.status_code == 422 and "malformed XML" in bad.json()["errors"][0]["message"]
+
+
+def test_text_the_database_cannot_store_is_refused_by_field_before_any_write(writer, org):
+    """PostgreSQL refuses NUL and lone surrogates in text: the API names the field with 422, writes nothing."""
+    bad = dict(CUSTOMER, name="Ferretería\x00Andina")
+    answer = writer.post("/customers", bad)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"field": "name", "message": "control characters are not allowed"}]
+    hook = writer.post("/webhooks", {"url": "https://erp.example/\udaa2", "events": []})
+    assert hook.status_code == 422
+    assert hook.json()["errors"][0]["field"] == "url"
+    assert "surrogate" in hook.json()["errors"][0]["message"]
+    assert not Customer.objects.filter(organization=org).exists()
+    # Tabs and new lines in free text are fine.
+    assert writer.post("/customers", dict(CUSTOMER, name="Ferretería Andina\tSpA")).status_code == 201

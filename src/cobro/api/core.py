@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
@@ -82,6 +83,45 @@ def check_query(request) -> None:
         raise ApiProblem(422, "the query has unknown or repeated parameters", errors=errors)
 
 
+def _unstorable_text(value: str) -> str | None:
+    """Why a string cannot be stored as text (PostgreSQL refuses NUL and lone surrogates), or None."""
+    if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in value):
+        return "control characters are not allowed"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid Unicode text (a lone surrogate)"
+    return None
+
+
+def _walk_strings(value, where: str):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_strings(key, where)
+            yield from _walk_strings(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk_strings(item, f"{where}[{i}]")
+
+
+def check_body(request) -> None:
+    """Every text in a JSON body must be storable: refused here, by field, before any write."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.body:
+        return
+    if "json" not in request.content_type:
+        return
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return  # the schema's own validation names the error
+    errors = [{"field": where or "body", "message": why} for where, text in _walk_strings(body, "")
+              if (why := _unstorable_text(text))]
+    if errors:
+        raise ApiProblem(422, "the body holds text that cannot be stored", errors=errors[:20])
+
+
 class KeyAuth(HttpBearer):
     openapi_scheme = "bearer"
 
@@ -93,6 +133,7 @@ class KeyAuth(HttpBearer):
         request.api_key = key
         request.api_org = key.organization
         check_query(request)
+        check_body(request)
         return key
 
 
