@@ -480,8 +480,9 @@ def train(book: Book, as_of: int, snapshots: dict[int, Snapshot] | None = None) 
                                         early_stopping=False, random_state=0)
     reg.fit(t.x[ki], t.days_to_pay[ki])
     ci = _sample(len(t.paid_30), MAX_TRAINING_ROWS, as_of + 2)
-    clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15,
-                                         min_samples_leaf=20, early_stopping=False, random_state=0)
+    clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.03, max_leaf_nodes=7,
+                                         min_samples_leaf=40, l2_regularization=1.0, early_stopping=False,
+                                         random_state=0)
     clf.fit(t.x[ci], t.paid_30[ci])
     return Models(card, reg, clf, len(known))
 
