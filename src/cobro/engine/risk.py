@@ -30,6 +30,7 @@ With fewer than ``MIN_TRAINING_ROWS`` labelled invoices the forecast falls back 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ HORIZON = 30
 SNAPSHOT_STEP = 7
 MAX_SNAPSHOTS = 52
 #: Training rows kept at most (a deterministic sample beyond it keeps large books fast).
-MAX_TRAINING_ROWS = 120_000
+MAX_TRAINING_ROWS = 50_000
 #: Below this many labelled invoices the forecast is the naive one and the scorecard the prior.
 MIN_TRAINING_ROWS = 150
 #: How many of the latest paid invoices make "days late lately".
@@ -86,6 +87,9 @@ _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 def day(d: dt.date) -> int:
     return d.toordinal() - _EPOCH
+
+
+_day = day
 
 
 def date_of(n: int) -> dt.date:
@@ -169,19 +173,17 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
     Customers and invoices are ordered by reference, so later facts never change the order of
     what was already known.
     """
+    day = functools.lru_cache(maxsize=None)(_day)  # a book has few distinct dates and many rows
     limit = day(as_of) if as_of is not None else NEVER - 1
     rows = sorted((r for r in invoices if day(r[2]) <= limit), key=lambda r: (r[0], r[1]))
     customers = sorted({r[0] for r in rows})
     cindex = {c: i for i, c in enumerate(customers)}
     refs = [r[1] for r in rows]
     rindex = {ref: i for i, ref in enumerate(refs)}
-    n = len(rows)
-    closed = np.full(n, NEVER, dtype=np.int64)
-    credited = np.zeros(n, dtype=bool)
-    for i, r in enumerate(rows):
-        if r[5] is not None and day(r[5]) <= limit:
-            closed[i] = day(r[5])
-            credited[i] = bool(r[6])
+    closed = np.array([NEVER if r[5] is None else day(r[5]) for r in rows], dtype=np.int64)
+    credited = np.array([bool(r[6]) for r in rows], dtype=bool)
+    credited &= closed <= limit
+    closed[closed > limit] = NEVER
     red = [(rindex[r[0]], day(r[1]), float(r[2])) for r in reductions
            if r[0] in rindex and day(r[1]) <= limit]
     prom = [(cindex[r[0]], day(r[2]), r[3] == "kept") for r in promises
