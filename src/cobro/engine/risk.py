@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -175,7 +176,7 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
     """
     day = functools.lru_cache(maxsize=None)(_day)  # a book has few distinct dates and many rows
     limit = day(as_of) if as_of is not None else NEVER - 1
-    rows = sorted((r for r in invoices if day(r[2]) <= limit), key=lambda r: (r[0], r[1]))
+    rows = sorted((r for r in invoices if day(r[2]) <= limit), key=operator.itemgetter(0, 1))
     customers = sorted({r[0] for r in rows})
     cindex = {c: i for i, c in enumerate(customers)}
     refs = [r[1] for r in rows]
@@ -197,7 +198,7 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
     def cols(items, kinds):
         if not items:
             return [np.zeros(0, dtype=k) for k in kinds]
-        return [np.array(c, dtype=k) for c, k in zip(zip(*items, strict=True), kinds, strict=True)]
+        return [np.fromiter((row[j] for row in items), dtype=k, count=len(items)) for j, k in enumerate(kinds)]
 
     i64, f64 = np.int64, float
     red_i, red_d, red_a = cols(red, (i64, i64, f64))
@@ -207,10 +208,10 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
     c_c, c_d, c_f = cols(cont, (i64, i64, bool))
     return Book(
         customers=customers, inv_refs=refs,
-        inv_customer=np.array([cindex[r[0]] for r in rows], dtype=np.int64),
-        inv_issue=np.array([day(r[2]) for r in rows], dtype=np.int64),
-        inv_due=np.array([day(r[3]) for r in rows], dtype=np.int64),
-        inv_amount=np.array([float(r[4]) for r in rows], dtype=float),
+        inv_customer=np.fromiter((cindex[r[0]] for r in rows), dtype=np.int64, count=len(rows)),
+        inv_issue=np.fromiter((day(r[2]) for r in rows), dtype=np.int64, count=len(rows)),
+        inv_due=np.fromiter((day(r[3]) for r in rows), dtype=np.int64, count=len(rows)),
+        inv_amount=np.fromiter((float(r[4]) for r in rows), dtype=float, count=len(rows)),
         inv_closed=closed, inv_credited=credited,
         red_invoice=red_i, red_day=red_d, red_amount=red_a,
         prom_customer=p_c, prom_resolved=p_d, prom_kept=p_k,
