@@ -10,7 +10,10 @@ from pathlib import Path
 
 from cobro.ledger.importing import ImportResult, import_file
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ar-sample-ibm.csv"
+# Beside the project (../shared/data); a worktree one level deeper finds it two levels up.
+SAMPLE = next((p / "shared" / "data" / "ar-sample-ibm.csv" for p in Path(__file__).resolve().parents[2:4]
+               if (p / "shared" / "data" / "ar-sample-ibm.csv").exists()),
+              Path(__file__).resolve().parents[2] / "shared" / "data" / "ar-sample-ibm.csv")
 
 
 def us_date(text: str) -> dt.date:
