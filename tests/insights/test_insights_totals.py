@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 
 import pytest
 from django.core.management import call_command
@@ -162,3 +163,47 @@ class _Lines:
 
     def flush(self) -> None:
         pass
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", html.replace("\xa0", " "))
+
+
+@pytest.mark.django_db
+def test_the_dashboard_page_shows_the_ledgers_figures(client, django_user_model):
+    """On a random book, every ageing row, the ratios and the money of the page are what the old
+    computation from the ledger's rows gives, formatted the way the page formats them."""
+    import time_machine
+    from django.utils import formats, translation
+
+    from cobro.engine import metrics
+    from cobro.engine.money import format_money
+    from cobro.ledger.models import Membership
+
+    org = _org()
+    _random_book(org, 5, n=150)
+    user = django_user_model.objects.create_user("viewer-t", password="pw")
+    Membership.objects.create(user=user, organization=org, role="viewer")
+    client.force_login(user)
+    noon = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    with time_machine.travel(noon, tick=False):
+        html = _text(client.get("/insights/?period=90d&currency=CLP").content.decode())
+    expected = services.dashboard(org, services.make_period(TODAY, "90d"), source="ledger").for_currency("CLP")
+    assert expected is not None and expected.ageing.total, "the random book should owe something in CLP"
+    translation.activate("es")
+
+    def money(minor: int) -> str:
+        return _text(format_money(minor, "CLP", "es"))
+
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">([^<]+)</td>', html)
+    labels = [str(services.BUCKET_LABELS[code]) for code in metrics.BUCKETS]
+    assert rows == [(label, str(n), money(a))
+                    for label, n, a in zip(labels, expected.ageing.counts, expected.ageing.amounts, strict=True)]
+    for name in ("dso", "dso_countback", "best_possible_dso", "average_days_delinquent"):
+        value = getattr(expected, name)
+        shown = "—" if value is None else formats.localize(value)
+        assert f'<dd class="num">{shown}</dd>' in html, name
+    cei = "—" if expected.cei is None else f"{formats.localize(expected.cei)} %"
+    assert f"<dt>CEI</dt><dd class=\"num\">{cei}</dd>" in html
+    for amount in (expected.sales, expected.beginning, expected.collected, expected.collected_previous):
+        assert f'<dd class="num">{money(amount)}</dd>' in html
