@@ -768,9 +768,14 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
     _insert(Invoice, ["organization", "customer", "ref", "issue_date", "due_date", "currency", "amount",
                       "open_amount", "status", "created_at", "updated_at"], inserts)
     delta = Totals()  # the Dashboard's daily totals move with the rows, in this transaction
+    issued: dict[tuple, list[int]] = {}  # (currency, issue, due) -> [amount, count]: a few thousand keys
     for rec in records:
         if rec["invoice_ref"] not in existing:
-            delta.issued(rec["currency"], rec["issue_date"], rec["due_date"], rec["amount"])
+            group = issued.setdefault((rec["currency"], rec["issue_date"], rec["due_date"]), [0, 0])
+            group[0] += rec["amount"]
+            group[1] += 1
+    for (currency, issue, due), (amount, count) in issued.items():
+        delta.issued(currency, issue, due, amount, count=count)
     if updates:
         row_of = dict(updates)
         before = totals.invoice_facts(org, row_of)
