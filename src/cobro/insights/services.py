@@ -1,13 +1,13 @@
-"""The Dashboard's figures for one organization: loaded set-based, computed by ``cobro.engine.metrics``.
+"""The Dashboard's figures for one organization, computed by ``cobro.engine.metrics``.
 
-Every figure is per currency (pesos and euros never add up). The database does the sums (GROUP BY
-over a handful of columns, one query per table and figure family) and the engine turns those sums
-into ageing, DSO, CEI and the rest; nothing here loops over invoices one query at a time.
+Every figure is per currency (pesos and euros never add up). They are read from the daily totals
+the ledger keeps with its facts (``cobro.insights.totals``; the maths in ``cobro.engine.daybook``):
+two small reads, whatever the size of the book, for the book on any day, sales and collections.
 
-Reconstructing the book on a past day: an invoice was open on day ``d`` when it was issued on or
+The same figures can still be computed from the ledger's own rows (``source="ledger"``), the way the
+Dashboard did before the totals existed: an invoice was open on day ``d`` when it was issued on or
 before ``d`` and it is open now or was closed after ``d``; its balance on ``d`` is today's balance
-plus the payments and credit notes applied to it after ``d``. So any day's ageing costs one scan of
-invoices plus one of allocations and one of credit notes dated after that day.
+plus the payments and credit notes applied to it after ``d``. Tests and benchmark B3 compare the two.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cobro.engine import metrics
+from cobro.engine import daybook, metrics
 from cobro.engine.money import from_minor
+from cobro.insights import totals
 from cobro.ledger.models import Allocation, CreditNote, Invoice, Organization, Payment
 
 #: Sales window for the countback DSO: a year of daily sales is enough for any book we have seen
@@ -114,8 +115,42 @@ class Book:
     left_of_overdue: dict[str, int] = field(default_factory=dict)
 
 
-def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0) -> Book:
+def load_book(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0,
+              books: dict[str, daybook.Daybook] | None = None) -> Book:
     """Ageing of the book on ``end``, its total on the eve of ``start`` and daily sales, per currency.
+
+    From the daily totals: one read of them (or ``books``, already read) and one of what was applied
+    during the period to invoices already overdue at its start (the recovery rate).
+    """
+    eve = start - dt.timedelta(days=1)
+    books = totals.daybooks(org, end) if books is None else books
+    recovered = totals.applied_between(org, start, end, due_before=eve)
+    ending, beginning, overdue_at_start, left_of_overdue, sales = {}, {}, {}, {}, {}
+    first_sale = end - dt.timedelta(days=sales_days - 1)
+    for cur, book in books.items():
+        at_end, at_eve = book.ageing(end), book.balance(eve)
+        if at_end.total or any(at_end.counts) or at_eve:
+            ending[cur], beginning[cur] = at_end, at_eve
+            overdue_at_start[cur] = book.overdue(eve)
+            left_of_overdue[cur] = overdue_at_start[cur] - recovered.get(cur, 0)
+        if sales_days:
+            sold = book.series(daybook.SALES, first_sale, end)
+            if sold:
+                sales[cur] = metrics.daily_series(sold, end, sales_days)
+    return Book(ending=ending, beginning=beginning, sales=sales, overdue_at_start=overdue_at_start,
+                left_of_overdue=left_of_overdue)
+
+
+def load_collections(org: Organization, first: dt.date, last: dt.date,
+                     books: dict[str, daybook.Daybook] | None = None) -> dict[str, list[tuple[dt.date, int]]]:
+    """Payments received per day and currency (cash in, whether or not it is allocated yet)."""
+    books = totals.daybooks(org, last) if books is None else books
+    sums = {cur: book.series(daybook.COLLECTED, first, last) for cur, book in books.items()}
+    return {cur: days for cur, days in sums.items() if days}
+
+
+def load_book_from_ledger(org: Organization, start: dt.date, end: dt.date, sales_days: int = 0) -> Book:
+    """``load_book`` computed from the ledger's rows instead of the daily totals (the reference).
 
     Four queries: invoices open on either day, the sales of the window, and the allocations and
     credit notes dated on or after ``start`` (they are what was still owed then, or on ``end`` when
@@ -184,8 +219,9 @@ def load_ageing_python(org: Organization, as_of: dt.date) -> dict[str, metrics.A
     return {cur: metrics.ageing(items, as_of) for cur, items in columns.items()}
 
 
-def load_collections(org: Organization, first: dt.date, last: dt.date) -> dict[str, list[tuple[dt.date, int]]]:
-    """Payments received per day and currency (cash in, whether or not it is allocated yet)."""
+def load_collections_from_ledger(org: Organization, first: dt.date,
+                                 last: dt.date) -> dict[str, list[tuple[dt.date, int]]]:
+    """``load_collections`` from the payments table itself (the reference)."""
     sums: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
     for currency, day, total in (Payment.objects.for_org(org).filter(date__gte=first, date__lte=last)
                                  .values_list("currency", "date").annotate(total=Sum("amount")).order_by()):
@@ -296,15 +332,26 @@ def org_today(org: Organization) -> dt.date:
     return timezone.now().astimezone(ZoneInfo(org.timezone)).date()
 
 
-def dashboard(org: Organization, period: Period) -> Dashboard:
-    """Every figure of the Dashboard for ``org`` over ``period`` (ageing on its last day)."""
+def dashboard(org: Organization, period: Period, source: str = "totals") -> Dashboard:
+    """Every figure of the Dashboard for ``org`` over ``period`` (ageing on its last day).
+
+    ``source`` "totals" reads the daily totals; "ledger" computes the same figures from the ledger's
+    rows (slow at scale; kept as the reference the totals are checked against).
+    """
     end = period.end
     window = max(COUNTBACK_DAYS, period.days)
-    book = load_book(org, period.start, end, sales_days=window)
-    sales = book.sales
     previous = period.previous()
     first = min(previous.start, _month_start(end, 11))
-    collections = load_collections(org, first, end)
+    if source == "ledger":
+        book = load_book_from_ledger(org, period.start, end, sales_days=window)
+        collections = load_collections_from_ledger(org, first, end)
+    elif source == "totals":
+        books = totals.daybooks(org, end)
+        book = load_book(org, period.start, end, sales_days=window, books=books)
+        collections = load_collections(org, first, end, books=books)
+    else:
+        raise ValueError(f"unknown source {source!r}: totals or ledger")
+    sales = book.sales
 
     month, last_month = _month_start(end), _month_start(end, 1)
     currencies = sorted(set(book.ending) | set(book.beginning) | set(sales) | set(collections))

@@ -16,7 +16,9 @@ from stdnum.cl import rut
 from stdnum.co import nit
 from stdnum.es import cif
 
+from cobro.engine.daybook import Totals
 from cobro.engine.money import to_minor
+from cobro.insights import totals
 from cobro.ledger import services
 from cobro.ledger.models import Contact, Customer, Invoice, Membership, Organization, Role
 
@@ -139,6 +141,10 @@ def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: 
                                     due_date=issue + dt.timedelta(days=terms), currency=currency,
                                     amount=amount, open_amount=amount))
     Invoice.objects.bulk_create(invoices)
+    issued = Totals()  # the Dashboard's daily totals, as services.add_invoice keeps them
+    for inv in invoices:
+        issued.issued(inv.currency, inv.issue_date, inv.due_date, inv.amount)
+    totals.save(org, issued)
     invoices = list(Invoice.objects.for_org(org).select_related("customer").order_by("ref"))
     p = 0
     for inv in invoices:

@@ -11,6 +11,7 @@ numbers repeat) and written with one multi-row INSERT per batch instead of savin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import re
@@ -21,11 +22,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from cobro.engine.allocation import OpenItem, allocate
+from cobro.engine.daybook import Totals
 from cobro.engine.money import MoneyError, check_currency, exponent, guess_decimal_mark, parse_amount
+from cobro.insights import totals
 from cobro.ledger import signals
 from cobro.ledger.models import (
     Allocation,
@@ -764,8 +767,18 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
         return
     _insert(Invoice, ["organization", "customer", "ref", "issue_date", "due_date", "currency", "amount",
                       "open_amount", "status", "created_at", "updated_at"], inserts)
+    delta = Totals()  # the Dashboard's daily totals move with the rows, in this transaction
+    issued: dict[tuple, list[int]] = {}  # (currency, issue, due) -> [amount, count]: a few thousand keys
+    for rec in records:
+        if rec["invoice_ref"] not in existing:
+            group = issued.setdefault((rec["currency"], rec["issue_date"], rec["due_date"]), [0, 0])
+            group[0] += rec["amount"]
+            group[1] += 1
+    for (currency, issue, due), (amount, count) in issued.items():
+        delta.issued(currency, issue, due, amount, count=count)
     if updates:
         row_of = dict(updates)
+        before = totals.invoice_facts(org, row_of)
         objs = list(Invoice.objects.for_org(org).filter(pk__in=[pk for pk, _ in updates]))
         for inv in objs:
             rec = row_of[inv.pk]
@@ -773,8 +786,14 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
             inv.issue_date, inv.due_date, inv.currency = rec["issue_date"], rec["due_date"], rec["currency"]
             inv.amount, inv.open_amount = rec["amount"], rec["amount"] - settled_part
             inv.status = Invoice.Status.OPEN if inv.open_amount else inv.status
+            old = before[inv.pk]
+            delta.invoice(old, sign=-1)
+            delta.invoice(dataclasses.replace(old, currency=inv.currency, issue_date=inv.issue_date,
+                                              due_date=inv.due_date, amount=inv.amount,
+                                              is_open=inv.status == Invoice.Status.OPEN))
         Invoice.objects.bulk_update(objs, ["issue_date", "due_date", "currency", "amount", "open_amount",
                                            "status", "updated_at"], batch_size=1000)
+    totals.save(org, delta)
     result.created, result.updated = len(inserts), len(updates)
 
 
@@ -791,12 +810,13 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
         # A small file reads only its customers' invoices; a big one reads the organization's at once
         # (one list of ids per customer would exceed SQLite's limit on query parameters).
         invoices = invoices.filter(customer_id__in=customers)
-    for pk, ref, cust, due, cur, open_amount in (invoices
-                                                 .values_list("pk", "ref", "customer_id", "due_date", "currency",
-                                                              "open_amount")):
+    dates: dict[int, tuple[dt.date, dt.date]] = {}  # open invoice -> (issue date, due date)
+    for pk, ref, cust, due, cur, open_amount, issued in (invoices.values_list(
+            "pk", "ref", "customer_id", "due_date", "currency", "open_amount", "issue_date")):
         invoice_by_ref[ref] = (pk, cust, cur)
         if open_amount > 0:
             open_by_customer.setdefault((cust, cur), {})[pk] = [due, open_amount, ref]
+            dates[pk] = (issued, due)
     fresh = []
     for rec in records:
         cust_id = ids.get(rec["customer_ref"])
@@ -837,7 +857,9 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
     # SQLite's limit on query parameters.
     pay_ids = {ref: pk for ref, pk in Payment.objects.for_org(org).values_list("ref", "pk") if ref in new_refs}
     allocations, events, unallocated, touched = [], [], [], {}
+    delta = Totals()
     for rec, cust in fresh:
+        delta.payment(rec["currency"], rec["date"], rec["amount"])
         pool = open_by_customer.get((cust, rec["currency"]), {})
         items = [OpenItem(pk, due, amount, ref) for pk, (due, amount, ref) in pool.items()]
         explicit = invoice_by_ref[rec["invoice_ref"]][0] if rec["invoice_ref"] else None
@@ -845,6 +867,7 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
         pay_id = pay_ids[rec["payment_ref"]]
         for inv_id, part in applied:
             allocations.append((org.pk, pay_id, inv_id, part, rec["date"]))
+            delta.movement(rec["currency"], *dates[inv_id], rec["date"], part)
             pool[inv_id][1] -= part
             touched[inv_id] = rec["date"]
             if pool[inv_id][1] == 0:
@@ -861,7 +884,8 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
         with connection.cursor() as cur:
             cur.executemany(f"UPDATE {Payment._meta.db_table} SET unallocated = %s WHERE id = %s", unallocated)
     TimelineEvent.objects.bulk_create(events, batch_size=2000)
-    settled = _settle_bulk(org, touched)
+    settled = _settle_bulk(org, touched, delta)
+    totals.save(org, delta)
     result.created = len(fresh)
     if settled:
         settled_ids = [pk for pk, _ in settled]
@@ -874,23 +898,33 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
                                                                  payment_ids=pay_pks))
 
 
-def _settle_bulk(org: Organization, touched: dict[int, dt.date]) -> list[tuple[int, int]]:
-    """Recompute the open amounts of the invoices a payment file touched, in a few set queries."""
+def _settle_bulk(org: Organization, touched: dict[int, dt.date], delta: Totals) -> list[tuple[int, int]]:
+    """Recompute the open amounts of the invoices a payment file touched, in a few set queries.
+
+    An invoice closed is closed on its last movement's date (like ``services.settle``), which is
+    this file's last payment to it unless a credit note is dated later; ``delta`` gets the change to
+    the Dashboard's open-invoice counts.
+    """
     if not touched:
         return []
     ids = list(touched)
     settled = []
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
-        paid = dict(Allocation.objects.filter(invoice_id__in=chunk).values("invoice_id")
-                    .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
-        credited = dict(CreditNote.objects.filter(invoice_id__in=chunk).values("invoice_id")
-                        .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
+        paid = {pk: (s, last) for pk, s, last in Allocation.objects.filter(invoice_id__in=chunk).values("invoice_id")
+                .annotate(s=Sum("amount"), last=Max("date")).values_list("invoice_id", "s", "last")}
+        credited = {pk: (s, last) for pk, s, last in CreditNote.objects.filter(invoice_id__in=chunk)
+                    .values("invoice_id").annotate(s=Sum("amount"), last=Max("date"))
+                    .values_list("invoice_id", "s", "last")}
         rows = []
-        for pk, amount, cust in Invoice.objects.filter(pk__in=chunk).values_list("pk", "amount", "customer_id"):
-            open_amount = amount - paid.get(pk, 0) - credited.get(pk, 0)
+        for pk, amount, cust, cur, issued, due, was, was_closed_on in Invoice.objects.filter(pk__in=chunk).values_list(
+                "pk", "amount", "customer_id", "currency", "issue_date", "due_date", "status", "closed_on"):
+            (p, p_last), (c, c_last) = paid.get(pk, (0, None)), credited.get(pk, (0, None))
+            open_amount = amount - p - c
             status = Invoice.Status.OPEN if open_amount else Invoice.Status.PAID
-            closed_on = touched[pk] if open_amount == 0 else None
+            closed_on = max(d for d in (touched[pk], p_last, c_last) if d) if open_amount == 0 else None
+            delta.closing(cur, issued, due, was == Invoice.Status.OPEN, was_closed_on, sign=-1)
+            delta.closing(cur, issued, due, status == Invoice.Status.OPEN, closed_on)
             rows.append((open_amount, status, closed_on, pk))
             if open_amount == 0:
                 settled.append((pk, cust))

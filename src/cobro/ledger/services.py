@@ -1,11 +1,15 @@
 """Writes to the ledger's tables. Other apps and views change ledger rows only through these.
 
 The balance rule lives here: an invoice's ``open_amount`` = amount − credit notes − allocations,
-never negative, recomputed in one place (``_settle``) whenever one of those changes.
+never negative, recomputed in one place (``settle``) whenever one of those changes.
+
+Every write also tells the Dashboard's daily totals what it changed (``cobro.insights.totals.save``),
+inside the same transaction: the totals never disagree with the facts they sum.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
@@ -14,7 +18,9 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from cobro.engine.allocation import OpenItem, allocate
+from cobro.engine.daybook import Totals
 from cobro.engine.money import check_currency
+from cobro.insights import totals
 from cobro.ledger import signals
 from cobro.ledger.models import (
     Allocation,
@@ -123,8 +129,13 @@ def add_invoice(org: Organization, customer: Customer, ref: str, issue_date: dt.
     existing = Invoice.objects.for_org(org).filter(ref=ref).first()
     if existing:
         return existing
-    return Invoice.objects.create(organization=org, customer=customer, ref=ref, issue_date=issue_date,
-                                  due_date=due_date, currency=currency, amount=amount, open_amount=amount)
+    with transaction.atomic():
+        invoice = Invoice.objects.create(organization=org, customer=customer, ref=ref, issue_date=issue_date,
+                                         due_date=due_date, currency=currency, amount=amount, open_amount=amount)
+        delta = Totals()
+        delta.issued(currency, issue_date, due_date, amount)
+        totals.save(org, delta)
+    return invoice
 
 
 def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date, amount: int,
@@ -144,6 +155,9 @@ def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date
         record_event(org, invoice.customer_id, "credit_note.added", f"Nota de crédito {ref} sobre {invoice.ref}",
                      data={"ref": ref, "amount": amount, "currency": invoice.currency, "reason": reason},
                      invoice=invoice, actor=actor)
+        delta = Totals()
+        delta.movement(invoice.currency, invoice.issue_date, invoice.due_date, date, amount)
+        totals.save(org, delta)
         settle(org, [invoice.pk], on_date=date)
     return note
 
@@ -174,14 +188,20 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
             return existing
         open_rows = list(Invoice.objects.for_org(org).select_for_update()
                          .filter(customer=customer, currency=currency, open_amount__gt=0)
-                         .values_list("pk", "due_date", "open_amount", "ref"))
-        items = [OpenItem(*row) for row in open_rows]
+                         .values_list("pk", "due_date", "open_amount", "ref", "issue_date"))
+        items = [OpenItem(*row[:4]) for row in open_rows]
+        dates = {pk: (issued, due) for pk, due, _amount, _ref, issued in open_rows}
         applied, rest = allocate(amount, items, explicit=[inv.pk for inv in chosen] if chosen else None)
         payment = Payment.objects.create(organization=org, customer=customer, ref=ref, date=date,
                                          currency=currency, amount=amount, method=method, unallocated=rest,
                                          provider=provider, provider_ref=provider_ref)
         Allocation.objects.bulk_create([Allocation(organization=org, payment=payment, invoice_id=inv_id,
                                                    amount=part, date=date) for inv_id, part in applied])
+        delta = Totals()
+        delta.payment(currency, date, amount)
+        for inv_id, part in applied:
+            delta.movement(currency, *dates[inv_id], date, part)
+        totals.save(org, delta)
         record_event(org, customer, "payment.received", f"Pago {ref} recibido",
                      data={"ref": ref, "amount": amount, "currency": currency, "method": method,
                            "allocated": [[i, a] for i, a in applied], "credit": rest,
@@ -203,13 +223,20 @@ def reverse_payment(org: Organization, payment: Payment, reason: str, actor=None
         raise LedgerError(f"payment {payment.ref}: say why it is reversed")
     with transaction.atomic():
         payment = Payment.objects.for_org(org).select_for_update().get(pk=payment.pk)
-        allocated = list(payment.allocations.values_list("invoice_id", "amount"))
+        rows = list(payment.allocations.values_list("invoice_id", "amount", "date", "invoice__issue_date",
+                                                    "invoice__due_date"))
+        allocated = [(inv_id, amount) for inv_id, amount, *_ in rows]
+        delta = Totals()
+        delta.payment(payment.currency, payment.date, payment.amount, sign=-1)
+        for _inv_id, amount, day, issued, due in rows:
+            delta.movement(payment.currency, issued, due, day, amount, sign=-1)
         record_event(org, payment.customer_id, "payment.reversed", f"Pago {payment.ref} anulado: {reason}",
                      data={"ref": payment.ref, "amount": payment.amount, "currency": payment.currency,
                            "date": payment.date.isoformat(), "method": payment.method,
                            "provider": payment.provider, "provider_ref": payment.provider_ref,
                            "allocated": [[i, a] for i, a in allocated], "reason": reason}, actor=actor)
         payment.delete()  # its allocations go with it (cascade)
+        totals.save(org, delta)
         settle(org, [i for i, _ in allocated])
     return [i for i, _ in allocated]
 
@@ -221,8 +248,11 @@ def reverse_credit_note(org: Organization, note: CreditNote, reason: str, actor=
         record_event(org, note.customer_id, "credit_note.reversed", f"Nota de crédito {note.ref} anulada: {reason}",
                      data={"ref": note.ref, "amount": note.amount, "currency": note.currency, "reason": reason},
                      invoice=note.invoice, actor=actor)
-        invoice_id = note.invoice_id
+        invoice_id, invoice = note.invoice_id, note.invoice
+        delta = Totals()
+        delta.movement(invoice.currency, invoice.issue_date, invoice.due_date, note.date, note.amount, sign=-1)
         note.delete()
+        totals.save(org, delta)
         settle(org, [invoice_id])
 
 
@@ -241,6 +271,7 @@ def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = 
                 .annotate(s=Sum("amount")).values_list("invoice_id", "s"))
     last_dates = _last_movement(org, ids)
     settled, changed = [], []
+    delta = Totals()
     for inv in Invoice.objects.for_org(org).filter(pk__in=ids):
         cred, pay = credited.get(inv.pk, 0), paid.get(inv.pk, 0)
         open_amount = inv.amount - cred - pay
@@ -252,9 +283,14 @@ def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = 
         if (inv.open_amount, inv.status, inv.closed_on) != (open_amount, status, closed_on):
             if open_amount == 0 and inv.open_amount > 0:
                 settled.append(inv)
+            # The day the invoice stopped being open moves the Dashboard's open-invoice counts.
+            delta.closing(inv.currency, inv.issue_date, inv.due_date, inv.status == Invoice.Status.OPEN,
+                          inv.closed_on, sign=-1)
+            delta.closing(inv.currency, inv.issue_date, inv.due_date, status == Invoice.Status.OPEN, closed_on)
             inv.open_amount, inv.status, inv.closed_on = open_amount, status, closed_on
             changed.append(inv)
     Invoice.objects.bulk_update(changed, ["open_amount", "status", "closed_on", "updated_at"])
+    totals.save(org, delta)
     if settled:
         settled_ids = [i.pk for i in settled]
         customer_ids = sorted({i.customer_id for i in settled})
@@ -354,9 +390,19 @@ def upsert_invoice(org: Organization, customer: Customer, ref: str, issue_date: 
             issue_date, due_date, currency, amount):
         return existing, False
     with transaction.atomic():
+        before = totals.invoice_facts(org, [existing.pk])[existing.pk]
+        # A lower amount than the open one would break the open-within-amount constraint before
+        # ``settle`` sets the right balance (and an invoice open until now must still look open to it).
         Invoice.objects.filter(pk=existing.pk).update(issue_date=issue_date, due_date=due_date,
                                                       currency=currency, amount=amount,
+                                                      open_amount=min(existing.open_amount, amount),
                                                       updated_at=timezone.now())
+        # Everything the invoice contributed moves to its new dates, currency and amount.
+        delta = Totals()
+        delta.invoice(before, sign=-1)
+        delta.invoice(dataclasses.replace(before, currency=currency, issue_date=issue_date, due_date=due_date,
+                                          amount=amount))
+        totals.save(org, delta)
         settle(org, [existing.pk])
     existing.refresh_from_db()
     return existing, False
