@@ -39,7 +39,7 @@ def test_colombia_no_sundays_no_holidays_and_saturday_short():
     co = preset("CO")
     hol = holiday_dates("CO", 2026)
     assert D(2026, 3, 23) in hol  # San José, moved to Monday
-    at, reasons = next_slot(co, hol, zone("America/Bogota"), D(2026, 3, 22), "email", [])  # a Sunday
+    at, reasons = next_slot(co, hol, (zone("America/Bogota"),), D(2026, 3, 22), "email", [])  # a Sunday
     assert at == dt.datetime(2026, 3, 24, 12, 0, tzinfo=dt.UTC)  # Tuesday 07:00 in Bogotá
     assert len(reasons) == 2 and "domingo" in reasons[0] and "feriado" in reasons[1]
     assert co.windows[5] == (8 * 60, 15 * 60)
@@ -49,7 +49,7 @@ def test_one_message_per_day_and_rolling_cap():
     co = preset("CO")  # at most 2 contacts in any 7 days
     tz = zone("America/Bogota")
     booked = [Contact(D(2026, 3, 2), "email"), Contact(D(2026, 3, 4), "sms")]
-    at, reasons = next_slot(co, frozenset(), tz, D(2026, 3, 4), "whatsapp", booked)
+    at, reasons = next_slot(co, frozenset(), (tz,), D(2026, 3, 4), "whatsapp", booked)
     # 2 contacts in the window 3/2..3/8: the first day a third fits is 3/9 (window 3/3..3/9 has one).
     assert at.astimezone(tz).date() == D(2026, 3, 9)
     assert any("uno por día" in r for r in reasons) and any("tope de 2" in r for r in reasons)
@@ -79,9 +79,9 @@ def test_chile_two_days_between_messages():
 
 def test_strict_window_and_allowed_at_with_daylight_saving():
     tz = zone("America/New_York")
-    assert allowed_at(STRICT, frozenset(), dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC), tz)  # 09:00 EDT
-    assert not allowed_at(STRICT, frozenset(), dt.datetime(2026, 3, 6, 13, 30, tzinfo=dt.UTC), tz)  # 08:30 EST
-    at, _ = next_slot(STRICT, frozenset(), tz, D(2026, 3, 7), "email", [])  # Saturday
+    assert allowed_at(STRICT, frozenset(), dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC), (tz,))  # 09:00 EDT
+    assert not allowed_at(STRICT, frozenset(), dt.datetime(2026, 3, 6, 13, 30, tzinfo=dt.UTC), (tz,))  # 08:30 EST
+    at, _ = next_slot(STRICT, frozenset(), (tz,), D(2026, 3, 7), "email", [])  # Saturday
     assert at == dt.datetime(2026, 3, 9, 13, 0, tzinfo=dt.UTC)
 
 

@@ -184,7 +184,7 @@ def test_properties_over_days(book):
             debtor = by_id[d.customer_id]
             rules, hol, tz = RULES.get(debtor.country, STRICT), HOLIDAYS.get(debtor.country, frozenset()), zone(debtor.timezone)
             if d.action in ("message", "call_task", "letter"):
-                assert allowed_at(rules, hol, d.scheduled_for, tz), "outside allowed hours or on a holiday"
+                assert allowed_at(rules, hol, d.scheduled_for, (tz,)), "outside allowed hours or on a holiday"
                 assert d.scheduled_for.astimezone(tz).date() >= day
                 mine = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in contacts
                         if c.customer_id == d.customer_id]

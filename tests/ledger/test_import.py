@@ -33,7 +33,8 @@ def test_invoices_create_customers_and_contacts(org):
     result = imp(org, "invoices", GOOD)
     assert (result.created, result.customers_created) == (3, 2)
     k2 = Customer.objects.get(ref="K-2")
-    assert (k2.country, k2.timezone, k2.language) == ("CO", "America/Bogota", "es")
+    # No zone in the file: none stored (the cycle takes the zones of the phone or the country).
+    assert (k2.country, k2.timezone, k2.home_zone, k2.language) == ("CO", "", "America/Bogota", "es")
     assert Contact.objects.get(customer=k2).phone == "+573011111111"
     inv = Invoice.objects.get(ref="I-3")
     assert (inv.amount, inv.open_amount, inv.status) == (120000, 120000, "open")
@@ -173,8 +174,8 @@ def test_customers_file_with_tax_ids_and_upsert(org):
             "K-2,Servicios Dos,,3011111111,3011111111,CO,,,900.373.913-4\n")
     assert imp(org, "customers", text).created == 2
     k2 = Customer.objects.get(ref="K-2")
-    assert (k2.timezone, k2.preferred_channel, k2.contacts.get().whatsapp) == ("America/Bogota", "whatsapp",
-                                                                              "+573011111111")
+    assert (k2.timezone, k2.preferred_channel, k2.contacts.get().whatsapp) == ("", "whatsapp", "+573011111111")
+    assert Customer.objects.get(ref="K-1").timezone == "America/Santiago"
     again = imp(org, "customers", text.replace("Servicios Dos", "Servicios Dos SAS"))
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
     found = problems(org, "customers", text.replace("76.086.428-5", "76.086.428-0"))

@@ -12,7 +12,8 @@ D = dt.date(2026, 1, 1)
 def book(org):
     customer, created = services.get_or_create_customer(org, "K-1", "Comercial Uno", country="CO",
                                                         email="uno@example.com")
-    assert created and customer.timezone == "America/Bogota" and customer.preferred_channel == "email"
+    assert created and customer.timezone == "" and customer.home_zone == "America/Bogota"
+    assert customer.preferred_channel == "email"
     a = services.add_invoice(org, customer, "A", D, D + dt.timedelta(days=30), "USD", 10000)
     b = services.add_invoice(org, customer, "B", D, D + dt.timedelta(days=10), "USD", 5000)
     return customer, a, b

@@ -69,7 +69,7 @@ DEFAULT_DISPUTE_REASONS = (
 def debtor_today(customer: Customer) -> dt.date:
     """Today in the debtor's time zone: a promise made at 22:00 in Bogotá is made that day, not UTC's next."""
     try:
-        return timezone.now().astimezone(ZoneInfo(customer.timezone)).date()
+        return timezone.now().astimezone(ZoneInfo(customer.home_zone)).date()
     except (ZoneInfoNotFoundError, ValueError):
         return timezone.localdate()
 

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
@@ -25,6 +25,7 @@ from cobro.engine.contact import MESSAGE_CHANNELS, holidays_for, zone
 from cobro.engine.plan import Decision, candidates, plan
 from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
+from cobro.engine.zones import candidate_zones
 from cobro.ledger import services as ledger_services
 from cobro.ledger.models import (
     Allocation,
@@ -162,8 +163,10 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
 
     def debtor(cid: int, row: tuple) -> Debtor:
         _, ref, country, tz, preferred, segment = row
+        where = candidate_zones(tz, country, _phones(contact_rows.get(cid, ())), fallback=org.timezone)
         return Debtor(
             id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
+            zones=where.names, zone_source=where.source,
             reachable=_reachable(contact_rows.get(cid, ())), opted_out=frozenset(opted.get(cid, ())),
             segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
             policy=assigned.get(cid) or by_segment.get(segment, ""))
@@ -196,8 +199,36 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
         organization_id=org.pk, as_of=as_of, invoices=invoices, debtors=LazyMap(customer_rows, debtor),
         policies=policies,
         default_policy=default_code, rules=services.contact_rules(org, countries),
-        holidays=holidays_for(countries, (as_of.year - 1, as_of.year, as_of.year + 1)), last_run=last_run,
+        holidays=Holidays((as_of.year - 1, as_of.year, as_of.year + 1)), last_run=last_run,
         holds=tuple(holds), items=tuple(items), contacts=LazyMap(history, _contacts))
+
+
+class Holidays(Mapping):
+    """Country -> its public holidays over ``years``, built the first time a country is asked for.
+
+    A debtor's phone may point to a zone of another country, whose holidays then count too; reading
+    every phone of the book to know these countries beforehand would cost more than the cycle.
+    """
+
+    def __init__(self, years):
+        self.years = tuple(years)
+        self._built: dict[str, frozenset[dt.date]] = {}
+
+    def __getitem__(self, country: str) -> frozenset[dt.date]:
+        if country not in self._built:
+            self._built[country] = holidays_for([country], self.years)[country]
+        return self._built[country]
+
+    def __iter__(self):
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
+def _phones(rows) -> list[str]:
+    """Every phone and WhatsApp number of one customer's contacts, each once."""
+    return list(dict.fromkeys(n for row in rows for n in (row[2], row[3]) if n))
 
 
 def _reachable(rows) -> frozenset[str]:
@@ -277,7 +308,7 @@ def as_json(d: Decision, snap: Snapshot, refs: dict[int, str], as_of: dt.date) -
         "key": d.key, "as_of": as_of.isoformat(), "customer_ref": debtor.ref,
         "invoice_refs": [refs.get(i, str(i)) for i in d.invoice_ids], "step": d.step, "action": d.action,
         "channel": d.channel, "template": d.template, "tone": d.tone, "status": d.status,
-        "scheduled_for": d.scheduled_for.astimezone(zone(debtor.timezone)).isoformat(),
+        "scheduled_for": d.scheduled_for.astimezone(zone(debtor.zone_names[0])).isoformat(),
     }
 
 
@@ -405,7 +436,7 @@ def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str
             title += ": " + ", ".join(a.invoice_refs[:5])
         rows.append(Task(
             organization=org, customer_id=a.customer_id, kind="approval" if kind == "approval" else "call",
-            title=title[:200], due_on=a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].timezone)).date(),
+            title=title[:200], due_on=a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].zone_names[0])).date(),
             source_key=f"dunning:{a.key}",
             data={"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template}))
     ledger_services.create_tasks(org, rows)

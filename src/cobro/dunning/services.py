@@ -14,10 +14,13 @@ import yaml
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cobro.engine.contact import ContactRules, RulesError, loosenings, rules_from_params
 from cobro.engine.policy import STAGES, Policy, PolicyError, dump_policy, parse_policy
-from cobro.ledger.models import Customer, Invoice, Membership, Organization
+from cobro.engine.zones import Zones, candidate_zones
+from cobro.ledger.models import Contact, Customer, Invoice, Membership, Organization
 from cobro.ledger.services import record_event
 
 from .models import Action, ContactRuleChange, CustomerStage, Pause, PolicyAssignment
@@ -125,6 +128,23 @@ def lift_pause(org: Organization, pause: Pause, actor=None) -> None:
                      data={"pause_id": pause.pk}, actor=actor)
 
 
+ZONE_SOURCES = {
+    "customer": gettext_lazy("la zona horaria del cliente"),
+    "phone": gettext_lazy("los teléfonos de sus contactos (no tiene zona propia)"),
+    "country": gettext_lazy("su país: no tiene zona propia ni un teléfono que diga dónde está, se toman todas las zonas"),
+    "fallback": gettext_lazy("la zona de la organización: su país no figura en la base de zonas horarias"),
+}
+
+
+def zones_sentence(names, source: str) -> str:
+    """Which zones the contact rules hold in for a debtor, and why (in the active language)."""
+    text = _("Zonas horarias consideradas: %(zones)s, según %(source)s.") % {
+        "zones": ", ".join(names), "source": ZONE_SOURCES.get(source, source)}
+    if len(names) > 1:
+        text += " " + _("Solo se contacta cuando la ventana permitida está abierta en todas ellas a la vez.")
+    return text
+
+
 def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
     """Why the cycle does what it does for this customer on this day (Spanish sentences)."""
     from cobro.dunning.cycle import load_snapshot
@@ -136,6 +156,7 @@ def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
     if debtor is not None:
         lines.append(f"Etapa: {debtor.stage}. Política: {debtor.policy or snap.default_policy}. "
                      f"Reglas de contacto: {snap.rules.get(debtor.country).code if debtor.country in snap.rules else 'estrictas comunes (país sin preset)'}.")
+        lines.append(zones_sentence(debtor.zone_names, debtor.zone_source))
     if snap.last_run is None:
         lines.append("El ciclo no ha corrido antes de este día: se toma el paso más reciente de cada factura.")
     if not snap.invoices:
@@ -170,7 +191,7 @@ def ensure_default_policy(org: Organization) -> PolicyRow:
     row = PolicyRow.objects.for_org(org).filter(is_default=True).first()
     if row is None:
         data = default_policy_data()
-        row, _ = PolicyRow.objects.get_or_create(
+        row, _created = PolicyRow.objects.get_or_create(
             organization=org, code=data["code"],
             defaults={"name": data["name"], "definition": data, "is_default": True})
         if not row.is_default:
@@ -320,22 +341,32 @@ def approve_action(org: Organization, action: Action, actor) -> Action | None:
     return notice
 
 
+def customer_zones(org: Organization, customer: Customer) -> Zones:
+    """The zones this customer may be in, and why (their setting, their contacts' phones, the country)."""
+    phones = Contact.objects.for_org(org).filter(customer=customer).values_list("phone", "whatsapp")
+    return candidate_zones(customer.timezone, customer.country,
+                           list(dict.fromkeys(n for pair in phones for n in pair if n)), fallback=org.timezone)
+
+
 def _next_allowed(org: Organization, customer: Customer, channel: str) -> dt.datetime:
-    """The first moment from now the contact rules allow ``channel`` for this customer."""
+    """The first moment from now the contact rules allow ``channel`` for this customer (in every zone
+    they may be in)."""
     from cobro.dunning.cycle import load_snapshot
-    from cobro.engine.contact import STRICT, Contact, allowed_at, local_date, next_slot, zone
+    from cobro.engine.contact import STRICT, allowed_at, local_date, next_slot, zone
+    from cobro.engine.contact import Contact as Booked
+    from cobro.engine.plan import calendar
 
     now = timezone.now()
-    tz = zone(customer.timezone)
-    today = now.astimezone(tz).date()
+    today = now.astimezone(zone(customer_zones(org, customer).names[0])).date()
     snap = load_snapshot(org, today, customer_ids=[customer.pk])
+    zones, holidays = calendar(snap, snap.debtors[customer.pk])
     rules = snap.rules.get(customer.country, STRICT)
-    holidays = snap.holidays.get(customer.country, frozenset())
-    booked = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in snap.contacts.get(customer.pk, ())]
-    at, _ = next_slot(rules, holidays, tz, today, channel, booked)
+    booked = [Booked(local_date(c.at, zones[0]), c.channel, c.conversation)
+              for c in snap.contacts.get(customer.pk, ())]
+    at, _why = next_slot(rules, holidays, zones, today, channel, booked)
     if at is not None and at < now:
         # Today's window opened already: now, if still inside it, else the next allowed day.
-        if allowed_at(rules, holidays, now, tz):
+        if allowed_at(rules, holidays, now, zones):
             return now
-        at, _ = next_slot(rules, holidays, tz, today + dt.timedelta(days=1), channel, booked)
+        at, _why = next_slot(rules, holidays, zones, today + dt.timedelta(days=1), channel, booked)
     return at or now

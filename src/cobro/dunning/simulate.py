@@ -12,19 +12,17 @@ import dataclasses
 import datetime as dt
 from collections import deque
 
-from cobro.engine.contact import holidays_for
 from cobro.engine.plan import plan
 from cobro.engine.snapshot import Contacted, OpenInvoice
 from cobro.ledger.models import Allocation, CreditNote, Invoice, Organization
 
-from .cycle import HISTORY_DAYS, as_json, load_snapshot
+from .cycle import HISTORY_DAYS, Holidays, as_json, load_snapshot
 
 
 def simulate(org: Organization, start: dt.date, end: dt.date) -> list[dict]:
     base = load_snapshot(org, start)  # customers, policies and rules as they are now
     debtors = base.debtors
-    countries = {d.country for d in debtors.values()}
-    holidays = holidays_for(countries, range(start.year - 1, end.year + 2))
+    holidays = Holidays(range(start.year - 1, end.year + 2))
     invoices = Invoice.objects.for_org(org).filter(issue_date__lte=end)
     rows = list(invoices.values_list("id", "customer_id", "ref", "issue_date", "due_date", "currency", "amount",
                                      "status", "closed_on"))

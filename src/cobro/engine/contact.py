@@ -186,32 +186,58 @@ def blocked(rules: ContactRules, holidays: frozenset[dt.date], day: dt.date, cha
     return ""
 
 
-def next_slot(rules: ContactRules, holidays: frozenset[dt.date], tz: ZoneInfo, start: dt.date, channel: str,
-              contacts: list[Contact]) -> tuple[dt.datetime | None, list[str]]:
+def common_window(rules: ContactRules, day: dt.date, zones: tuple[ZoneInfo, ...]
+                  ) -> tuple[dt.datetime, dt.datetime] | None:
+    """The UTC moments [opens, closes) when ``day``'s window is open in every zone at once, or None.
+
+    Each zone contributes the window of ``day`` on its own wall clock (the same local date
+    everywhere); the common part is the latest opening to the earliest closing.
+    """
+    span = rules.windows[day.weekday()]
+    if span is None:
+        return None
+    opens = max(_wall(day, span[0], tz) for tz in zones)
+    closes = min(_wall(day, span[1], tz) for tz in zones)
+    return (opens, closes) if opens < closes else None
+
+
+def _wall(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
+    # Wall-clock arithmetic: 24:00 is the next midnight, and a gap in the clock keeps zoneinfo's fold.
+    return (dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(minutes=minute)).astimezone(UTC)
+
+
+def next_slot(rules: ContactRules, holidays: frozenset[dt.date], zones: tuple[ZoneInfo, ...], start: dt.date,
+              channel: str, contacts: list[Contact]) -> tuple[dt.datetime | None, list[str]]:
     """The first allowed moment on or after ``start`` (UTC), and why earlier days were refused.
 
-    The moment is the opening of that day's window in the debtor's zone. None when nothing is allowed
-    within the horizon (the reasons say why).
+    ``zones``: every zone the debtor may be in (one, when their zone is known). The moment is the
+    opening of that day's window common to all of them; a day whose windows do not overlap is
+    skipped like a day off. None when nothing is allowed within the horizon (the reasons say why).
     """
     reasons: list[str] = []
     day = start
     for _ in range(HORIZON_DAYS):
         why = blocked(rules, holidays, day, channel, contacts)
         if not why:
-            opens = rules.windows[day.weekday()][0]
-            local = dt.datetime.combine(day, dt.time(opens // 60, opens % 60), tzinfo=tz)
-            return local.astimezone(UTC), reasons
+            common = common_window(rules, day, zones)
+            if common is not None:
+                return common[0], reasons
+            why = f"el {day.isoformat()} no hay una hora permitida a la vez en {len(zones)} zonas horarias"
         if not reasons or reasons[-1] != why:
             reasons.append(why)
         day += dt.timedelta(days=1)
     return None, reasons
 
 
-def allowed_at(rules: ContactRules, holidays: frozenset[dt.date], at: dt.datetime, tz: ZoneInfo) -> bool:
-    """True when the aware moment ``at`` falls inside an allowed window on a non-holiday."""
-    local = at.astimezone(tz)
-    window = rules.windows[local.weekday()]
-    if window is None or (rules.skip_holidays and local.date() in holidays):
-        return False
-    minute = local.hour * 60 + local.minute
-    return window[0] <= minute < window[1]
+def allowed_at(rules: ContactRules, holidays: frozenset[dt.date], at: dt.datetime,
+               zones: tuple[ZoneInfo, ...]) -> bool:
+    """True when the aware moment ``at`` falls inside an allowed window on a non-holiday in every zone."""
+    for tz in zones:
+        local = at.astimezone(tz)
+        window = rules.windows[local.weekday()]
+        if window is None or (rules.skip_holidays and local.date() in holidays):
+            return False
+        minute = local.hour * 60 + local.minute
+        if not window[0] <= minute < window[1]:
+            return False
+    return bool(zones)

@@ -14,7 +14,9 @@
 4. The channel is the step's (or the customer's preferred one), falling back to other channels the
    customer can be reached on and has not opted out of; with none, the team gets a call task.
 5. Contact rules of the debtor's country decide the slot: the first allowed day from ``as_of`` at the
-   opening of its window. A contact that cannot go today is moved, never dropped.
+   opening of its window. A contact that cannot go today is moved, never dropped. A debtor who may
+   be in several zones (``Debtor.zones``) is contacted only when the window is open in all of them,
+   on a day that is a holiday in none of their countries; the first zone dates their contacts.
 6. Keys are ``org:customer:step:as_of``: the same day planned twice gives the same keys.
 """
 
@@ -23,10 +25,12 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from cobro.engine.contact import MESSAGE_CHANNELS, STRICT, UTC, Contact, local_date, next_slot, zone
 from cobro.engine.policy import Policy, Step
 from cobro.engine.snapshot import AgreementItem, Debtor, Hold, OpenInvoice, Snapshot
+from cobro.engine.zones import zone_country
 
 #: When the step's channel cannot be used, try these next (the preferred one always first).
 FALLBACK = ("email", "whatsapp", "sms")
@@ -237,16 +241,24 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
     return result
 
 
+def calendar(snap: Snapshot, debtor: Debtor) -> tuple[tuple[ZoneInfo, ...], frozenset[dt.date]]:
+    """The zones a debtor may be in, and the holidays of every country of these zones and their own."""
+    names = debtor.zone_names
+    countries = {debtor.country, *filter(None, map(zone_country, names))}
+    return tuple(zone(n) for n in names), frozenset().union(*(snap.holidays.get(c, frozenset()) for c in countries))
+
+
 def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], items: list[AgreementItem],
             holds: dict[int, Hold], snap: Snapshot, history, notes: list[str] | None) -> list[Decision]:
     rules = snap.rules.get(debtor.country, STRICT)
-    holidays = snap.holidays.get(debtor.country, frozenset())
-    tz = zone(debtor.timezone)
+    names = debtor.zone_names
+    zones, holidays = calendar(snap, debtor)
+    tz = zones[0]
     booked = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in history]
     out: list[Decision] = []
 
     def slot(channel: str) -> dt.datetime | None:
-        at, reasons = next_slot(rules, holidays, tz, as_of, channel, booked)
+        at, reasons = next_slot(rules, holidays, zones, as_of, channel, booked)
         if notes is not None:
             notes.extend(f"No se contacta el día previsto: {r}." for r in reasons)
             if at is None:
@@ -262,8 +274,9 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
             booked.append(Contact(local_date(at, tz), channel))
         if notes is not None:
             when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            local = "hora local" if len(zones) == 1 else f"hora de {names[0]}"
             notes.append(f"Acción {step}: {action} por {CHANNEL_ES.get(channel, channel)}"
-                         f" ({template or '-'}) para el {when} hora local"
+                         f" ({template or '-'}) para el {when} {local}"
                          + (f", {extra['reason']}" if extra.get("reason") else "")
                          + (", espera aprobación" if extra.get("status") == "pending_approval" else "") + ".")
 

@@ -65,6 +65,9 @@ class Debtor:
     ``reachable``: channels with an address and the debtor's consent (email, sms, whatsapp, call);
     ``opted_out``: channels the debtor asked us to stop using. ``policy``: the policy code chosen for
     them (customer, then segment, then organization). ``stage``: their board stage.
+    ``timezone``: the customer's own zone setting ("" when unset). ``zones``: every zone they may be in
+    (``engine.zones.candidate_zones``) and ``zone_source`` where these came from; empty ``zones``
+    means just ``timezone``.
     """
 
     id: int
@@ -77,6 +80,13 @@ class Debtor:
     segment: str = ""
     stage: str = ""
     policy: str = ""
+    zones: tuple[str, ...] = ()
+    zone_source: str = ""
+
+    @property
+    def zone_names(self) -> tuple[str, ...]:
+        """The zones the contact rules must hold in; the first one dates the debtor's contacts."""
+        return self.zones or (self.timezone,)
 
 
 @dataclass(frozen=True, slots=True)

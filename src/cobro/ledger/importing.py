@@ -43,7 +43,6 @@ from cobro.ledger.models import (
 from cobro.ledger.tables import Table, TableError, normalize_header, read_table
 from cobro.ledger.validation import (
     COUNTRY_LANGUAGE,
-    COUNTRY_TIMEZONE,
     check_country,
     check_email,
     check_language,
@@ -655,7 +654,7 @@ def _ensure_customers(org: Organization, wanted: dict[str, dict], result: Import
             country = rec["country"]
             channel = "email" if rec.get("email") else "sms" if rec.get("phone") else "call"
             rows.append((org.pk, ref, rec.get("customer_name") or ref, "", country,
-                         COUNTRY_LANGUAGE.get(country, "es"), COUNTRY_TIMEZONE.get(country, org.timezone),
+                         COUNTRY_LANGUAGE.get(country, "es"), "",
                          channel, "", now, now))
         _insert(Customer, ["organization", "ref", "name", "tax_id", "country", "language", "timezone",
                            "preferred_channel", "segment", "created_at", "updated_at"], rows)
@@ -680,7 +679,7 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
     for rec in records:
         country = rec["country"]
         values = (rec["name"], country, rec["tax_id"], rec["language"] or COUNTRY_LANGUAGE.get(country, "es"),
-                  rec["timezone"] or COUNTRY_TIMEZONE.get(country, org.timezone))
+                  rec["timezone"])
         email, phone, whatsapp = (rec.get(k, "") for k in ("email", "phone", "whatsapp"))
         old = existing.get(rec["customer_ref"])
         if old is None:

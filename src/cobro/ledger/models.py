@@ -114,7 +114,10 @@ class Customer(TenantModel):
     tax_id = models.CharField(_("identificador tributario"), max_length=32, blank=True)
     country = models.CharField(_("país"), max_length=2)
     language = models.CharField(_("idioma"), max_length=8, default="es")
-    timezone = models.CharField(_("zona horaria"), max_length=64)
+    #: The customer's own zone; empty when unknown: the cycle then takes every zone the customer may be
+    #: in, from their contacts' phones or their country (``cobro.engine.zones``).
+    timezone = models.CharField(_("zona horaria"), max_length=64, blank=True,
+                                help_text=_("vacía: según los teléfonos de sus contactos o su país"))
     preferred_channel = models.CharField(_("canal preferido"), max_length=16, choices=Channel.choices,
                                          default=Channel.EMAIL)
     segment = models.CharField(_("segmento"), max_length=64, blank=True)
@@ -133,6 +136,13 @@ class Customer(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ref})"
+
+    @property
+    def home_zone(self) -> str:
+        """The zone that dates this customer's day: their own, else their country's first (most populous)."""
+        from cobro.engine.zones import country_zones
+
+        return self.timezone or next(iter(country_zones(self.country)), "") or self.organization.timezone
 
 
 class Contact(TenantModel):

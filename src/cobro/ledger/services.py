@@ -33,7 +33,7 @@ from cobro.ledger.models import (
     Task,
     TimelineEvent,
 )
-from cobro.ledger.validation import COUNTRY_LANGUAGE, COUNTRY_TIMEZONE
+from cobro.ledger.validation import COUNTRY_LANGUAGE
 
 
 class LedgerError(ValueError):
@@ -108,7 +108,7 @@ def get_or_create_customer(org: Organization, ref: str, name: str = "", *, count
         customer = Customer.objects.create(
             organization=org, ref=ref, name=name or ref, country=country, tax_id=tax_id,
             language=language or COUNTRY_LANGUAGE.get(country, "es"),
-            timezone=timezone_name or COUNTRY_TIMEZONE.get(country, org.timezone),
+            timezone=timezone_name,  # none given: every zone the customer may be in
             preferred_channel="whatsapp" if whatsapp else "email" if email else "sms" if phone else "call")
         if email or phone or whatsapp:
             Contact.objects.create(organization=org, customer=customer, name=name, email=email,

@@ -254,7 +254,7 @@ class Renderer:
             raise RenderError("the customer no longer exists")
         language = defaults.language_of(message.language or customer.language or self.org.language)
         if as_of is None:
-            zone = ZoneInfo(customer.timezone or self.org.timezone or "UTC")
+            zone = ZoneInfo(customer.home_zone)
             as_of = (message.scheduled_for or timezone.now()).astimezone(zone).date()
         tpl = template or self.template_for(message.template, language, message.channel)
         language = tpl.language
