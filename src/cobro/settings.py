@@ -233,6 +233,8 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"quiet_forbidden": {"()": "cobro.ledger.logs.QuietForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["quiet_forbidden"]}},  # a 403 is logged in one line
     "root": {"handlers": ["console"], "level": env_str("COBRO_LOG_LEVEL", "WARNING")},
 }

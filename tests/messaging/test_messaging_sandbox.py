@@ -91,10 +91,10 @@ ATTACKS = ["{{ invoices.0.organization.memberships.all.0.user.password }}",
 
 @pytest.mark.parametrize("do", ["preview", "save"])
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_a_viewers_preview_never_prints_another_orgs_data_or_a_hash(book, client, do, attack):
+def test_an_agents_preview_never_prints_another_orgs_data_or_a_hash(book, client, do, attack):
     tpl = MessageTemplate.objects.get(organization=book.org, code="overdue_friendly", channel="email", language="es")
     before = tpl.body
-    client.force_login(book.viewer if do == "preview" else book.manager)
+    client.force_login(book.agent if do == "preview" else book.manager)
     resp = client.post(f"/messages/templates/{tpl.pk}/", {"do": do, "subject": tpl.subject, "tone": "friendly",
                                                           "body": "Hola {{ contact_name }} " + attack,
                                                           "customer": book.es.pk, "reason": "x"})

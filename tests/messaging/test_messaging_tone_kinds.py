@@ -222,7 +222,7 @@ def test_the_editor_preview_shows_a_spanish_threat_in_the_english_template(book,
     from cobro.messaging.models import MessageTemplate
 
     tpl = MessageTemplate.objects.get(organization=book.org, code="overdue_friendly", channel="email", language="en")
-    client.force_login(book.viewer)
+    client.force_login(book.agent)
     html = client.post(f"/messages/templates/{tpl.pk}/", {
         "do": "preview", "subject": tpl.subject, "tone": "firm", "customer": book.en.pk,
         "body": tpl.body + "\nNuestro personal irá a su trabajo a cobrarle."}).content.decode()

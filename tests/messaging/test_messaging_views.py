@@ -19,7 +19,9 @@ def sent(book, queue):
 
 
 def test_outbox_and_message_pages_for_members(book, sent, client):
-    client.force_login(book.viewer)
+    client.force_login(book.viewer)  # read-only: no Mensajes in the menu, none by URL (#13)
+    assert client.get("/messages/").status_code == 403 and client.get(f"/messages/{sent.pk}/").status_code == 403
+    client.force_login(book.agent)
     page = client.get("/messages/")
     assert page.status_code == 200 and "Ferretería Los Andes" in page.content.decode()
     detail = client.get(f"/messages/{sent.pk}/").content.decode()
@@ -29,7 +31,7 @@ def test_outbox_and_message_pages_for_members(book, sent, client):
 
 def test_queued_message_shows_a_preview_without_storing_it(book, queue, client):
     m = queue(book.org, book.en, "overdue_neutral", "sms", [book.inv["en1"]])
-    client.force_login(book.viewer)
+    client.force_login(book.agent)
     assert "Reply STOP" in client.get(f"/messages/{m.pk}/").content.decode()
     m.refresh_from_db()
     assert m.body_text == "" and m.status == "queued"
@@ -59,7 +61,7 @@ def _tpl(book, code="overdue_friendly", channel="email", language="es"):
 
 def test_template_preview_uses_a_real_customer(book, client):
     tpl = _tpl(book)
-    client.force_login(book.viewer)
+    client.force_login(book.agent)
     assert client.get("/messages/templates/").status_code == 200
     resp = client.post(f"/messages/templates/{tpl.pk}/", {"do": "preview", "subject": tpl.subject, "body": tpl.body,
                                                           "tone": "friendly", "customer": book.es.pk})

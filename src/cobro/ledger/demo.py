@@ -62,6 +62,7 @@ def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, 
     """The demo organization, created (with users and its ledger) the first time only."""
     org = Organization.objects.filter(slug=DEMO_SLUG).first()
     if org is not None:
+        ensure_demo_staff(org)  # demos made before the admin let its admin in
         return org, False
     with transaction.atomic():
         org = Organization.objects.create(
@@ -73,7 +74,36 @@ def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, 
                                               "Indique el número de factura en el comentario."})
         users = _users(org)
         _ledger(org, today, random.Random(2026), customers, [u for u, role in users if role == Role.AGENT])
+    ensure_demo_staff(org)
     return org, True
+
+
+def ensure_demo_staff(org: Organization) -> None:
+    """The demo's admin is staff of the Django admin (as the README says), scoped to its organization by
+    ``ledger.admin_site``: it may view and change the organization's rows, view and change its people
+    (never their powers), and add or delete tenant rows; installation-wide tables stay superuser-only."""
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from cobro.ledger.admin_site import kind_of
+
+    admins = get_user_model().objects.filter(memberships__organization=org, memberships__role=Role.ADMIN,
+                                             username__endswith="@demo.cobro")
+    if not admins.exists():
+        return
+    allowed = {"tenant": ("view", "add", "change", "delete"), "org": ("view", "change"), "user": ("view", "change")}
+    wanted = []
+    for model in apps.get_models():
+        actions = allowed.get(kind_of(model))
+        if actions:
+            ct = ContentType.objects.get_for_model(model, for_concrete_model=False)
+            wanted += Permission.objects.filter(content_type=ct, codename__in=[f"{a}_{ct.model}" for a in actions])
+    for user in admins:
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.user_permissions.add(*wanted)
 
 
 def _users(org: Organization):

@@ -24,7 +24,11 @@ def populate(org: Organization, today: dt.date) -> None:
     todays = Message.objects.for_org(org).filter(direction="out", scheduled_for__gte=start, scheduled_for__lt=end)
     if not todays.exists():
         _queue_examples(org, today, start)
-    outbox.deliver(org, now=end, transport="demo")
+    # The demo's worker runs through the day: each message leaves at its own time, never before it.
+    due = (Message.objects.for_org(org).filter(direction="out", status="queued", next_attempt_at__lt=end)
+           .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).distinct())
+    for moment in sorted(set(due)):
+        outbox.deliver(org, now=moment, transport="demo")
     sent = todays.filter(transport="demo").order_by("id")
     shown = list(sent.exclude(template="thank_you")[:12]) or list(sent[:12])
     for i, msg in enumerate(shown):

@@ -263,7 +263,8 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now) -> None:
             continue
         # Committed message by message, as soon as the provider accepted it: a crash loses the
         # bookkeeping of one message at most, never sends one twice (see the module's docstring).
-        msg.status, msg.sent_at, msg.provider_id = Message.Status.SENT, timezone.now(), outcome.provider_id[:128]
+        # Sent "now" on the clock the batch was claimed by, so a message never shows as sent before its time.
+        msg.status, msg.sent_at, msg.provider_id = Message.Status.SENT, now or timezone.now(), outcome.provider_id[:128]
         msg.transport, msg.claim, msg.lease_until, msg.last_error = name, "", None, ""
         if outcome.data:
             msg.data = {**(msg.data or {}), **outcome.data}

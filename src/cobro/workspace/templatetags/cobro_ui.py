@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from cobro.engine.money import format_amounts, format_money
@@ -80,3 +81,11 @@ def verify_note(text: str) -> str:
     from cobro.workspace.labels import verify_note as note
 
     return note(text or "")
+
+
+@register.filter
+def bucket_badge(invoice) -> str:
+    """The ageing bucket of an invoice (``days_overdue``, ``bucket``) as a badge coloured by age."""
+    days = getattr(invoice, "days_overdue", 0) or 0
+    kind = "ok" if not days else "danger" if days > 60 else "warn" if days > 30 else "info"
+    return format_html('<span class="badge badge-{}">{}</span>', kind, invoice.bucket)
