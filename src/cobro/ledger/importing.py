@@ -146,7 +146,7 @@ class Problem:
         message = self.message.localized() if isinstance(self.message, Text) else str(self.message)
         if not self.column:
             return gettext("Fila %(row)s: %(message)s") % {"row": self.row, "message": message}
-        column = self.header or _HEADER_LABEL.get(self.column, self.column)
+        column = self.header or str(_ColumnName(self.column))
         return gettext("Fila %(row)s, columna %(column)s: %(message)s") % {
             "row": self.row, "column": column, "message": message}
 
