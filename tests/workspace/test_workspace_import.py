@@ -109,8 +109,12 @@ def test_einvoice_of_another_issuer_is_refused_whole(login, book):
     book.org.tax_id = "99.999.999-9"
     book.org.save()
     xml = (FIXTURES / "einvoice" / "dte-envio.xml").read_bytes()
-    response = check(login(book.admin), "einvoice", upload("a.xml", xml, "text/xml"))
-    assert response.context["report"]["problems"] and "token" not in response.context
+    client = login(book.admin)
+    response = check(client, "einvoice", upload("a.xml", xml, "text/xml"), upload("b.xml", b"hola", "text/xml"))
+    foreign = ("a.xml: emisor: emitido por 76086428-5, no por Acme SpA (99.999.999-9); Cobro importa solo los "
+               "documentos de la propia organización")
+    assert response.context["report"]["problems"] == [foreign] * 3 + ["b.xml: archivo: no es XML"]  # 3 DTEs
+    assert "token" not in response.context
     assert not Document.objects.exists()
 
 

@@ -37,11 +37,15 @@ class DocumentError(ValueError):
     """A document Cobro cannot read; the message names the element."""
 
     def __init__(self, element: str, message: Text | str):
-        super().__init__(Text("%(element)s: %(message)s", element=element, message=message))
+        label = _PLACES.get(element, element)
+        super().__init__(Text("%(element)s: %(message)s", element=label, message=message))
         self.element = element
 
 
 _MISSING = Text(gettext_noop("falta"))
+#: Places in a document that are no XML element, named in words.
+_PLACES = {"file": Text(gettext_noop("archivo")), "receiver": Text(gettext_noop("receptor")),
+           "reference": Text(gettext_noop("referencia")), "ref": Text(gettext_noop("folio"))}
 
 
 @dataclass

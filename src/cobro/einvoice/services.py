@@ -131,7 +131,7 @@ def import_files(org: Organization, files: list[tuple[str, bytes]], *, dry_run: 
         for doc in parsed:
             if not same_tax_id(doc.issuer.tax_id, org.tax_id):
                 problems.append(_in(name, Text(gettext_noop(
-                    "issuer: emitido por %(issuer)s, no por %(org)s (%(tax_id)s); Cobro importa solo los documentos "
+                    "emisor: emitido por %(issuer)s, no por %(org)s (%(tax_id)s); Cobro importa solo los documentos "
                     "de la propia organización"), issuer=doc.issuer.tax_id, org=org.name, tax_id=org.tax_id)))
                 continue
             docs.append((name, digest, doc))
