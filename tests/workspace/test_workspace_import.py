@@ -133,6 +133,15 @@ def test_statement_with_its_account(login, book):
     assert not StatementLine.objects.filter(organization=book.other).exists()
 
 
+def test_statement_problems_in_spanish(login, book):
+    BankAccount.objects.create(organization=book.org, name="Corriente", number="00-1", currency="CLP")
+    bad = "Fecha;Descripción;Abonos\n02/03/2026;PAGO F-1;100.000\n32/13/2026;PAGO F-2;5.000\n"
+    response = check(login(book.manager), "statement", upload("cartola.csv", bad), account="00-1")
+    assert response.context["report"]["problems"] == [
+        "Línea 3: '32/13/2026' no es una fecha (use DD/MM/AAAA o AAAA-MM-DD)"]
+    assert not StatementLine.objects.exists()
+
+
 def test_one_file_for_a_table_and_a_size_ceiling(login, book, settings):
     client = login(book.manager)
     two = check(client, "invoices", upload("a.csv", GOOD), upload("b.csv", GOOD))
