@@ -145,7 +145,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português (Brasil)")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The engine is no Django app: its messages (amounts and currencies people type) have their own catalog.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "engine" / "locale"]
 TIME_ZONE = "UTC"  # stored in UTC; shown and decided in the organization's or debtor's zone
 USE_I18N = True
 USE_TZ = True

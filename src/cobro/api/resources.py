@@ -597,4 +597,4 @@ def import_einvoices(request, files: list[UploadedFile] = File(...), dry_run: bo
         raise ApiProblem(422, "nothing was imported", errors=[
             {"field": "files", "message": str(problem)} for problem in failed.problems[:200]]) from None
     return {"created": result.created, "unchanged": result.unchanged, "new_customers": result.customers,
-            "notes": result.notes, "dry_run": dry_run}
+            "notes": [str(note) for note in result.notes], "dry_run": dry_run}

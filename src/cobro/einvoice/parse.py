@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from cobro.engine.text import Text, gettext_noop
+
 MAX_BYTES = 20 * 2**20
 
 UBL_NS = {
@@ -34,9 +36,16 @@ SII_NS = "http://www.sii.cl/SiiDte"
 class DocumentError(ValueError):
     """A document Cobro cannot read; the message names the element."""
 
-    def __init__(self, element: str, message: str):
-        super().__init__(f"{element}: {message}")
+    def __init__(self, element: str, message: Text | str):
+        label = _PLACES.get(element, element)
+        super().__init__(Text("%(element)s: %(message)s", element=label, message=message))
         self.element = element
+
+
+_MISSING = Text(gettext_noop("falta"))
+#: Places in a document that are no XML element, named in words.
+_PLACES = {"file": Text(gettext_noop("archivo")), "receiver": Text(gettext_noop("receptor")),
+           "reference": Text(gettext_noop("referencia")), "ref": Text(gettext_noop("folio"))}
 
 
 @dataclass
@@ -80,17 +89,18 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 def read_xml(data: bytes):
     if len(data) > MAX_BYTES:
-        raise DocumentError("file", f"larger than {MAX_BYTES // 2**20} MB: not an e-invoice")
+        raise DocumentError("file", Text(gettext_noop("mayor que %(mb)s MB: no es una factura electrónica"),
+                                             mb=MAX_BYTES // 2**20))
     head = data[:4096].lstrip()
     if b"<!DOCTYPE" in data[:65536].upper() or b"<!ENTITY" in data[:65536].upper():
-        raise DocumentError("DOCTYPE", "documents with a DOCTYPE or entities are refused (none of the "
-                                       "e-invoice formats uses one)")
+        raise DocumentError("DOCTYPE", Text(gettext_noop(
+            "se rechazan los documentos con DOCTYPE o entidades (ningún formato de factura electrónica los usa)")))
     if not head.startswith(b"<"):
-        raise DocumentError("file", "not XML")
+        raise DocumentError("file", Text(gettext_noop("no es XML")))
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise DocumentError(f"line {exc.lineno}", f"malformed XML ({exc.msg})") from None
+        raise DocumentError(f"line {exc.lineno}", Text(gettext_noop("XML mal formado (%(error)s)"), error=exc.msg)) from None
 
 
 def parse(data: bytes) -> list[Document]:
@@ -102,11 +112,13 @@ def parse(data: bytes) -> list[Document]:
     if name.namespace == CFDI_NS["cfdi"] and name.localname == "Comprobante":
         return [_cfdi(root)]
     if name.namespace == "http://www.sat.gob.mx/cfd/3":
-        raise DocumentError("cfdi:Comprobante", "CFDI 3.3 is no longer valid; Cobro reads CFDI 4.0")
+        raise DocumentError("cfdi:Comprobante", Text(gettext_noop(
+            "el CFDI 3.3 ya no es válido; Cobro lee CFDI 4.0")))
     if name.namespace == SII_NS and name.localname in ("EnvioDTE", "DTE"):
         return _dte(root)
-    raise DocumentError(name.localname, f"unknown document type ({name.namespace or 'no namespace'}): Cobro "
-                                        f"reads UBL 2.1, CFDI 4.0 and Chile's DTE")
+    raise DocumentError(name.localname, Text(gettext_noop(
+        "tipo de documento desconocido (%(ns)s): Cobro lee UBL 2.1, CFDI 4.0 y el DTE de Chile"),
+        ns=name.namespace or Text(gettext_noop("sin espacio de nombres"))))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -115,14 +127,14 @@ def _text(node, path: str, ns, *, required: bool = True, label: str | None = Non
     found = node.find(path, ns)
     value = (found.text or "").strip() if found is not None else ""
     if required and not value:
-        raise DocumentError(label or path, "missing")
+        raise DocumentError(label or path, _MISSING)
     return value
 
 
 def _attr(node, name: str, label: str, *, required: bool = True) -> str:
     value = (node.get(name) or "").strip()
     if required and not value:
-        raise DocumentError(f"{label}@{name}", "missing")
+        raise DocumentError(f"{label}@{name}", _MISSING)
     return value
 
 
@@ -130,9 +142,9 @@ def _date(value: str, label: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise DocumentError(label, f"{value!r} is not a date") from None
+        raise DocumentError(label, Text(gettext_noop("%(value)r no es una fecha"), value=value)) from None
     if not dt.date(1900, 1, 1) <= day <= dt.date(2200, 12, 31):
-        raise DocumentError(label, f"{value!r} is outside 1900-2200")
+        raise DocumentError(label, Text(gettext_noop("%(value)r está fuera de 1900-2200"), value=value))
     return day
 
 
@@ -140,9 +152,9 @@ def _amount(value: str, label: str) -> Decimal:
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise DocumentError(label, f"{value!r} is not an amount") from None
+        raise DocumentError(label, Text(gettext_noop("%(value)r no es un monto"), value=value)) from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal(10) ** 15:
-        raise DocumentError(label, f"{value!r} is not a sane amount")
+        raise DocumentError(label, Text(gettext_noop("%(value)r no es un monto razonable"), value=value))
     return amount
 
 
@@ -151,7 +163,7 @@ def _amount(value: str, label: str) -> Decimal:
 def _ubl_party(node, role: str) -> Party:
     party = node.find(f"cac:{role}/cac:Party", UBL_NS)
     if party is None:
-        raise DocumentError(f"cac:{role}", "missing")
+        raise DocumentError(f"cac:{role}", _MISSING)
     tax_id = ""
     for path in ("cac:PartyTaxScheme/cbc:CompanyID", "cac:PartyLegalEntity/cbc:CompanyID",
                  "cac:PartyIdentification/cbc:ID", "cbc:EndpointID"):
@@ -164,7 +176,8 @@ def _ubl_party(node, role: str) -> Party:
                 tax_id = f"{tax_id}-{check}"
             break
     if not tax_id:
-        raise DocumentError(f"cac:{role}/cac:Party", "no tax id (PartyTaxScheme/CompanyID)")
+        raise DocumentError(f"cac:{role}/cac:Party", Text(gettext_noop(
+            "sin identificador tributario (PartyTaxScheme/CompanyID)")))
     name = (_text(party, "cac:PartyLegalEntity/cbc:RegistrationName", UBL_NS, required=False)
             or _text(party, "cac:PartyName/cbc:Name", UBL_NS, required=False)
             or _text(party, "cac:PartyTaxScheme/cbc:RegistrationName", UBL_NS, required=False))
@@ -191,10 +204,11 @@ def _ubl(root, credit: bool) -> Document:
     currency = _text(root, "cbc:DocumentCurrencyCode", ns, label="cbc:DocumentCurrencyCode").upper()
     payable = root.find("cac:LegalMonetaryTotal/cbc:PayableAmount", ns)
     if payable is None or not (payable.text or "").strip():
-        raise DocumentError("cac:LegalMonetaryTotal/cbc:PayableAmount", "missing")
+        raise DocumentError("cac:LegalMonetaryTotal/cbc:PayableAmount", _MISSING)
     if payable.get("currencyID") and payable.get("currencyID").upper() != currency:
-        raise DocumentError("cbc:PayableAmount@currencyID", f"{payable.get('currencyID')} differs from the "
-                                                            f"document's currency {currency}")
+        raise DocumentError("cbc:PayableAmount@currencyID", Text(gettext_noop(
+            "%(given)s difiere de la moneda del documento, %(currency)s"), given=payable.get("currencyID"),
+            currency=currency))
     total = _amount(payable.text.strip(), "cbc:PayableAmount")
     uuid = _text(root, "cbc:UUID", ns, required=False)  # DIAN's CUFE
     doc = Document(format="ubl", kind="credit_note" if credit else "invoice", key=f"UBL:{uuid or ref}",
@@ -207,9 +221,11 @@ def _ubl(root, credit: bool) -> Document:
         doc.credits = [r for r in refs if r]
         if not doc.credits:
             raise DocumentError("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID",
-                                "a credit note must say which invoice it corrects")
+                                Text(gettext_noop(
+                "una nota de crédito debe decir qué factura corrige")))
     elif etree.QName(root).localname != "Invoice":
-        raise DocumentError(etree.QName(root).localname, "unknown UBL document: Invoice or CreditNote")
+        raise DocumentError(etree.QName(root).localname, Text(gettext_noop(
+            "documento UBL desconocido: se espera Invoice o CreditNote")))
     return doc
 
 
@@ -220,20 +236,22 @@ def _cfdi(root) -> Document:
     label = "cfdi:Comprobante"
     version = _attr(root, "Version", label)
     if version != "4.0":
-        raise DocumentError(f"{label}@Version", f"{version!r}: Cobro reads CFDI 4.0")
+        raise DocumentError(f"{label}@Version", Text(gettext_noop("%(version)r: Cobro lee CFDI 4.0"),
+                                                                version=version))
     kind_code = _attr(root, "TipoDeComprobante", label)
     if kind_code not in ("I", "E", "P"):
-        raise DocumentError(f"{label}@TipoDeComprobante", f"{kind_code!r}: Cobro reads I (ingreso), "
-                                                          f"E (egreso) and P (pago)")
+        raise DocumentError(f"{label}@TipoDeComprobante", Text(gettext_noop(
+            "%(kind)r: Cobro lee I (ingreso), E (egreso) y P (pago)"), kind=kind_code))
     stamp = root.find("cfdi:Complemento/tfd:TimbreFiscalDigital", ns)
     if stamp is None:
-        raise DocumentError("tfd:TimbreFiscalDigital", "missing: a CFDI without its SAT stamp is not valid")
+        raise DocumentError("tfd:TimbreFiscalDigital", Text(gettext_noop(
+            "falta: un CFDI sin su timbre del SAT no es válido")))
     uuid = _attr(stamp, "UUID", "tfd:TimbreFiscalDigital").upper()
     emisor, receptor = root.find("cfdi:Emisor", ns), root.find("cfdi:Receptor", ns)
     if emisor is None:
-        raise DocumentError("cfdi:Emisor", "missing")
+        raise DocumentError("cfdi:Emisor", _MISSING)
     if receptor is None:
-        raise DocumentError("cfdi:Receptor", "missing")
+        raise DocumentError("cfdi:Receptor", _MISSING)
     issuer = Party(tax_id=_attr(emisor, "Rfc", "cfdi:Emisor"), name=emisor.get("Nombre", ""), country="MX")
     receiver = Party(tax_id=_attr(receptor, "Rfc", "cfdi:Receptor"), name=receptor.get("Nombre", ""),
                      country="MX", address=receptor.get("DomicilioFiscalReceptor", ""))
@@ -250,17 +268,20 @@ def _cfdi(root) -> Document:
         related = [r.get("UUID", "").upper() for r in root.findall("cfdi:CfdiRelacionados/cfdi:CfdiRelacionado", ns)]
         doc.credits = [f"CFDI:{u}" for u in related if u]
         if not doc.credits:
-            raise DocumentError("cfdi:CfdiRelacionados", "an egreso must name the CFDI it corrects")
+            raise DocumentError("cfdi:CfdiRelacionados", Text(gettext_noop(
+                "un egreso debe nombrar el CFDI que corrige")))
     if kind_code == "P":
         pagos = root.findall("cfdi:Complemento/pago20:Pagos/pago20:Pago", ns)
         if not pagos:
-            raise DocumentError("pago20:Pagos", "a CFDI of type P needs its Pagos 2.0 complement")
+            raise DocumentError("pago20:Pagos", Text(gettext_noop(
+                "un CFDI de tipo P necesita su complemento Pagos 2.0")))
         first = pagos[0]
         doc.issue_date = _date(_attr(first, "FechaPago", "pago20:Pago"), "pago20:Pago@FechaPago")
         doc.currency = _attr(first, "MonedaP", "pago20:Pago").upper()
         currencies = {p.get("MonedaP", "").upper() for p in pagos}
         if len(currencies) > 1:
-            raise DocumentError("pago20:Pago@MonedaP", "payments in several currencies in one CFDI")
+            raise DocumentError("pago20:Pago@MonedaP", Text(gettext_noop(
+                "pagos en varias monedas en un solo CFDI")))
         doc.total = sum((_amount(_attr(p, "Monto", "pago20:Pago"), "pago20:Pago@Monto") for p in pagos), Decimal(0))
         for p in pagos:
             for d in p.findall("pago20:DoctoRelacionado", ns):
@@ -281,7 +302,7 @@ def _dte(root) -> list[Document]:
     q = f"{{{SII_NS}}}"
     dtes = [root] if etree.QName(root).localname == "DTE" else root.findall(f"{q}SetDTE/{q}DTE")
     if not dtes:
-        raise DocumentError("SetDTE/DTE", "the EnvioDTE holds no DTE")
+        raise DocumentError("SetDTE/DTE", Text(gettext_noop("el EnvioDTE no contiene ningún DTE")))
     return [_one_dte(d, q, n) for n, d in enumerate(dtes, 1)]
 
 
@@ -290,23 +311,24 @@ def _one_dte(dte, q: str, n: int) -> Document:
     doc_node = dte.find(f"{q}Documento")
     if doc_node is None:
         if dte.find(f"{q}Exportaciones") is not None or dte.find(f"{q}Liquidacion") is not None:
-            raise DocumentError(f"{where}", "export and settlement DTEs are not read")
-        raise DocumentError(f"{where}/Documento", "missing")
+            raise DocumentError(f"{where}", Text(gettext_noop(
+                "no se leen los DTE de exportación ni de liquidación")))
+        raise DocumentError(f"{where}/Documento", _MISSING)
     head = doc_node.find(f"{q}Encabezado")
     if head is None:
-        raise DocumentError(f"{where}/Encabezado", "missing")
+        raise DocumentError(f"{where}/Encabezado", _MISSING)
 
     def text(path: str, required: bool = True) -> str:
         node = head.find("/".join(q + p for p in path.split("/")))
         value = (node.text or "").strip() if node is not None else ""
         if required and not value:
-            raise DocumentError(f"{where}/{path}", "missing")
+            raise DocumentError(f"{where}/{path}", _MISSING)
         return value
 
     kind = text("IdDoc/TipoDTE")
     if kind not in DTE_TYPES:
-        raise DocumentError(f"{where}/IdDoc/TipoDTE", f"{kind!r}: Cobro reads 33, 34 (facturas), 56 (nota de "
-                                                      f"débito) and 61 (nota de crédito)")
+        raise DocumentError(f"{where}/IdDoc/TipoDTE", Text(gettext_noop(
+            "%(kind)r: Cobro lee 33, 34 (facturas), 56 (nota de débito) y 61 (nota de crédito)"), kind=kind))
     folio = text("IdDoc/Folio")
     issuer = Party(tax_id=text("Emisor/RUTEmisor"), name=text("Emisor/RznSoc", required=False), country="CL")
     receiver = Party(tax_id=text("Receptor/RUTRecep"), name=text("Receptor/RznSocRecep", required=False),
@@ -328,5 +350,6 @@ def _one_dte(dte, q: str, n: int) -> Document:
             if tipo in ("33", "34", "56") and folio_ref:
                 doc.credits.append(f"DTE:{issuer.tax_id}:{tipo}:{folio_ref}")
         if not doc.credits:
-            raise DocumentError(f"{where}/Referencia", "a nota de crédito must reference the factura it corrects")
+            raise DocumentError(f"{where}/Referencia", Text(gettext_noop(
+                "una nota de crédito debe referir la factura que corrige")))
     return doc

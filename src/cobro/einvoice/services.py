@@ -19,6 +19,7 @@ from django.db import transaction
 from cobro.einvoice import parse as p
 from cobro.einvoice.models import Document
 from cobro.engine.money import MoneyError, to_minor
+from cobro.engine.text import Text, gettext_noop, message_of
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.ledger.validation import check_email, check_tax_id
@@ -28,9 +29,20 @@ ORDER = {"invoice": 0, "credit_note": 1, "payment": 2}  # what a document points
 
 
 class ImportFailed(Exception):
-    def __init__(self, problems: list[str]):
+    """``problems``: one message per file at fault (``Text``: English as ``str``, ``localized()`` for a page)."""
+
+    def __init__(self, problems: list[Text | str]):
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
+
+
+def _in(name: str, error) -> Text:
+    """"factura.xml: cbc:IssueDate: ..." — the file, then what is wrong with it."""
+    return Text("%(name)s: %(error)s", name=name, error=message_of(error) if isinstance(error, Exception) else error)
+
+
+def _too_big(name: str, most: int) -> Text:
+    return _in(name, Text(gettext_noop("archivo: mayor que %(mb)s MB"), mb=most // 2**20))
 
 
 @dataclass
@@ -69,14 +81,15 @@ def collect(paths: list[str]) -> list[tuple[str, bytes]]:
         elif path.is_file():
             files = [path]
         else:
-            raise ImportFailed([f"{raw}: no such file or folder"])
+            raise ImportFailed([_in(raw, Text(gettext_noop("no existe el archivo o carpeta")))])
         for f in files:
             if f.stat().st_size > p.MAX_BYTES * 5:
-                raise ImportFailed([f"{f}: file: larger than {p.MAX_BYTES * 5 // 2**20} MB"])
+                raise ImportFailed([_too_big(str(f), p.MAX_BYTES * 5)])
             data = f.read_bytes()
             out += unzip(str(f), data) if f.suffix.lower() == ".zip" else [(str(f), data)]
         if len(out) > MAX_FILES:
-            raise ImportFailed([f"more than {MAX_FILES} documents in one import: split it"])
+            raise ImportFailed([Text(gettext_noop("más de %(n)s documentos en una importación: divídala"),
+                                     n=MAX_FILES)])
     return out
 
 
@@ -84,18 +97,18 @@ def unzip(name: str, data: bytes) -> list[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise ImportFailed([f"{name}: file: not a zip archive"]) from None
+        raise ImportFailed([_in(name, Text(gettext_noop("archivo: no es un archivo zip")))]) from None
     members = [i for i in archive.infolist() if not i.is_dir() and i.filename.lower().endswith(".xml")]
     if len(members) > MAX_FILES:
-        raise ImportFailed([f"{name}: more than {MAX_FILES} documents"])
+        raise ImportFailed([_in(name, Text(gettext_noop("más de %(n)s documentos"), n=MAX_FILES))])
     out = []
     for info in members:
         if info.file_size > p.MAX_BYTES:
-            raise ImportFailed([f"{name}/{info.filename}: file: larger than {p.MAX_BYTES // 2**20} MB"])
+            raise ImportFailed([_too_big(f"{name}/{info.filename}", p.MAX_BYTES)])
         with archive.open(info) as member:
             content = member.read(p.MAX_BYTES + 1)  # never trust the declared size alone
         if len(content) > p.MAX_BYTES:
-            raise ImportFailed([f"{name}/{info.filename}: file: larger than {p.MAX_BYTES // 2**20} MB"])
+            raise ImportFailed([_too_big(f"{name}/{info.filename}", p.MAX_BYTES)])
         out.append((f"{name}/{info.filename}", content))
     return out
 
@@ -103,21 +116,23 @@ def unzip(name: str, data: bytes) -> list[tuple[str, bytes]]:
 def import_files(org: Organization, files: list[tuple[str, bytes]], *, dry_run: bool = False) -> Result:
     """Read, check and (unless ``dry_run``) write every document of ``files``."""
     if not org.tax_id:
-        raise ImportFailed([f"the organization {org.slug} has no tax id: set it with "
-                            f"`cobro org update {org.slug} --tax-id ID` (it identifies the issuer)"])
-    problems: list[str] = []
+        raise ImportFailed([Text(gettext_noop("la organización %(slug)s no tiene identificador tributario: "
+                                              "indíquelo con `cobro org update %(slug)s --tax-id ID` o en "
+                                              "Configuración (identifica al emisor)"), slug=org.slug)])
+    problems: list[Text | str] = []
     docs: list[tuple[str, str, p.Document]] = []
     for name, data in files:
         try:
             parsed = p.parse(data)
         except p.DocumentError as exc:
-            problems.append(f"{name}: {exc}")
+            problems.append(_in(name, exc))
             continue
         digest = hashlib.sha256(data).hexdigest()
         for doc in parsed:
             if not same_tax_id(doc.issuer.tax_id, org.tax_id):
-                problems.append(f"{name}: issuer: issued by {doc.issuer.tax_id}, not by {org.name} "
-                                f"({org.tax_id}); Cobro imports only the organization's own documents")
+                problems.append(_in(name, Text(gettext_noop(
+                    "emisor: emitido por %(issuer)s, no por %(org)s (%(tax_id)s); Cobro importa solo los documentos "
+                    "de la propia organización"), issuer=doc.issuer.tax_id, org=org.name, tax_id=org.tax_id)))
                 continue
             docs.append((name, digest, doc))
     if problems:
@@ -130,7 +145,7 @@ def import_files(org: Organization, files: list[tuple[str, bytes]], *, dry_run: 
             try:
                 writer.write(name, digest, doc)
             except (p.DocumentError, ledger.LedgerError, MoneyError, ValueError) as exc:
-                problems.append(f"{name}: {exc}")
+                problems.append(_in(name, exc))
         if problems:
             raise ImportFailed(problems)  # leaves the transaction: nothing was written
         if dry_run:
@@ -148,7 +163,7 @@ class _Writer:
         try:
             formatted = check_tax_id(party.tax_id, country)
         except ValueError as exc:
-            raise p.DocumentError("receiver", str(exc)) from None
+            raise p.DocumentError("receiver", message_of(exc)) from None
         wanted = {compact_tax_id(formatted)}
         for c in Customer.objects.for_org(self.org).filter(tax_id__in={formatted, party.tax_id, *wanted}):
             return self._update(c, party)
@@ -174,18 +189,20 @@ class _Writer:
         try:
             amount = to_minor(doc.total, doc.currency)
         except MoneyError as exc:
-            raise p.DocumentError("total", str(exc)) from None
+            raise p.DocumentError("total", message_of(exc)) from None
         invoice = None
         if doc.kind == "invoice":
             if amount <= 0:
-                raise p.DocumentError("total", "an invoice of zero")
+                raise p.DocumentError("total", Text(gettext_noop("una factura por cero")))
             due = doc.due_date or doc.issue_date + dt.timedelta(days=self.default_terms)
             if Invoice.objects.for_org(self.org).filter(ref=doc.ref).exclude(customer=customer).exists():
-                raise p.DocumentError("ref", f"invoice {doc.ref} exists for another customer")
+                raise p.DocumentError("ref", Text(gettext_noop("la factura %(ref)s existe para otro cliente"),
+                                                  ref=doc.ref))
             invoice, _ = ledger.upsert_invoice(self.org, customer, doc.ref, doc.issue_date, due, doc.currency, amount)
             if not doc.due_date:
-                self.result.notes.append(f"{name}: no due date in the document; {self.default_terms} days "
-                                         f"after issue assumed ({due.isoformat()})")
+                self.result.notes.append(_in(name, Text(gettext_noop(
+                    "el documento no tiene fecha de vencimiento; se suponen %(days)s días desde la emisión (%(due)s)"),
+                    days=self.default_terms, due=due.isoformat())))
         elif doc.kind == "credit_note":
             invoice = self._credited(doc)
             ledger.add_credit_note(self.org, invoice, doc.ref, doc.issue_date, amount,
@@ -207,7 +224,8 @@ class _Writer:
     def _by_key(self, key: str, element: str) -> Invoice:
         found = Document.objects.for_org(self.org).filter(key=key, kind="invoice").select_related("invoice").first()
         if found is None or found.invoice is None:
-            raise p.DocumentError(element, f"the invoice {key.split(':', 1)[1]} is not in Cobro: import it first")
+            raise p.DocumentError(element, Text(gettext_noop("la factura %(key)s no está en Cobro: impórtela antes"),
+                                                key=key.split(":", 1)[1]))
         return found.invoice
 
     def _credited(self, doc: p.Document) -> Invoice:
@@ -220,8 +238,8 @@ class _Writer:
             invoice = Invoice.objects.for_org(self.org).filter(ref=target).first()
             if invoice:
                 return invoice
-        raise p.DocumentError("reference", f"the invoice it corrects ({', '.join(doc.credits)}) is not in Cobro: "
-                                           f"import it first")
+        raise p.DocumentError("reference", Text(gettext_noop(
+            "la factura que corrige (%(refs)s) no está en Cobro: impórtela antes"), refs=", ".join(doc.credits)))
 
 
 def _email(value: str) -> str:

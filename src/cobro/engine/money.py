@@ -23,11 +23,19 @@ import iso4217
 from babel.core import Locale
 from babel.numbers import get_currency_symbol, get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 
+from cobro.engine.text import Text, gettext_noop, message_of
+
 ZERO = 0
 
 
 class MoneyError(ValueError):
-    """An amount or currency that cannot be read; the message is safe to show to a person."""
+    """An amount or currency that cannot be read; the message is safe to show to a person (``str`` in
+    English, the ``Text`` argument in any language: see ``cobro.engine.text``)."""
+
+
+def _too_large(text, currency: str) -> MoneyError:
+    return MoneyError(Text(gettext_noop("%(text)r supera el mayor monto que Cobro acepta (menos de %(most)s "
+                                        "%(currency)s)"), text=text, most=f"{MAX_MAJOR:,}", currency=currency))
 
 
 @cache
@@ -51,7 +59,8 @@ def check_currency(code: str) -> str:
     """Return the ISO code in upper case, or raise MoneyError naming it."""
     norm = (code or "").strip().upper()
     if norm not in known_currencies():
-        raise MoneyError(f"unknown currency {code!r} (expected an ISO 4217 code such as CLP, USD, EUR)")
+        raise MoneyError(Text(gettext_noop("moneda desconocida %(code)r (se espera un código ISO 4217 como CLP, USD, "
+                                           "EUR)"), code=code))
     return norm
 
 
@@ -73,8 +82,7 @@ def max_minor(currency: str) -> int:
 
 def _in_range(minor: int, currency: str, text) -> int:
     if abs(minor) > max_minor(currency):
-        raise MoneyError(f"{text!r} is beyond the largest amount Cobro accepts "
-                         f"(less than {MAX_MAJOR:,} {currency})")
+        raise _too_large(text, currency)
     return minor
 
 
@@ -83,15 +91,15 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
     try:
         value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
     except InvalidOperation as exc:
-        raise MoneyError(f"not a number: {amount!r}") from exc
+        raise MoneyError(Text(gettext_noop("no es un número: %(amount)r"), amount=amount)) from exc
     if not value.is_finite():
-        raise MoneyError(f"not a number: {amount!r}")
+        raise MoneyError(Text(gettext_noop("no es un número: %(amount)r"), amount=amount))
     if value.adjusted() >= 16:  # at least 10**16: refused before scaling (Decimal("1e300") is a short string)
-        raise MoneyError(f"{str(amount)[:40]!r} is beyond the largest amount Cobro accepts "
-                         f"(less than {MAX_MAJOR:,} {currency})")
+        raise _too_large(str(amount)[:40], currency)
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
+        raise MoneyError(Text(gettext_noop("%(amount)s tiene más decimales de los que admite %(currency)s "
+                                           "(%(exp)s)"), amount=str(amount), currency=currency, exp=exponent(currency)))
     return _in_range(int(scaled), currency, str(amount)[:40])
 
 
@@ -112,7 +120,7 @@ def split(total: int, parts: int) -> list[int]:
     The shares always add up to ``total`` exactly; used for instalments.
     """
     if parts <= 0:
-        raise MoneyError("cannot split into zero parts")
+        raise MoneyError(Text(gettext_noop("no se puede dividir en cero partes")))
     base = total // parts if total >= 0 else -((-total) // parts)
     shares = [base] * parts
     shares[-1] += total - base * parts
@@ -138,7 +146,9 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
         whole, frac = plain.group(1), plain.group(2) or ""
         exp = exponent(currency)
         if len(frac) > exp:
-            raise MoneyError(f"{text[:40]!r}: {raw[:40]} has more decimals than {currency} allows ({exp})")
+            raise MoneyError(Text(gettext_noop("%(text)r: %(amount)s tiene más decimales de los que admite "
+                                               "%(currency)s (%(exp)s)"), text=text[:40], amount=raw[:40],
+                                  currency=currency, exp=exp))
         if len(whole.lstrip("0")) > 16:  # before int(): a 5,000-digit cell is not money
             return _in_range(MAX_MAJOR * 10 ** (exp + 1), currency, text[:40])
         return _in_range(int(whole + frac.ljust(exp, "0")), currency, text[:40])
@@ -148,7 +158,7 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
     if raw.startswith("(") and raw.endswith(")"):  # accounting negative
         raw = "-" + raw[1:-1]
     if not raw or not _DIGITS.match(raw):
-        raise MoneyError(f"not an amount: {text!r}")
+        raise MoneyError(Text(gettext_noop("no es un monto: %(text)r"), text=text))
     sign = -1 if raw.startswith("-") else 1
     body = raw.lstrip("+-").replace(" ", "").replace("'", "")
     mark = _decimal_mark(body, currency, decimal_mark)
@@ -159,11 +169,11 @@ def parse_amount(text: str, currency: str, decimal_mark: str | None = None) -> i
     else:
         body = body.replace(",", "").replace(".", "")
     if body.count(".") > 1 or not body.replace(".", "").isdigit():
-        raise MoneyError(f"not an amount: {text!r}")
+        raise MoneyError(Text(gettext_noop("no es un monto: %(text)r"), text=text))
     try:
         return sign * to_minor(Decimal(body), currency)
     except MoneyError as exc:
-        raise MoneyError(f"{text!r}: {exc}") from None
+        raise MoneyError(Text(gettext_noop("%(text)r: %(error)s"), text=text, error=message_of(exc))) from None
 
 
 def _decimal_mark(body: str, currency: str, hint: str | None) -> str | None:
@@ -286,7 +296,8 @@ def parse_money(text: str, locale: str = "es", *, currency: str | None = None,
         loc = _locale(_money_locale(home or cur, locale))
     else:
         if not currency:
-            raise MoneyError(f"{text!r} does not say its currency (expected an ISO code such as CLP 450.000)")
+            raise MoneyError(Text(gettext_noop("%(text)r no dice su moneda (se espera un código ISO como CLP "
+                                           "450.000)"), text=text))
         cur = check_currency(currency)
         loc = _locale(_money_locale(cur, locale))
         number = raw.replace(get_currency_symbol(cur, loc), "").replace(cur, "").strip()
@@ -299,7 +310,7 @@ def parse_money(text: str, locale: str = "es", *, currency: str | None = None,
     exp = exponent(cur)
     if not whole.isdigit() or not (frac.isdigit() or not frac) or not frac and decimal in number \
             or len(frac) > exp or not whole.isascii() or not frac.isascii():
-        raise MoneyError(f"not an amount in {cur}: {text!r}")
+        raise MoneyError(Text(gettext_noop("no es un monto en %(currency)s: %(text)r"), currency=cur, text=text))
     return _in_range(sign * int(whole + frac.ljust(exp, "0")), cur, text), cur
 
 

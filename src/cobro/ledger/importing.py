@@ -28,6 +28,7 @@ from django.utils import timezone
 from cobro.engine.allocation import OpenItem, allocate
 from cobro.engine.daybook import Totals
 from cobro.engine.money import MoneyError, check_currency, exponent, guess_decimal_mark, parse_amount
+from cobro.engine.text import Text, gettext_noop, message_of
 from cobro.insights import totals
 from cobro.ledger import signals
 from cobro.ledger.models import (
@@ -110,15 +111,46 @@ EXPORT_EXTRA = {"customers": ("open_balance", "currency"), "invoices": ("open_am
                 "payments": ("unallocated", "provider", "provider_ref")}
 
 
+#: The headers of the template files (``cobro/ledger/templates``): one accepted Spanish header per
+#: column. A page names a column with them when the file had no header of its own for it.
+TEMPLATE_HEADERS: dict[str, dict[str, str]] = {
+    "customers": {"customer_ref": "cliente", "name": "nombre", "email": "correo", "phone": "telefono",
+                  "whatsapp": "whatsapp", "country": "pais", "language": "idioma", "timezone": "zona_horaria",
+                  "tax_id": "id_tributario"},
+    "invoices": {"invoice_ref": "factura", "customer_ref": "cliente", "customer_name": "nombre",
+                 "issue_date": "fecha_emision", "due_date": "fecha_vencimiento", "currency": "moneda",
+                 "amount": "monto", "email": "correo", "phone": "telefono", "country": "pais"},
+    "payments": {"payment_ref": "pago", "customer_ref": "cliente", "invoice_ref": "factura", "date": "fecha",
+                 "amount": "monto", "currency": "moneda", "method": "medio_de_pago"},
+}
+_HEADER_LABEL = {canon: header for headers in TEMPLATE_HEADERS.values() for canon, header in headers.items()}
+
+
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong with a file. ``message`` is a ``Text`` (or plain text); ``header`` is the file's own
+    title of the column, when it had one."""
+
     row: int
     column: str | None
-    message: str
+    message: Text | str
+    header: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
+        """In English, as the command line prints it: "row 3, column amount: ..."."""
         where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
         return f"{where}: {self.message}"
+
+    def localized(self) -> str:
+        """In the active language, for a page: "Fila 3, columna monto: ..."."""
+        from django.utils.translation import gettext
+
+        message = self.message.localized() if isinstance(self.message, Text) else str(self.message)
+        if not self.column:
+            return gettext("Fila %(row)s: %(message)s") % {"row": self.row, "message": message}
+        column = self.header or str(_ColumnName(self.column))
+        return gettext("Fila %(row)s, columna %(column)s: %(message)s") % {
+            "row": self.row, "column": column, "message": message}
 
 
 class ImportFailed(Exception):
@@ -137,7 +169,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     customers_created: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text | str] = field(default_factory=list)
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -158,7 +190,7 @@ def import_file(org: Organization, kind: str, data: bytes, *, name: str = "", dr
         try:
             table = read_table(data, name)
         except TableError as exc:
-            raise ImportFailed([Problem(exc.row, exc.column, str(exc))]) from None
+            raise ImportFailed([Problem(exc.row, exc.column, exc.text)]) from None
         reader = _Reader(org, kind, table, progress)
         records = reader.read()
     if reader.problems:
@@ -259,20 +291,21 @@ class _Reader:
     def __init__(self, org: Organization, kind: str, table: Table, progress):
         self.org, self.kind, self.table, self.progress = org, kind, table, progress
         self.problems: list[Problem] = []
-        self.notes: list[str] = []
+        self.notes: list[Text | str] = []
+        self._titles: dict[str, str] = {}  # canonical column -> the file's header for it
         self._dates: dict[str, dt.date | None] = {}
         self._contacts: dict[tuple, dict] = {}
         self._known: dict[tuple[str, str], str] = {}  # currency and country cells already checked
 
-    def problem(self, row: int, column: str | None, message: str) -> None:
-        self.problems.append(Problem(row, column, message))
+    def problem(self, row: int, column: str | None, message: Text | str) -> None:
+        self.problems.append(Problem(row, column, message, self._titles.get(column)))
 
     def read(self) -> list[dict]:
         columns = self._map_header()
         if self.problems:
             return []
         if not self.table.rows:
-            self.problem(2, None, "the file has a header but no rows")
+            self.problem(2, None, Text(gettext_noop("el archivo tiene encabezado pero ninguna fila")))
             return []
         self._date_order = self._detect_date_order(columns)
         self._mark = self._detect_decimal_mark(columns)
@@ -284,7 +317,8 @@ class _Reader:
         plain = self.table.source == "csv"  # every cell a str: skip the per-cell type checks
         for i, (row_no, cells) in enumerate(self.table.rows):
             if len(cells) > width and any(str(c).strip() for c in cells[width:]):
-                self.problem(row_no, None, f"has {len(cells)} cells but the header has {width} columns")
+                self.problem(row_no, None, Text(gettext_noop("tiene %(cells)s celdas pero el encabezado tiene "
+                                                             "%(columns)s columnas"), cells=len(cells), columns=width))
                 continue
             if plain and len(cells) >= width:
                 raw = {canon: cells[idx].strip() for canon, idx in items}
@@ -298,7 +332,9 @@ class _Reader:
                 continue
             key = record[key_column]
             if key in seen:
-                self.problem(row_no, key_column, f"{key!r} appears twice in the file (also on row {seen[key]})")
+                self.problem(row_no, key_column, Text(gettext_noop("%(key)r aparece dos veces en el archivo "
+                                                                   "(también en la fila %(other)s)"),
+                                                      key=key, other=seen[key]))
                 continue
             seen[key] = row_no
             records.append(record)
@@ -328,9 +364,10 @@ class _Reader:
             bad = _CONTROL.search(value) or (_REF_CONTROL.search(value) if column in _REF_COLUMNS else None)
             if bad:
                 ch = bad.group()
-                self.problem(row, column, f"contains the control character U+{ord(ch):04X} "
-                                          f"{unicodedata.name(ch, _CONTROL_NAMES.get(ch, 'CONTROL'))}; "
-                                          "remove it (it can hide or reorder text)")
+                self.problem(row, column, Text(gettext_noop("contiene el carácter de control %(char)s; "
+                                                            "quítelo (puede ocultar o reordenar el texto)"),
+                                               char=f"U+{ord(ch):04X} "
+                                                    f"{unicodedata.name(ch, _CONTROL_NAMES.get(ch, 'CONTROL'))}"))
                 found = True
         return found
 
@@ -346,18 +383,23 @@ class _Reader:
                     ignored.append(title)
                 continue
             if canon in mapped:
-                self.problem(1, title, f"is a second column for {canon} "
-                                       f"(column {self.table.header[mapped[canon]]!r} is already read as {canon})")
+                self.problem(1, title, Text(gettext_noop("es una segunda columna para %(canon)s (la columna "
+                                                         "%(first)r ya se lee como %(canon)s)"),
+                                            canon=_ColumnName(canon), first=self.table.header[mapped[canon]]))
                 continue
             mapped[canon] = idx
+            self._titles[canon] = title
         for canon in REQUIRED[self.kind]:
             if canon not in mapped:
                 accepted = ", ".join(COLUMNS[self.kind][canon][:4])
-                self.problem(1, canon, f"required column is missing (accepted headers: {canon}, {accepted})")
+                self.problem(1, canon, Text(gettext_noop("falta esta columna obligatoria (encabezados "
+                                                         "aceptados: %(canon)s, %(accepted)s)"),
+                                            canon=_ColumnName(canon), accepted=accepted))
         if ignored and not self.problems:
-            self.notes.append("columns ignored: " + ", ".join(ignored))
+            self.notes.append(Text(gettext_noop("columnas ignoradas: %(titles)s"), titles=", ".join(ignored)))
         if self.problems and ignored:
-            self.problems.append(Problem(1, None, "headers not recognised: " + ", ".join(ignored)))
+            self.problems.append(Problem(1, None, Text(gettext_noop("encabezados no reconocidos: %(titles)s"),
+                                                       titles=", ".join(ignored))))
         return mapped
 
     def _detect_date_order(self, columns: dict[str, int]) -> str:
@@ -377,7 +419,8 @@ class _Reader:
             if day_first or month_first:
                 break
         if month_first and not day_first:
-            self.notes.append("dates read as month/day/year (the file has dates such as 1/31/2026)")
+            self.notes.append(Text(gettext_noop("fechas leídas como mes/día/año (el archivo tiene fechas "
+                                                "como 1/31/2026)")))
             return "mdy"
         return "dmy"
 
@@ -403,13 +446,15 @@ class _Reader:
             if parsed is False:
                 parsed = self._parse_date(value)
             if parsed is None:
-                self.problem(row, column, f"{value!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)"
-                             if value else "is empty; a date is required")
+                self.problem(row, column, Text(gettext_noop("%(value)r no es una fecha (use AAAA-MM-DD o "
+                                                            "DD/MM/AAAA)"), value=value)
+                             if value else Text(gettext_noop("está vacía; la fecha es obligatoria")))
                 self._dates[value] = None
                 return None
         if not FIRST_DATE <= parsed <= LAST_DATE:
-            self.problem(row, column, f"{parsed.isoformat()} is outside the years "
-                                      f"{FIRST_DATE.year}–{LAST_DATE.year}; check the date")
+            self.problem(row, column, Text(gettext_noop("%(date)s está fuera de los años %(first)s–%(last)s; "
+                                                        "revise la fecha"), date=parsed.isoformat(),
+                                           first=FIRST_DATE.year, last=LAST_DATE.year))
             return None
         if isinstance(value, str):
             self._dates[value] = parsed
@@ -425,15 +470,15 @@ class _Reader:
 
     def amount(self, row: int, column: str, text: str, currency: str) -> int | None:
         if not text.strip():
-            self.problem(row, column, "is empty; an amount is required")
+            self.problem(row, column, Text(gettext_noop("está vacía; el monto es obligatorio")))
             return None
         try:
             minor = parse_amount(text, currency, self._mark)
         except MoneyError as exc:
-            self.problem(row, column, str(exc))
+            self.problem(row, column, message_of(exc))
             return None
         if minor <= 0:
-            self.problem(row, column, f"{text!r} must be greater than zero")
+            self.problem(row, column, Text(gettext_noop("%(text)r debe ser mayor que cero"), text=text))
             return None
         return minor
 
@@ -447,14 +492,14 @@ class _Reader:
             self._known[("currency", value)] = code = check_currency(value)
             return code
         except MoneyError as exc:
-            self.problem(row, "currency", str(exc))
+            self.problem(row, "currency", message_of(exc))
             return None
 
     def checked(self, row: int, column: str, fn, *args):
         try:
             return fn(*args)
         except ValueError as exc:
-            self.problem(row, column, str(exc))
+            self.problem(row, column, message_of(exc))
             return None
 
     def country(self, row: int, value: str) -> str | None:
@@ -470,10 +515,11 @@ class _Reader:
         if value and len(value) <= 64:
             return value
         if not value:
-            self.problem(row, column, "is empty; a reference is required")
+            self.problem(row, column, Text(gettext_noop("está vacía; la referencia es obligatoria")))
             return None
         if len(value) > 64:
-            self.problem(row, column, f"{value[:20]!r}... is longer than 64 characters")
+            self.problem(row, column, Text(gettext_noop("%(start)r... tiene más de 64 caracteres"),
+                                           start=value[:20]))
             return None
         return value
 
@@ -481,7 +527,7 @@ class _Reader:
         ref = self.ref(row, "customer_ref", raw["customer_ref"])
         name = raw["name"]
         if not name:
-            self.problem(row, "name", "is empty; the customer's name is required")
+            self.problem(row, "name", Text(gettext_noop("está vacía; el nombre del cliente es obligatorio")))
         country = self.country(row, raw.get("country", ""))
         rec = {"customer_ref": ref, "name": name[:200], "country": country}
         rec.update(self._contact(row, raw, country))
@@ -523,7 +569,9 @@ class _Reader:
         country = self.country(row, raw.get("country", ""))
         contact = self._contact(row, raw, country)
         if issue and due and due < issue:
-            self.problem(row, "due_date", f"{due.isoformat()} is before the issue date {issue.isoformat()}")
+            self.problem(row, "due_date", Text(gettext_noop("%(due)s es anterior a la fecha de emisión "
+                                                            "%(issue)s"), due=due.isoformat(),
+                                               issue=issue.isoformat()))
             return None
         rec = {"invoice_ref": ref, "customer_ref": customer, "customer_name": raw.get("customer_name", "")[:200],
                "issue_date": issue, "due_date": due, "currency": currency, "amount": amount,
@@ -540,6 +588,19 @@ class _Reader:
                "date": day, "currency": currency, "amount": amount, "method": raw.get("method", "")[:32],
                "row": row}
         return rec if None not in rec.values() else None
+
+
+class _ColumnName:
+    """A canonical column in a message: its own name in English (as the command line always said), the
+    template's Spanish header in the other languages."""
+
+    def __init__(self, canon: str):
+        self.canon = canon
+
+    def __str__(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.canon if (get_language() or "").startswith("en") else _HEADER_LABEL.get(self.canon, self.canon)
 
 
 def _parse_date_any(value: str, order: str) -> dt.date | None:
@@ -751,15 +812,14 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
             result.unchanged += 1
             continue
         if old_cust != cust_id:
-            reader.problem(rec["row"], "customer_ref",
-                           f"invoice {rec['invoice_ref']} already belongs to another customer; "
-                           "it cannot be moved by import")
+            reader.problem(rec["row"], "customer_ref", Text(gettext_noop(
+                "la factura %(ref)s ya es de otro cliente; una importación no puede moverla"), ref=rec["invoice_ref"]))
             continue
         settled_part = amount - open_amount
         if (cur != rec["currency"] or rec["amount"] < settled_part) and settled_part:
-            reader.problem(rec["row"], "amount",
-                           f"invoice {rec['invoice_ref']} already has payments or credits; its currency cannot "
-                           f"change and its amount cannot go below what was settled")
+            reader.problem(rec["row"], "amount", Text(gettext_noop(
+                "la factura %(ref)s ya tiene pagos o notas de crédito; su moneda no puede cambiar ni su monto "
+                "bajar de lo ya saldado"), ref=rec["invoice_ref"]))
             continue
         updates.append((pk, rec))
     if reader.problems:
@@ -820,25 +880,27 @@ def _write_payments(org: Organization, records: list[dict], result: ImportResult
     for rec in records:
         cust_id = ids.get(rec["customer_ref"])
         if cust_id is None:
-            reader.problem(rec["row"], "customer_ref", f"no customer {rec['customer_ref']!r} (import customers "
-                                                       "or their invoices first)")
+            reader.problem(rec["row"], "customer_ref", Text(gettext_noop(
+                "no hay un cliente %(ref)r (importe antes los clientes o sus facturas)"), ref=rec["customer_ref"]))
             continue
         if rec["invoice_ref"]:
             inv = invoice_by_ref.get(rec["invoice_ref"])
             if inv is None or inv[1] != cust_id:
-                reader.problem(rec["row"], "invoice_ref",
-                               f"no invoice {rec['invoice_ref']!r} for customer {rec['customer_ref']!r}")
+                reader.problem(rec["row"], "invoice_ref", Text(gettext_noop(
+                    "no hay una factura %(ref)r del cliente %(customer)r"), ref=rec["invoice_ref"],
+                    customer=rec["customer_ref"]))
                 continue
             if inv[2] != rec["currency"]:
-                reader.problem(rec["row"], "currency", f"invoice {rec['invoice_ref']} is in {inv[2]}, "
-                                                       f"the payment in {rec['currency']}")
+                reader.problem(rec["row"], "currency", Text(gettext_noop(
+                    "la factura %(ref)s está en %(invoice)s y el pago en %(payment)s"), ref=rec["invoice_ref"],
+                    invoice=inv[2], payment=rec["currency"]))
                 continue
         old = existing.get(rec["payment_ref"])
         if old is not None:
             if old != (cust_id, rec["date"], rec["amount"], rec["currency"]):
-                reader.problem(rec["row"], "payment_ref",
-                               f"payment {rec['payment_ref']} already exists with other details; "
-                               "recorded payments cannot be changed by import")
+                reader.problem(rec["row"], "payment_ref", Text(gettext_noop(
+                    "el pago %(ref)s ya existe con otros datos; una importación no cambia pagos registrados"),
+                    ref=rec["payment_ref"]))
             else:
                 result.unchanged += 1
             continue

@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from cobro.engine.text import Text, gettext_noop
+
 
 class TableError(ValueError):
-    """The file cannot be read as a table at all; the message names why (and where, when it is one cell)."""
+    """The file cannot be read as a table at all; the message names why (and where, when it is one cell).
 
-    def __init__(self, message: str, row: int = 1, column: str | None = None):
+    ``str(error)`` is English; ``error.text`` keeps the translatable message."""
+
+    def __init__(self, message: Text | str, row: int = 1, column: str | None = None):
         super().__init__(message)
-        self.row, self.column = row, column
+        self.text, self.row, self.column = message, row, column
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,18 @@ def normalize_header(text: str) -> str:
 def read_table(data: bytes, name: str = "", limits: Limits | None = None) -> Table:
     limits = limits or Limits.from_settings()
     if not data:
-        raise TableError("the file is empty (0 bytes)")
+        raise TableError(Text(gettext_noop("el archivo está vacío (0 bytes)")))
     if len(data) > limits.bytes:
-        raise TableError(f"the file is {_mb(len(data))}; the most one import reads is {_mb(limits.bytes)} "
-                         "(COBRO_IMPORT_MAX_BYTES): split it into several files")
+        raise TableError(Text(gettext_noop("el archivo pesa %(size)s; lo más que lee una importación es "
+                                           "%(most)s (COBRO_IMPORT_MAX_BYTES): divídalo en varios archivos"),
+                              size=_mb(len(data)), most=_mb(limits.bytes)))
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, name, limits)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise TableError("this is an old Excel .xls file: save it as .xlsx or CSV and import that")
+        raise TableError(Text(gettext_noop("es un archivo .xls de Excel antiguo: guárdelo como .xlsx o CSV e "
+                                           "importe ese")))
     if b"\x00" in data[:4096]:
-        raise TableError("the file is not CSV or XLSX (it contains binary data)")
+        raise TableError(Text(gettext_noop("el archivo no es CSV ni XLSX (contiene datos binarios)")))
     text, encoding = _decode(data)
     return _read_csv(text, encoding, limits)
 
@@ -120,26 +126,29 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _too_many_rows(limits: Limits) -> TableError:
-    return TableError(f"the file has more than {limits.rows:,} rows, the most one import reads "
-                      "(COBRO_IMPORT_MAX_ROWS): split it into several files", row=limits.rows + 2)
+    return TableError(Text(gettext_noop("el archivo tiene más de %(rows)s filas, lo más que lee una importación "
+                                        "(COBRO_IMPORT_MAX_ROWS): divídalo en varios archivos"),
+                           rows=f"{limits.rows:,}"), row=limits.rows + 2)
 
 
 def _too_many_columns(row: int, width: int, limits: Limits) -> TableError:
-    return TableError(f"has {width:,} columns; the most a file may have is {limits.columns:,} "
-                      "(COBRO_IMPORT_MAX_COLUMNS)", row=row)
+    return TableError(Text(gettext_noop("tiene %(width)s columnas; lo más que puede tener un archivo es "
+                                        "%(most)s (COBRO_IMPORT_MAX_COLUMNS)"),
+                           width=f"{width:,}", most=f"{limits.columns:,}"), row=row)
 
 
 def _too_long(row: int, index: int, length: int, limits: Limits, header: list | None = None) -> TableError:
     column = str(header[index]).strip() if header and index < len(header) and str(header[index]).strip() \
         else column_letter(index)
-    return TableError(f"the cell has {length:,} characters; the most a cell may have is {limits.cell_chars:,} "
-                      "(COBRO_IMPORT_MAX_CELL_CHARS)", row=row, column=column)
+    return TableError(Text(gettext_noop("la celda tiene %(length)s caracteres; lo más que puede tener una celda "
+                                        "es %(most)s (COBRO_IMPORT_MAX_CELL_CHARS)"),
+                           length=f"{length:,}", most=f"{limits.cell_chars:,}"), row=row, column=column)
 
 
 def _read_csv(text: str, encoding: str, limits: Limits) -> Table:
     first = next((ln for ln in text.split("\n", 20)[:20] if ln.strip()), "")
     if not first:
-        raise TableError("the file has no header row (it is blank)")
+        raise TableError(_BLANK)
     delimiter = max((";", ",", "\t", "|"), key=first.count)
     if first.count(delimiter) == 0:
         delimiter = ","
@@ -170,15 +179,23 @@ def _read_csv(text: str, encoding: str, limits: Limits) -> Table:
                     raise _too_many_rows(limits)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise TableError(f"a cell is longer than {limits.cell_chars:,} characters, the most a cell may "
-                             "have (COBRO_IMPORT_MAX_CELL_CHARS)", row=n + 1) from None
-        raise TableError(f"the file is not valid CSV: {exc}") from None
+            raise TableError(Text(gettext_noop("una celda tiene más de %(most)s caracteres, lo más que puede "
+                                               "tener una celda (COBRO_IMPORT_MAX_CELL_CHARS)"),
+                                  most=f"{limits.cell_chars:,}"), row=n + 1) from None
+        raise TableError(Text(gettext_noop("el archivo no es un CSV válido: %(error)s"), error=str(exc))) from None
     if not numbered:
-        raise TableError("the file has no header row (it is blank)")
+        raise TableError(_BLANK)
     header = numbered[0][1]
     rows = numbered[1:]
     return Table(header=[h.strip() for h in header], rows=rows, source="csv", encoding=encoding,
                  delimiter=delimiter)
+
+
+_BLANK = Text(gettext_noop("el archivo no tiene fila de encabezado (está en blanco)"))
+
+
+def _unreadable(exc: BaseException) -> TableError:
+    return TableError(Text(gettext_noop("el archivo parece XLSX pero no se puede leer: %(error)s"), error=str(exc)))
 
 
 def _filled(row: list[str]) -> bool:
@@ -194,22 +211,25 @@ def _read_xlsx(data: bytes, name: str, limits: Limits) -> Table:
     if columns > limits.columns:
         raise _too_many_columns(1, columns, limits)
     if rows * columns > limits.rows * Limits.AREA_COLUMNS:
-        raise TableError(f"the first sheet spans {rows:,} rows × {columns:,} columns; the most one import lays "
-                         f"out is {limits.rows * Limits.AREA_COLUMNS:,} cells ({Limits.AREA_COLUMNS} × "
-                         "COBRO_IMPORT_MAX_ROWS): delete the stray cells far from the table")
+        raise TableError(Text(gettext_noop("la primera hoja abarca %(rows)s filas × %(columns)s columnas; lo más "
+                                           "que despliega una importación son %(most)s celdas (%(ratio)s × "
+                                           "COBRO_IMPORT_MAX_ROWS): borre las celdas sueltas lejos de la tabla"),
+                              rows=f"{rows:,}", columns=f"{columns:,}",
+                              most=f"{limits.rows * Limits.AREA_COLUMNS:,}", ratio=Limits.AREA_COLUMNS))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own types for every kind of broken file
-        raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
+        raise _unreadable(exc) from None
     except BaseException as exc:  # a panic inside the Rust reader arrives as pyo3's PanicException
         if type(exc).__name__ != "PanicException":
             raise
-        raise TableError("the file looks like XLSX but cannot be read (the reader gave up on it)") from None
+        raise TableError(Text(gettext_noop("el archivo parece XLSX pero no se puede leer (el lector se rindió)"))) \
+            from None
     numbered = [(n, list(row)) for n, row in enumerate(sheet, start=1)]
     numbered = [(n, row) for n, row in numbered if any(_cell_text(c) for c in row)]
     if not numbered:
-        raise TableError("the first sheet is empty")
+        raise TableError(Text(gettext_noop("la primera hoja está vacía")))
     header_no, header = numbered[0]
     for n, row in numbered:
         for index, cell in enumerate(row):
@@ -230,20 +250,21 @@ def _first_sheet(book: zipfile.ZipFile) -> str:
     def small_xml(member: str):
         info = book.getinfo(member)
         if info.file_size > 16 * 1024 * 1024:
-            raise TableError(f"the file looks like XLSX but its {member} is too large to be real")
+            raise TableError(Text(gettext_noop("el archivo parece XLSX pero su %(member)s es demasiado grande "
+                                               "para ser real"), member=member))
         return ElementTree.fromstring(book.read(member))
 
     workbook = small_xml("xl/workbook.xml")
     sheet = workbook.find(f"{_MAIN_NS}sheets/{_MAIN_NS}sheet")
     if sheet is None:
-        raise TableError("the file looks like XLSX but has no sheet")
+        raise TableError(Text(gettext_noop("el archivo parece XLSX pero no tiene hojas")))
     rel_id = sheet.get(f"{_REL_NS}id")
     rels = small_xml("xl/_rels/workbook.xml.rels")
     for rel in rels.iter(f"{_PKG_REL_NS}Relationship"):
         if rel.get("Id") == rel_id:
             target = rel.get("Target", "").lstrip("/")
             return target if target.startswith("xl/") else "xl/" + target
-    raise TableError("the file looks like XLSX but its first sheet is missing")
+    raise TableError(Text(gettext_noop("el archivo parece XLSX pero le falta la primera hoja")))
 
 
 def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
@@ -260,12 +281,13 @@ def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
             zlib.error, NotImplementedError) as exc:
         if isinstance(exc, TableError):
             raise
-        raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
+        raise _unreadable(exc) from None
     most_unzipped = limits.bytes * Limits.UNZIPPED_RATIO
     declared = sum(i.file_size for i in book.infolist())
     if declared > most_unzipped:
-        raise TableError(f"the file unpacks to {_mb(declared)}; the most one import reads is "
-                         f"{_mb(most_unzipped)} ({Limits.UNZIPPED_RATIO} × COBRO_IMPORT_MAX_BYTES)")
+        raise TableError(Text(gettext_noop("el archivo se descomprime en %(size)s; lo más que lee una importación "
+                                           "es %(most)s (%(ratio)s × COBRO_IMPORT_MAX_BYTES)"),
+                              size=_mb(declared), most=_mb(most_unzipped), ratio=Limits.UNZIPPED_RATIO))
     extent = _Extent(limits)
     try:
         with book.open(info) as stream:
@@ -273,7 +295,8 @@ def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
             while chunk := stream.read(1 << 20):
                 unzipped += len(chunk)
                 if unzipped > most_unzipped:
-                    raise TableError(f"the first sheet unpacks to more than {_mb(most_unzipped)}")
+                    raise TableError(Text(gettext_noop("la primera hoja se descomprime en más de %(most)s"),
+                                          most=_mb(most_unzipped)))
                 text = tail + chunk
                 cut = text.rfind(b"<")  # a tag may be split between chunks: keep its start for the next
                 text, tail = (text[:cut], text[cut:]) if cut >= 0 else (text, b"")
@@ -281,7 +304,7 @@ def _xlsx_extent(data: bytes, limits: Limits) -> tuple[int, int]:
                     return extent.rows, extent.columns
             extent.scan(tail)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
-        raise TableError(f"the file looks like XLSX but cannot be read: {exc}") from None
+        raise _unreadable(exc) from None
     return extent.rows, extent.columns
 
 
@@ -328,7 +351,7 @@ def read_bytes(path: str | Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise TableError(f"no such file: {path}") from None
+        raise TableError(Text(gettext_noop("no existe el archivo %(path)s"), path=str(path))) from None
     except IsADirectoryError:
-        raise TableError(f"{path} is a folder, not a file") from None
+        raise TableError(Text(gettext_noop("%(path)s es una carpeta, no un archivo"), path=str(path))) from None
 

@@ -14,6 +14,8 @@ import phonenumbers
 from babel import Locale
 from stdnum.exceptions import ValidationError as StdnumError
 
+from cobro.engine.text import Text, gettext_noop
+
 LANGUAGES = ("es", "en", "pt-br")
 
 #: A sensible zone for a customer of each country when the file gives none (the capital's).
@@ -55,14 +57,16 @@ def timezones() -> frozenset[str]:
 def check_country(value: str) -> str:
     code = (value or "").strip().upper()
     if code not in countries():
-        raise ValueError(f"{value!r} is not an ISO 3166 country code (such as CL, CO, MX, ES)")
+        raise ValueError(Text(gettext_noop("%(value)r no es un código de país ISO 3166 (como CL, CO, MX, ES)"),
+                              value=value))
     return code
 
 
 def check_timezone(value: str) -> str:
     zone = (value or "").strip()
     if zone not in timezones():
-        raise ValueError(f"{value!r} is not a time zone (use an IANA name such as America/Santiago)")
+        raise ValueError(Text(gettext_noop("%(value)r no es una zona horaria (use un nombre IANA como "
+                                           "America/Santiago)"), value=value))
     return zone
 
 
@@ -72,7 +76,7 @@ def check_language(value: str) -> str:
         return "pt-br"
     if low[:2] in ("es", "en") and len(low) in (2, 5):
         return low[:2]
-    raise ValueError(f"{value!r} is not a language Cobro speaks (es, en or pt-BR)")
+    raise ValueError(Text(gettext_noop("%(value)r no es un idioma que Cobro hable (es, en o pt-BR)"), value=value))
 
 
 @lru_cache(maxsize=200_000)
@@ -81,12 +85,16 @@ def check_phone(value: str, country: str) -> str:
     try:
         number = phonenumbers.parse(value, country or None)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{value!r} is not a phone number") from None
+        raise ValueError(Text(gettext_noop("%(value)r no es un número de teléfono"), value=value)) from None
     # "Possible" (right length for the country) rather than "valid" (a range known to be assigned):
     # the numbering plans change faster than the library, and a rejected real number costs more
     # than a message that bounces.
     if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"{value!r} is not a phone number of {country or 'its country'} (wrong length)")
+        if country:
+            raise ValueError(Text(gettext_noop("%(value)r no es un número de teléfono de %(country)s (largo "
+                                               "incorrecto)"), value=value, country=country))
+        raise ValueError(Text(gettext_noop("%(value)r no es un número de teléfono de su país (largo incorrecto)"),
+                              value=value))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -96,7 +104,7 @@ _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]{2,}$")
 def check_email(value: str) -> str:
     email = (value or "").strip()
     if not _EMAIL.match(email):
-        raise ValueError(f"{value!r} is not an email address")
+        raise ValueError(Text(gettext_noop("%(value)r no es una dirección de correo"), value=value))
     return email.lower()
 
 
@@ -120,5 +128,6 @@ def check_tax_id(value: str, country: str) -> str:
         except StdnumError:
             continue
         return module.format(number) if hasattr(module, "format") else number
-    names = " or ".join(s.upper() for s in schemes)
-    raise ValueError(f"{value!r} is not a valid {names} for {country}")
+    raise ValueError(Text(gettext_noop("%(value)r no es un %(names)s válido de %(country)s"), value=value,
+                          names=Text(gettext_noop("%(a)s o %(b)s"), a=schemes[0].upper(), b=schemes[1].upper())
+                          if len(schemes) == 2 else schemes[0].upper(), country=country))

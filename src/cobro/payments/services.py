@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from cobro.engine.money import MoneyError, check_currency, format_money, from_minor, to_minor
+from cobro.engine.text import Text, gettext_noop, message_of
 from cobro.ledger import services as ledger
 from cobro.ledger.models import CreditNote, Customer, Invoice, Organization, Payment
 from cobro.payments import matching
@@ -182,7 +183,8 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
     parsed = parse(data, fmt, mapping=mapping, currency=(chosen.currency if chosen else "") or org.currency)
     number = chosen.number if chosen else (account or parsed.account)
     if not number:
-        raise StatementError(1, "the file does not say which account it is: give --account")
+        raise StatementError(1, Text(gettext_noop("el archivo no dice de qué cuenta es: elija la cuenta "
+                                                  "(--account)")))
     if chosen is None:
         chosen = BankAccount.objects.for_org(org).filter(number=number).first()
     currency = parsed.currency or (chosen.currency if chosen else org.currency)
@@ -192,7 +194,7 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
             check_currency(e.currency)
             minor.append(to_minor(e.amount, e.currency))
         except MoneyError as exc:
-            raise StatementError(e.source_line or 1, str(exc)) from None
+            raise StatementError(e.source_line or 1, message_of(exc)) from None
     keys = line_keys(number, parsed.entries)
     existing = {}
     if chosen is not None:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cobro.workspace import policy_views, settings_views, views
+from cobro.workspace import import_views, policy_views, settings_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -36,5 +36,7 @@ urlpatterns = [
     path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
     path("invitation/<str:token>/", settings_views.invitation, name="invitation"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),
+    path("import/", import_views.import_page, name="import"),
+    path("import/template/<slug:kind>.csv", import_views.import_template, name="import_template"),
     path("", views.home, name="home"),
 ]

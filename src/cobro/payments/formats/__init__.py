@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cobro.engine.text import Text, gettext_noop
+
 FORMATS = ("camt053", "mt940", "ofx", "n43", "csv")
 
 
@@ -93,7 +95,7 @@ def detect(data: bytes) -> str:
 def parse(data: bytes, fmt: str = "auto", *, mapping: dict | None = None, currency: str = "") -> Statement:
     """Read ``data`` as a statement in ``fmt`` ("auto" detects it)."""
     if not data or not data.strip():
-        raise StatementError(1, "the file is empty")
+        raise StatementError(1, Text(gettext_noop("el archivo está vacío")))
     fmt = detect(data) if fmt in ("", "auto") else fmt
     if fmt == "camt053":
         from cobro.payments.formats.camt053 import parse_camt053 as reader
@@ -108,5 +110,6 @@ def parse(data: bytes, fmt: str = "auto", *, mapping: dict | None = None, curren
 
         return parse_table(data, mapping=mapping, currency=currency)
     else:
-        raise StatementError(1, f"unknown format {fmt!r} (use one of: auto, {', '.join(FORMATS)})")
+        raise StatementError(1, Text(gettext_noop("formato desconocido %(fmt)r (use uno de: auto, %(formats)s)"),
+                                     fmt=fmt, formats=", ".join(FORMATS)))
     return reader(data)

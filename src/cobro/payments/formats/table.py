@@ -14,6 +14,7 @@ import re
 from decimal import Decimal
 
 from cobro.engine.money import MoneyError, from_minor, guess_decimal_mark, parse_amount
+from cobro.engine.text import Text, gettext_noop, message_of
 from cobro.ledger.tables import TableError, normalize_header, read_table
 from cobro.payments.formats import Entry, Statement, StatementError
 
@@ -62,7 +63,7 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
     try:
         table = read_table(data)
     except TableError as exc:
-        raise StatementError(1, str(exc)) from None
+        raise StatementError(1, exc.text) from None
     rows = [(1, table.header)] + table.rows
     found = None
     for pos, (row_no, cells) in enumerate(rows[:15]):
@@ -71,8 +72,8 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
             found = (pos, row_no, cols)
             break
     if found is None:
-        raise StatementError(1, "no header row with a date column (fecha) and an amount column (monto, or "
-                                "abono and cargo) in the first 15 rows")
+        raise StatementError(1, Text(gettext_noop("no hay en las 15 primeras filas un encabezado con una columna de "
+                                                  "fecha y una de monto (o de abono y cargo)")))
     pos, header_row, cols = found
     body = rows[pos + 1:]
     mark = None
@@ -92,8 +93,8 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
             continue  # summary lines some banks put between movements
         cur = (get("currency") or currency).upper()
         if not cur:
-            raise StatementError(row_no, "the currency is not in the file: give the account (--account) "
-                                         "whose currency it is")
+            raise StatementError(row_no, Text(gettext_noop("el archivo no dice la moneda: elija la cuenta "
+                                                             "(--account) de esa moneda")))
         booking = _date(raw_date, order, row_no)
         try:
             if "amount" in cols and get("amount"):
@@ -102,12 +103,12 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
                 credit = parse_amount(get("credit"), cur, mark) if get("credit") else 0
                 debit = parse_amount(get("debit"), cur, mark) if get("debit") else 0
                 if credit and debit:
-                    raise StatementError(row_no, "both a credit (abono) and a debit (cargo) on one line")
+                    raise StatementError(row_no, Text(gettext_noop("un abono y un cargo en la misma línea")))
                 amount = credit - abs(debit)
         except MoneyError as exc:
-            raise StatementError(row_no, str(exc)) from None
+            raise StatementError(row_no, message_of(exc)) from None
         if amount == 0:
-            raise StatementError(row_no, "the amount is zero or missing")
+            raise StatementError(row_no, Text(gettext_noop("el monto es cero o falta")))
         text = get("text")
         result.entries.append(Entry(
             booking_date=booking, amount=from_minor(amount, cur) if isinstance(amount, int) else Decimal(amount),
@@ -123,7 +124,7 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
             try:
                 result.closing = from_minor(parse_amount(get("balance"), cur, mark), cur)
             except MoneyError as exc:
-                raise StatementError(row_no, f"saldo: {exc}") from None
+                raise StatementError(row_no, Text(gettext_noop("saldo: %(error)s"), error=message_of(exc))) from None
     if result.entries:
         result.date = max(e.booking_date for e in result.entries)
         result.currency = result.currency or result.entries[0].currency
@@ -170,5 +171,5 @@ def _date(value, order: str, row: int) -> dt.date:
             return dt.date(year, month, day)
         except ValueError:
             pass
-    raise StatementError(row, f"{text!r} is not a date (use DD/MM/YYYY or YYYY-MM-DD)" if text else
-                         "the date (fecha) is empty")
+    raise StatementError(row, Text(gettext_noop("%(text)r no es una fecha (use DD/MM/AAAA o AAAA-MM-DD)"), text=text)
+                         if text else Text(gettext_noop("la fecha está vacía")))
