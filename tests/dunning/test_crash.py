@@ -2,7 +2,6 @@
 an uninterrupted run's — nothing duplicated, nothing lost. Real subprocesses on a real database."""
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -13,42 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from subprocess_db import run as _run
+from subprocess_db import subprocess_env as _env
+
 HERE = Path(__file__).parent
 WORKER = str(HERE / "crash_worker.py")
-
-
-def _env(tmp_path: Path, name: str, cleanup=None) -> dict:
-    env = dict(os.environ, COBRO_DATA_DIR=str(tmp_path / name), DJANGO_SETTINGS_MODULE="cobro.settings")
-    env.pop("PYTEST_CURRENT_TEST", None)
-    env.pop("PYTEST_VERSION", None)
-    url = os.environ.get("COBRO_DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import dj_database_url
-        import psycopg
-
-        db = dj_database_url.parse(url)
-        dbname = f"{db['NAME']}_crash_{name}_{os.environ.get('COBRO_TEST_RUN', os.getpid())}"
-        with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                             password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        if cleanup is not None:
-            cleanup(lambda: _drop(db, dbname))
-        env["COBRO_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + dbname
-    return env
-
-
-def _drop(db, dbname):
-    import psycopg
-
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                         password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-
-
-def _run(env, *args, check=True):
-    return subprocess.run([sys.executable, *args], env=env, check=check, capture_output=True, text=True,
-                          timeout=300)
 
 
 def _prepare(env):

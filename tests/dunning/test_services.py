@@ -108,12 +108,70 @@ def test_contact_rules_tighten_freely_loosen_only_by_admin_with_reason(org, book
     msg = next(o for o in run_cycle(org, D(2026, 3, 4)).created if o["customer_ref"] == "K-2")
     assert msg["scheduled_for"] == "2026-03-04T09:00:00-05:00"
     looser = {"hours": {"sun": "08:00-20:00"}}
-    with pytest.raises(services.DunningError, match="only an admin"):
+    with pytest.raises(services.DunningError, match="Solo un administrador"):
         services.change_contact_rules(org, "CO", looser, actor=manager, reason="x")
-    with pytest.raises(services.DunningError, match="recorded reason"):
+    with pytest.raises(services.DunningError, match="motivo registrado"):
         services.change_contact_rules(org, "CO", looser, actor=admin)
     change = services.change_contact_rules(org, "CO", looser, actor=admin, reason="acuerdo firmado con el cliente")
     assert change.loosens and change.reason
+
+
+def test_a_rule_for_every_country_is_checked_in_every_country(org, book):
+    """Issue #10 item 4: "*" with no caps, no gap and no cool-down reached every country unseen."""
+    from cobro.dunning.models import ContactRuleChange
+    from cobro.ledger.services import get_or_create_customer
+
+    get_or_create_customer(org, "K-9", "Sin Preset", country="AR", email="ar@example.com")
+    manager, admin = member(org, "jefa", "manager"), member(org, "dueña", "admin")
+    none = {"caps": [], "min_gap_days": 0, "cooldown_days": 0}
+    with pytest.raises(services.DunningError, match="Solo un administrador") as refused:
+        services.change_contact_rules(org, "*", none, actor=manager, reason="campaña")
+    said = str(refused.value)
+    assert "CO: el tope de contactos (2 en 7 días) ya no limita: Correo, SMS, WhatsApp, Llamada, Carta" in said
+    assert "CO: la pausa tras una conversación baja de 7 a 0 días" in said
+    assert "CL: la separación mínima entre mensajes baja de 2 a 0 días" in said
+    assert "US: el tope de contactos (7 en 7 días) ya no limita: Llamada" in said
+    assert "MX:" not in said and "AR:" not in said  # nothing to loosen there
+    assert not ContactRuleChange.objects.for_org(org).exists()
+    assert services.contact_rules(org, ["CO"])["CO"].caps  # unchanged
+    change = services.change_contact_rules(org, "*", none, actor=admin, reason="acuerdo con el regulador")
+    assert change.loosens and services.contact_rules(org, ["CO", "US"])["CO"].caps == ()
+
+
+def test_a_rule_for_every_country_reaches_the_countries_without_a_preset(org, book):
+    from cobro.engine.contact import STRICT
+    from cobro.ledger.services import get_or_create_customer
+
+    get_or_create_customer(org, "K-9", "Sin Preset", country="AR", email="ar@example.com")
+    manager, admin = member(org, "jefa", "manager"), member(org, "dueña", "admin")
+    assert "AR" not in services.contact_rules(org, ["AR"])  # the strict common rules
+    services.change_contact_rules(org, "*", {"caps": [{"limit": 1, "days": 14}]}, actor=manager)  # tightens
+    ar = services.contact_rules(org, ["AR"])["AR"]
+    assert ar.caps[0].limit == 1 and ar.windows == STRICT.windows
+    every_day = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "06:00-22:00")}
+    with pytest.raises(services.DunningError) as refused:
+        services.change_contact_rules(org, "*", every_day, actor=admin)
+    assert "AR: el horario de los domingos es más amplio" in str(refused.value)
+    assert "otros países: el horario de los sábados es más amplio" in str(refused.value)  # debtors of no listed country
+    # A country's own change is compared with what it has now, "*" included.
+    with pytest.raises(services.DunningError, match=r"AR: el tope de contactos \(1 en 14 días\)"):
+        services.change_contact_rules(org, "AR", {"caps": []}, actor=manager)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["Only an admin may loosen the contact rules", "CL: the contact cap (1 in 7 days) no longer limits: Call",
+            "CL: the minimum gap between messages goes down from 2 to 0 days"]),
+    ("pt-br", ["Somente um administrador pode afrouxar as regras de contato",
+               "CL: o limite de contatos (1 em 7 dias) deixa de limitar: Ligação"]),
+])
+def test_loosenings_are_named_in_the_readers_language(org, book, lang, words):
+    from django.utils import translation
+
+    manager = member(org, "jefa", "manager")
+    with translation.override(lang), pytest.raises(services.DunningError) as refused:
+        services.change_contact_rules(org, "CL", {"caps": [], "min_gap_days": 0}, actor=manager)
+    for w in words:
+        assert w in str(refused.value)
 
 
 def test_approval_moves_the_stage_and_sends_the_notice(org, book):

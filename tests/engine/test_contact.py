@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +17,7 @@ from cobro.engine.contact import (
     zone,
 )
 
-PRESETS = "src/cobro/dunning/presets/contact_rules.yaml"
+PRESETS = Path(__file__).resolve().parents[2] / "src" / "cobro" / "dunning" / "presets" / "contact_rules.yaml"
 D = dt.date
 
 
@@ -92,11 +93,8 @@ def test_loosenings_are_named_and_tightening_is_not_one():
     assert loosenings(co, tighter) == []
     looser = rules_from_params("CO", {"hours": {d: "06:00-22:00" for d in ("mon", "sun")}, "skip_holidays": False,
                                       "caps": []})
-    found = loosenings(co, looser)
-    assert "the window on mon is wider" in found and "the window on sun is wider" in found
-    assert "holidays are no longer skipped" in found
-    assert any("cap of 2 in 7 days" in f for f in found)
-    assert "the cool-down after a conversation is shorter" in found
+    found = {(f.kind, f.day) for f in loosenings(co, looser)}
+    assert found == {("window", "mon"), ("window", "sun"), ("holidays", ""), ("cap", ""), ("cooldown", "")}
 
 
 def test_bad_parameters_name_the_field():

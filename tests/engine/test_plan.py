@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -23,9 +24,10 @@ from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import AgreementItem, Contacted, Debtor, Hold, OpenInvoice, Snapshot
 
 D = dt.date
-with open("src/cobro/dunning/presets/default_policy.yaml", encoding="utf-8") as fh:
+PRESETS = Path(__file__).resolve().parents[2] / "src" / "cobro" / "dunning" / "presets"  # not the working directory
+with open(PRESETS / "default_policy.yaml", encoding="utf-8") as fh:
     POLICY = parse_policy(yaml.safe_load(fh))
-with open("src/cobro/dunning/presets/contact_rules.yaml", encoding="utf-8") as fh:
+with open(PRESETS / "contact_rules.yaml", encoding="utf-8") as fh:
     RULES = {c: rules_from_params(c, p) for c, p in yaml.safe_load(fh).items()}
 ZONES = {"CO": "America/Bogota", "CL": "America/Santiago", "US": "America/New_York", "MX": "America/Mexico_City",
          "ES": "Europe/Madrid", "XX": "Asia/Tokyo"}

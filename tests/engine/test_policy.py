@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
 from cobro.engine.policy import PolicyError, dump_policy, parse_policy
 
-SHIPPED = "src/cobro/dunning/presets/default_policy.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "src" / "cobro" / "dunning" / "presets" / "default_policy.yaml"
 
 
 def shipped():

@@ -374,6 +374,10 @@ def test_contact_rules_tighten_freely_loosen_only_as_admin(login, book):
     assert manager.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 14"}).status_code == 302
     loosen = manager.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 0"})
     assert loosen.status_code == 422
+    assert "CL: la pausa tras una conversación baja de 14 a 0 días" in loosen.content.decode()
+    everywhere = manager.post("/settings/contact-rules/", {"country": "*", "params": "caps: []\nmin_gap_days: 0"})
+    assert everywhere.status_code == 422
+    assert "CL: la separación mínima entre mensajes baja de 2 a 0 días" in everywhere.content.decode()
     assert manager.post("/settings/contact-rules/", {"country": "CL", "params": "- 1"}).status_code == 422
     admin = login(book.admin)
     assert admin.post("/settings/contact-rules/", {"country": "CL", "params": "cooldown_days: 0",

@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cobro.engine.contact import ContactRules, RulesError, loosenings, rules_from_params
+from cobro.engine.contact import STRICT, ContactRules, Loosening, RulesError, loosenings, rules_from_params
 from cobro.engine.policy import STAGES, Policy, PolicyError, dump_policy, parse_policy
 from cobro.engine.zones import Zones, candidate_zones
-from cobro.ledger.models import Contact, Customer, Invoice, Membership, Organization
+from cobro.ledger.models import Channel, Contact, Customer, Invoice, Membership, Organization
 from cobro.ledger.services import record_event
 
 from .models import Action, ContactRuleChange, CustomerStage, Pause, PolicyAssignment
@@ -264,47 +264,106 @@ def presets() -> dict[str, dict]:
     return yaml.safe_load((PRESETS / "contact_rules.yaml").read_text(encoding="utf-8"))
 
 
-def _params(org: Organization, country: str, changes=None) -> dict:
-    params = dict(presets().get(country) or {})
-    rows = changes if changes is not None else ContactRuleChange.objects.for_org(org).filter(
-        country__in=[country, "*"])
-    for row in rows:
+#: Where a debtor's country has no preset: the strictest window common to all presets (as
+#: ``engine.contact.STRICT``), the base that changes for "*" or for that country apply to.
+STRICT_PARAMS = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-19:00"),
+                 "skip_holidays": True, "version": "strict-common"}
+
+
+def effective_params(country: str, changes) -> dict:
+    """A country's preset (or ``STRICT_PARAMS``) with the changes for it and for "*" on top, in order."""
+    params = dict(presets().get(country) or STRICT_PARAMS)
+    for row in changes:
         if row.country in (country, "*"):
             params.update(row.params)
     return params
 
 
+def _effective(country: str, changes) -> ContactRules:
+    """The rules the engine applies to debtors of ``country`` under ``changes`` (a list, in order)."""
+    if country not in presets() and not any(c.country in (country, "*") for c in changes):
+        return STRICT
+    return rules_from_params(country, effective_params(country, changes))
+
+
 def contact_rules(org: Organization, countries) -> dict[str, ContactRules]:
-    """The rules for debtors of each country: the preset with the organization's changes on top."""
+    """The rules for debtors of each country: the preset (or the strict common rules) with the
+    organization's changes, for that country and for "*", on top. Countries left out get ``STRICT``."""
     changes = list(ContactRuleChange.objects.for_org(org))
     out = {}
     for country in countries:
-        if country in presets() or any(c.country == country for c in changes):
-            out[country] = rules_from_params(country, _params(org, country, changes))
+        rules = _effective(country, changes)
+        if rules is not STRICT:
+            out[country] = rules
     return out
+
+
+def _day_names() -> dict[str, str]:
+    return {"mon": _("lunes"), "tue": _("martes"), "wed": _("miércoles"), "thu": _("jueves"),
+            "fri": _("viernes"), "sat": _("sábados"), "sun": _("domingos")}
+
+
+def _loosening_text(country: str, item: Loosening) -> str:
+    """One loosening as a sentence in the reader's language, naming the country it affects."""
+    where = _("otros países") if country == "*" else country
+    labels = dict(Channel.choices)
+    channels = ", ".join(str(labels.get(ch, ch)) for ch in item.channels)
+    if item.kind == "window":
+        text = _("el horario de los %(day)s es más amplio") % {"day": _day_names()[item.day]}
+    elif item.kind == "holidays":
+        text = _("ya no se respetan los feriados")
+    elif item.kind == "cap" and item.channels:
+        text = _("el tope de contactos (%(limit)s en %(days)s días) ya no limita: %(channels)s") % {
+            "limit": item.cap.limit, "days": item.cap.days, "channels": channels}
+    elif item.kind == "cap":
+        text = _("el tope de contactos (%(limit)s en %(days)s días) ya no cuenta juntos sus canales") % {
+            "limit": item.cap.limit, "days": item.cap.days}
+    elif item.kind == "min_gap":
+        text = _("la separación mínima entre mensajes baja de %(old)s a %(new)s días") % {
+            "old": item.old, "new": item.new}
+    elif item.kind == "cooldown":
+        text = _("la pausa tras una conversación baja de %(old)s a %(new)s días") % {
+            "old": item.old, "new": item.new}
+    else:
+        text = _("la pausa tras una conversación ya no cubre: %(channels)s") % {"channels": channels}
+    return f"{where}: {text}"
 
 
 def change_contact_rules(org: Organization, country: str, params: dict, actor=None, reason: str = ""
                          ) -> ContactRuleChange:
-    """Change the rules for one country's debtors. Tightening is free; loosening needs an admin and a reason."""
-    country = country.upper()
-    base = rules_from_params(country, _params(org, country)) if country in presets() else None
-    try:
-        new = rules_from_params(country, {**_params(org, country), **params})
-    except RulesError as exc:
-        raise DunningError(str(exc)) from None
-    if base is None:
-        from cobro.engine.contact import STRICT
+    """Change the rules for one country's debtors ("*": every country). Tightening is free; loosening
+    needs an admin and a reason.
 
-        base = STRICT
-    looser = loosenings(base, new)
+    The change is tried on every country it reaches (for "*": every country with a preset, every
+    country of the organization's customers, every country with changes of its own, and any other
+    country, which gets the strict common rules), and each country's rules before and after are
+    compared part by part.
+    """
+    country = country.upper()
+    changes = list(ContactRuleChange.objects.for_org(org))
+    proposed = ContactRuleChange(organization=org, country=country, params=params)
+    if country == "*":
+        used = Customer.objects.for_org(org).exclude(country="").values_list("country", flat=True)
+        reached = sorted({*presets(), *used, *(c.country for c in changes)} - {"*"}) + ["*"]
+    else:
+        reached = [country]
+    looser = []
+    for place in reached:
+        try:
+            new = _effective(place, [*changes, proposed])
+        except RulesError as exc:
+            raise DunningError(str(exc)) from None
+        looser += [_loosening_text(place, item) for item in loosenings(_effective(place, changes), new)]
     if looser:
         if actor is None or not _is(org, actor, "admin"):
-            raise DunningError("only an admin may loosen the contact rules: " + "; ".join(looser))
+            raise DunningError(_("Solo un administrador puede aflojar las reglas de contacto: %(what)s.")
+                               % {"what": "; ".join(looser)})
         if not reason.strip():
-            raise DunningError("loosening the contact rules needs a recorded reason: " + "; ".join(looser))
-    return ContactRuleChange.objects.create(organization=org, country=country, params=params,
-                                            loosens=bool(looser), reason=reason[:300], actor=actor)
+            raise DunningError(_("Aflojar las reglas de contacto requiere un motivo registrado: %(what)s.")
+                               % {"what": "; ".join(looser)})
+    proposed.loosens, proposed.reason, proposed.actor = bool(looser), reason[:300], actor
+    proposed.save()
+    return proposed
 
 
 # --- Approvals ------------------------------------------------------------------------------------

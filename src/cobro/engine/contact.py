@@ -98,22 +98,75 @@ def rules_from_params(code: str, params: dict) -> ContactRules:
         version=str(params.get("version") or ""))
 
 
-def loosenings(base: ContactRules, new: ContactRules) -> list[str]:
-    """Every way ``new`` allows a contact that ``base`` forbids (empty list: it only tightens)."""
+#: The channels the engine plans contacts on (a cap or cool-down with no channels covers them all).
+CONTACT_CHANNELS = ("email", "sms", "whatsapp", "call", "letter")
+
+
+@dataclass(frozen=True, slots=True)
+class Loosening:
+    """One way new rules allow a contact the old ones forbid.
+
+    ``kind``: "window" (``day`` is the weekday), "holidays", "cap" (``cap`` is the old cap, ``channels``
+    the channels it no longer limits; none: each is still limited but not counted together),
+    "min_gap" and "cooldown" (``old``/``new`` the days), "cooldown_channels" (``channels`` it no
+    longer covers). Services turn it into a sentence in the reader's language.
+    """
+
+    kind: str
+    day: str = ""
+    cap: Cap | None = None
+    channels: tuple[str, ...] = ()
+    old: int = 0
+    new: int = 0
+
+
+def _holds(old: Cap, new: Cap) -> bool:
+    """True when ``new`` alone forbids every contact ``old`` forbids, whatever the history.
+
+    A cap over no listed channels counts contacts on every channel (including ones the engine does
+    not plan, such as those logged by hand), so only another such cap can stand for it.
+    """
+    covers = not new.channels or (bool(old.channels) and old.channels <= new.channels)
+    return covers and new.limit <= old.limit and new.days >= old.days
+
+
+def _cap_loosening(old: Cap, caps: tuple[Cap, ...]) -> Loosening | None:
+    if any(_holds(old, c) for c in caps):
+        return None
+    channels = sorted(old.channels, key=_channel_order) if old.channels else CONTACT_CHANNELS
+    free = tuple(ch for ch in channels
+                 if not any(c.counts(ch) and c.limit <= old.limit and c.days >= old.days for c in caps))
+    return Loosening("cap", cap=old, channels=free)
+
+
+def _channel_order(channel: str) -> tuple[int, str]:
+    return (CONTACT_CHANNELS.index(channel) if channel in CONTACT_CHANNELS else len(CONTACT_CHANNELS), channel)
+
+
+def loosenings(base: ContactRules, new: ContactRules) -> list[Loosening]:
+    """Every way ``new`` allows a contact that ``base`` forbids (empty list: it only tightens).
+
+    Each part is compared on its own: each weekday's window, holidays, each cap of ``base`` (kept only
+    by one cap of ``new`` that is as low, as long and counts at least the same channels), the minimum
+    gap, and the cool-down's length and channels.
+    """
     found = []
     for day, (a, b) in enumerate(zip(base.windows, new.windows, strict=True)):
         if b is not None and (a is None or b[0] < a[0] or b[1] > a[1]):
-            found.append(f"the window on {WEEKDAYS[day]} is wider")
+            found.append(Loosening("window", day=WEEKDAYS[day]))
     if base.skip_holidays and not new.skip_holidays:
-        found.append("holidays are no longer skipped")
-    for cap in base.caps:
-        if not any(c.limit <= cap.limit and c.days >= cap.days and c.channels <= cap.channels
-                   and (c.channels or not cap.channels) for c in new.caps):
-            found.append(f"the cap of {cap.limit} in {cap.days} days is removed or raised")
+        found.append(Loosening("holidays"))
+    found += filter(None, (_cap_loosening(cap, new.caps) for cap in base.caps))
     if new.min_gap_days < base.min_gap_days:
-        found.append("the minimum gap between messages is shorter")
-    if new.cooldown_days < base.cooldown_days:
-        found.append("the cool-down after a conversation is shorter")
+        found.append(Loosening("min_gap", old=base.min_gap_days, new=new.min_gap_days))
+    if base.cooldown_days:
+        if new.cooldown_days < base.cooldown_days:
+            found.append(Loosening("cooldown", old=base.cooldown_days, new=new.cooldown_days))
+        if new.cooldown_days and new.cooldown_channels:
+            wanted = base.cooldown_channels or frozenset(CONTACT_CHANNELS)
+            free = tuple(sorted(wanted - new.cooldown_channels, key=_channel_order))
+            if free:
+                found.append(Loosening("cooldown_channels", channels=free))
     return found
 
 

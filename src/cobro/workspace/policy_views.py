@@ -77,13 +77,7 @@ def _effective_rules(org, countries):
 
     presets = _dunning().presets()
     changes = list(ContactRuleChange.objects.for_org(org).order_by("created_at", "id"))
-    out = []
-    for country in countries:
-        params = dict(presets.get(country) or {})
-        for change in changes:
-            if change.country in (country, "*"):
-                params.update(change.params)
-        out.append((country, params, country in presets))
+    out = [(country, _dunning().effective_params(country, changes), country in presets) for country in countries]
     return out, changes
 
 
