@@ -141,11 +141,23 @@ def _page(request, token, org, customer, *, status=200, **extra):
     return render(request, "portal/statement.html", ctx, status=status)
 
 
-def _pdf_response(request, token, org, customer, filename: str, ctx: dict):
+def pdf_context(token, org, customer, invoice: Invoice | None = None) -> dict:
+    """What the statement PDF (or, with ``invoice``, that invoice's PDF) shows, in the debtor's language."""
+    today = agreements.debtor_today(customer)
+    language = _lang(org, customer)
+    if invoice is None:
+        statement = _statement(org, customer, language, today)
+    else:
+        statement = {"rows": _rows(org, [invoice], language, today), "invoices": [invoice], "totals": [],
+                     "currencies": [invoice.currency] if invoice.status == Invoice.Status.OPEN else []}
+    return {**_context(token, org, customer, statement), "today": today, "invoice": invoice, "pdf": True,
+            "logo": paying.logo_data_uri(org),
+            "portal_url": settings.COBRO_BASE_URL + reverse("portal:statement", args=[token])}
+
+
+def _pdf_response(request, filename: str, ctx: dict):
     from cobro.portal.pdf import render_pdf
 
-    ctx = {**ctx, "pdf": True, "logo": paying.logo_data_uri(org),
-           "portal_url": settings.COBRO_BASE_URL + reverse("portal:statement", args=[token])}
     response = HttpResponse(render_pdf("portal/pdf.html", ctx, request=request), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
@@ -154,10 +166,7 @@ def _pdf_response(request, token, org, customer, filename: str, ctx: dict):
 
 @portal_view
 def statement_pdf(request, token, org, customer):
-    today = agreements.debtor_today(customer)
-    statement = _statement(org, customer, _lang(org, customer), today)
-    return _pdf_response(request, token, org, customer, f"estado-{_safe(customer.ref)}.pdf",
-                         {**_context(token, org, customer, statement), "today": today})
+    return _pdf_response(request, f"estado-{_safe(customer.ref)}.pdf", pdf_context(token, org, customer))
 
 
 @portal_view
@@ -166,11 +175,7 @@ def invoice_pdf(request, token, org, customer):
     inv = Invoice.objects.for_org(org).filter(customer=customer, ref=request.GET.get("ref", "")).first()
     if inv is None:
         return render(request, "portal/gone.html", {"reason": "invoice"}, status=404)
-    today = agreements.debtor_today(customer)
-    statement = {"rows": _rows(org, [inv], _lang(org, customer), today), "invoices": [inv],
-                 "currencies": [inv.currency] if inv.status == Invoice.Status.OPEN else [], "totals": []}
-    return _pdf_response(request, token, org, customer, f"factura-{_safe(inv.ref)}.pdf",
-                         {**_context(token, org, customer, statement), "today": today, "invoice": inv})
+    return _pdf_response(request, f"factura-{_safe(inv.ref)}.pdf", pdf_context(token, org, customer, inv))
 
 
 def _safe(ref: str) -> str:
