@@ -9,6 +9,11 @@ loopback. wrk (Debian's package) then opens ``--connections`` concurrent connect
 customer's portal link for ``--duration`` seconds. Prints p50/p95/p99, requests per second and
 errors (socket errors and non-2xx answers), against the target p95 <= 100 ms and zero errors.
 The issue's size L (1,000,000 invoices) takes hours to load on a small machine; run it there.
+
+``--inprocess N`` measures the server's own work first, with no network and no queueing: N requests
+through Django's test client, median wall and CPU milliseconds per request and the number of SQL
+queries, next to the same figures for the portal's smallest page (a refused link) in the same run, so
+the ratio holds when the shared machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -61,6 +66,40 @@ def parse_wrk(out: str) -> dict:
             "errors": errors + non2xx, "rps": rps}
 
 
+def _time_requests(client, path: str, n: int) -> tuple[float, float, int, int]:
+    """Median wall ms, median CPU ms, SQL queries of one request, and its status."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    status = client.get(path).status_code  # warm: templates compiled, translations loaded
+    with CaptureQueriesContext(connection) as captured:
+        client.get(path)
+    queries = len(captured)  # now: the next request clears Django's query log
+    wall, cpu = [], []
+    for _ in range(n):
+        w, c = time.perf_counter(), time.process_time()
+        client.get(path)
+        cpu.append(time.process_time() - c)
+        wall.append(time.perf_counter() - w)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000, queries, status
+
+
+def inprocess(path: str, n: int, db: str, n_open: int) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = Client()
+    wall, cpu, queries, status = _time_requests(client, path, n)
+    ref_wall, ref_cpu, ref_queries, ref_status = _time_requests(client, "/portal/x/", n)
+    assert status == 200 and ref_status in (404, 410), (status, ref_status)
+    print(f"B4 portal statement in-process ({db}, {n_open} open invoices, {n} requests): "
+          f"{wall:.1f} ms wall, {cpu:.1f} ms CPU, {queries} queries per request; a refused link "
+          f"{ref_wall:.1f} ms wall, {ref_cpu:.1f} ms CPU, {ref_queries} queries; ratio {cpu / ref_cpu:.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=10_000)
@@ -69,9 +108,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--inprocess", type=int, default=0, metavar="N",
+                        help="also time N requests inside the process (server work and queries)")
+    parser.add_argument("--no-load", action="store_true", help="with --inprocess: skip gunicorn and wrk")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
-    if not wrk:
+    if not wrk and not args.no_load:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     where = setup_django(args.db, "portal")
@@ -90,8 +132,13 @@ def main() -> int:
     n_open = Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN).count()
     print(f"loaded {args.invoices} invoices into {where} in {time.perf_counter() - t0:.0f} s; "
           f"customer {customer.ref} has {n_open} open invoices")
+    path = urlsplit(portal_url(customer)).path
+    if args.inprocess:
+        inprocess(path, args.inprocess, args.db, n_open)
+        if args.no_load:
+            return 0
     port = _free_port()
-    url = f"http://127.0.0.1:{port}" + urlsplit(portal_url(customer)).path
+    url = f"http://127.0.0.1:{port}" + path
     env = {**os.environ, "COBRO_DEBUG": "0", "COBRO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "cobro.wsgi:application", "--workers", str(args.workers),

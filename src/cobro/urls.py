@@ -9,6 +9,7 @@ urlpatterns = [
     path("policies/", include("cobro.dunning.urls")),
     path("messages/", include("cobro.messaging.urls")),
     path("agreements/", include("cobro.agreements.urls")),
+    path("", include("cobro.portal.staff_urls")),  # settings/portal/ and insights/surveys/
     path("insights/", include("cobro.insights.urls")),
     path("portal/", include("cobro.portal.urls")),
     path("reconciliation/", include("cobro.payments.urls")),

@@ -310,12 +310,13 @@ def cancel_plan(org: Organization, plan: Plan, actor=None, reason: str = "") -> 
 
 def dispute_reasons(org: Organization, active_only: bool = True) -> list[DisputeReason]:
     """The organization's reasons, the four defaults created on first use (then edited in the admin)."""
-    if not DisputeReason.objects.for_org(org).exists():
+    reasons = list(DisputeReason.objects.for_org(org))  # one query once they exist (the portal asks on every page)
+    if not reasons:
         DisputeReason.objects.bulk_create(
             [DisputeReason(organization=org, code=code, label=label, position=n)
              for n, (code, label) in enumerate(DEFAULT_DISPUTE_REASONS)], ignore_conflicts=True)
-    qs = DisputeReason.objects.for_org(org)
-    return list(qs.filter(active=True) if active_only else qs)
+        reasons = list(DisputeReason.objects.for_org(org))
+    return [r for r in reasons if r.active] if active_only else reasons
 
 
 def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: str = "", actor=None, *,

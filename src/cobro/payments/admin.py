@@ -9,8 +9,10 @@ from cobro.payments.models import BankAccount, PayerAlias, Statement, StatementL
 
 @admin.register(BankAccount)
 class BankAccountAdmin(TenantAdmin):
-    list_display = ("name", "number", "currency", "organization", "folder", "last_statement_date")
-    search_fields = ("name", "number")
+    list_display = ("name", "number", "currency", "country", "show_in_portal", "organization", "folder",
+                    "last_statement_date")
+    list_filter = ("show_in_portal", "currency", "country")
+    search_fields = ("name", "number", "bank_name", "holder")
 
 
 @admin.register(Statement)

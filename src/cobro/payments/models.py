@@ -26,6 +26,17 @@ class BankAccount(TenantModel):
     #: Days without a statement after which the dashboard warns (weekends count).
     expected_every_days = models.PositiveIntegerField(default=3)
     last_statement_date = models.DateField(null=True, blank=True)
+    # What debtors read to pay by transfer (the portal and its PDFs): shown only to customers of
+    # ``country`` owing in ``currency``, and only when ``show_in_portal`` (accounts created by a
+    # statement import start hidden).
+    show_in_portal = models.BooleanField(_("mostrar a los deudores"), default=False)
+    country = models.CharField(_("país de los deudores"), max_length=2, blank=True)
+    bank_name = models.CharField(_("banco"), max_length=100, blank=True)
+    account_type = models.CharField(_("tipo de cuenta"), max_length=60, blank=True)
+    holder = models.CharField(_("titular"), max_length=200, blank=True)
+    holder_tax_id = models.CharField(_("identificador tributario del titular"), max_length=32, blank=True)
+    swift = models.CharField(_("SWIFT/BIC"), max_length=11, blank=True)
+    instructions = models.TextField(_("indicaciones para el deudor"), blank=True, max_length=1000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 """What the portal stores itself: the one-question survey after paying (for the dashboard)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,11 @@ class Survey(TenantModel):
     customer = models.ForeignKey("ledger.Customer", on_delete=models.CASCADE, related_name="portal_surveys")
     rating = models.PositiveSmallIntegerField(_("calificación"))
     comment = models.TextField(_("comentario"), blank=True, max_length=1000)
+    #: Who and what led to the payment, as they were when the debtor answered: the template of the
+    #: last message sent to the customer, and the customer's agent (owner).
+    template = models.CharField(_("plantilla"), max_length=48, blank=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("agente"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

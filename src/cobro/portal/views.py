@@ -10,6 +10,7 @@ from decimal import InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -20,9 +21,9 @@ from django.views.decorators.http import require_POST
 from cobro.agreements import services as agreements
 from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
-from cobro.ledger.models import Customer, Invoice, Organization
+from cobro.ledger.models import Customer, Invoice
 from cobro.messaging import defaults, links
-from cobro.portal import access
+from cobro.portal import access, paying
 from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
@@ -46,11 +47,11 @@ def _open(token: str):
         raise Gone("malformed") from None
     except links.LinkError as exc:
         raise Gone(str(exc)) from None
-    org = Organization.objects.filter(pk=data["o"]).first()
-    customer = Customer.objects.filter(pk=data["c"], organization=org).first() if org else None
+    # One query: the customer with its organization, both named by the signed token.
+    customer = Customer.objects.select_related("organization").filter(pk=data["c"], organization_id=data["o"]).first()
     if customer is None:
         raise Gone("invalid")
-    return org, customer
+    return customer.organization, customer
 
 
 def _lang(org, customer) -> str:
@@ -85,23 +86,29 @@ def check_upload(upload) -> tuple[str, bytes] | str:
     return (upload.name[:120], content)
 
 
-def _statement(org, customer, language: str, today: dt.date) -> dict:
-    invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
-                    .order_by("due_date", "ref"))
-    totals = defaultdict(int)
-    for inv in invoices:
-        totals[inv.currency] += inv.open_amount
-    # The organization's currency the local way, any other with its ISO code; totals that mix
-    # currencies name each one.
-
+def _rows(org, invoices, language: str, today: dt.date) -> list[dict]:
+    # The organization's currency the local way, any other with its ISO code.
     def money(minor: int, currency: str) -> str:
         return format_money(minor, currency, language, home=org.currency)
 
-    rows = [{"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
-             "late": max(0, (today - inv.due_date).days), "amount": money(inv.amount, inv.currency),
-             "paid": money(inv.amount - inv.open_amount, inv.currency),
+    return [{"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
+             "late": max(0, (today - inv.due_date).days) if inv.status == Invoice.Status.OPEN else 0,
+             "amount": money(inv.amount, inv.currency), "paid": money(inv.amount - inv.open_amount, inv.currency),
              "balance": money(inv.open_amount, inv.currency)} for inv in invoices]
-    return {"rows": rows, "invoices": invoices,
+
+
+_ROW_FIELDS = ("id", "organization_id", "customer_id", "ref", "issue_date", "due_date", "currency", "amount",
+               "open_amount", "status")
+
+
+def _statement(org, customer, language: str, today: dt.date) -> dict:
+    invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
+                    .only(*_ROW_FIELDS).order_by("due_date", "ref"))
+    totals = defaultdict(int)
+    for inv in invoices:
+        totals[inv.currency] += inv.open_amount
+    # Totals that mix currencies name each one.
+    return {"rows": _rows(org, invoices, language, today), "invoices": invoices, "currencies": sorted(totals),
             "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency)}
 
 
@@ -113,15 +120,76 @@ def _configured(org) -> list[str]:
     return [p for p in configured(org) if p in PROVIDERS]
 
 
+def _context(token, org, customer, statement: dict) -> dict:
+    """What the page and the PDFs share: who is owed, by whom, and how to pay by transfer."""
+    language = _lang(org, customer)
+    return {"org_": org, "customer": customer, "token": token, "providers": _configured(org),
+            "transfer": paying.transfer_options(org, customer, statement["currencies"]),
+            "debtor_country_name": paying.country_name(paying.debtor_country(org, customer), language),
+            "reference": customer.ref, **statement}
+
+
 def _page(request, token, org, customer, *, status=200, **extra):
     language = _lang(org, customer)
     today = agreements.debtor_today(customer)
-    ctx = {"org_": org, "customer": customer, "token": token, "today": today,
-           "providers": _configured(org), "reasons": agreements.dispute_reasons(org),
-           "instructions": org.option("transfer_instructions") or org.option("payment_instructions", ""),
-           "reference": customer.ref, "promise_max_days": _promise_max_days(org),
-           "limits": agreements.plan_limits(org), **_statement(org, customer, language, today), **extra}
+    statement = _statement(org, customer, language, today)
+    base = reverse("portal:statement", args=[token])
+    ctx = {**_context(token, org, customer, statement), "today": today, "base": base,
+           "has_logo": bool(org.option(paying.LOGO_OPTION)),
+           "reasons": agreements.dispute_reasons(org) if statement["rows"] else [],
+           "promise_max_days": _promise_max_days(org), "limits": agreements.plan_limits(org), **extra}
     return render(request, "portal/statement.html", ctx, status=status)
+
+
+def pdf_context(token, org, customer, invoice: Invoice | None = None) -> dict:
+    """What the statement PDF (or, with ``invoice``, that invoice's PDF) shows, in the debtor's language."""
+    today = agreements.debtor_today(customer)
+    language = _lang(org, customer)
+    if invoice is None:
+        statement = _statement(org, customer, language, today)
+    else:
+        statement = {"rows": _rows(org, [invoice], language, today), "invoices": [invoice], "totals": [],
+                     "currencies": [invoice.currency] if invoice.status == Invoice.Status.OPEN else []}
+    return {**_context(token, org, customer, statement), "today": today, "invoice": invoice, "pdf": True,
+            "logo": paying.logo_data_uri(org),
+            "portal_url": settings.COBRO_BASE_URL + reverse("portal:statement", args=[token])}
+
+
+def _pdf_response(request, filename: str, ctx: dict):
+    from cobro.portal.pdf import render_pdf
+
+    response = HttpResponse(render_pdf("portal/pdf.html", ctx, request=request), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@portal_view
+def statement_pdf(request, token, org, customer):
+    return _pdf_response(request, f"estado-{_safe(customer.ref)}.pdf", pdf_context(token, org, customer))
+
+
+@portal_view
+def invoice_pdf(request, token, org, customer):
+    """One invoice of this customer (open or not) as a PDF; any other ref is not found."""
+    inv = Invoice.objects.for_org(org).filter(customer=customer, ref=request.GET.get("ref", "")).first()
+    if inv is None:
+        return render(request, "portal/gone.html", {"reason": "invoice"}, status=404)
+    return _pdf_response(request, f"factura-{_safe(inv.ref)}.pdf", pdf_context(token, org, customer, inv))
+
+
+def _safe(ref: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in ref)[:80]
+
+
+@portal_view
+def logo(request, token, org, customer):
+    found = paying.logo(org)
+    if found is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(found[0], content_type=found[1])
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def _promise_max_days(org) -> int:
@@ -320,12 +388,22 @@ def thanks(request, token, org, customer):
             error = _("Elija una nota del 1 al 5.")
         else:
             Survey.objects.create(organization=org, customer=customer, rating=rating,
-                                  comment=request.POST.get("comment", "")[:1000])
+                                  comment=request.POST.get("comment", "")[:1000],
+                                  template=_last_template(org, customer), agent_id=customer.owner_id)
             ledger.record_event(org, customer, "portal.survey", f"Encuesta del portal: {rating}/5",
                                 data={"rating": rating})
             done = True
     return render(request, "portal/thanks.html", {"org_": org, "customer": customer, "token": token,
                                                   "done": done, "error": error}, status=400 if error else 200)
+
+
+def _last_template(org, customer) -> str:
+    """The template of the last message sent to the customer (what led to the payment), or ""."""
+    from cobro.messaging.models import Message
+
+    return (Message.objects.for_org(org).filter(customer=customer, direction=Message.Direction.OUT,
+                                                 status=Message.Status.SENT).exclude(template="")
+            .order_by("-sent_at", "-pk").values_list("template", flat=True).first() or "")
 
 
 def start(request):

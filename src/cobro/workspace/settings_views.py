@@ -24,6 +24,7 @@ SCRIPT_LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português
 #: Settings pages other apps own, shown in the same menu when they are installed (url name, label).
 OTHER_PAGES = [
     ("providers:settings", gettext_lazy("Pagos en línea")),
+    ("portal_settings:home", gettext_lazy("Portal y cuentas bancarias")),
     ("messaging:templates", gettext_lazy("Plantillas de mensajes")),
     ("messaging:outbox", gettext_lazy("Bandeja de salida")),
     ("api_settings:home", gettext_lazy("API y webhooks")),
