@@ -6,9 +6,8 @@ import re
 
 from babel import Locale
 from django import forms
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cobro.engine.money import MoneyError, check_currency
 from cobro.payments.models import BankAccount
