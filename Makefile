@@ -33,10 +33,9 @@ lock: $(BIN)/python
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.txt pyproject.toml
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -c requirements/test.txt -o requirements/base.txt pyproject.toml
 
-## Run Cobro with the demo organization on SQLite at http://127.0.0.1:8000
+## Run Cobro with the demo organization on SQLite at http://127.0.0.1:8000, web server and worker (Ctrl-C stops both)
 run: $(VENV)/.installed $(MO_FILES)
-	$(BIN)/cobro demo
-	$(BIN)/cobro runserver 127.0.0.1:8000 --noreload
+	$(BIN)/cobro run 127.0.0.1:8000
 
 ## Every test: unit and integration on SQLite, integration on PostgreSQL, then the browser tests
 test: $(VENV)/.installed-test $(MO_FILES)

@@ -2,8 +2,9 @@
 
 - Tests that touch the database get the marker ``dbtest``; `make test` runs those a second time on
   PostgreSQL (``COBRO_DATABASE_URL=postgres://...``).
-- When the database is PostgreSQL and it cannot be reached, the run fails under CI (CI=true) and
-  skips with a clear message elsewhere.
+- When the database is PostgreSQL and it cannot be reached, the run fails under CI (the variable CI
+  set to anything but "", "0" or "false": ``ci_env.in_ci``) and its tests skip with a clear message
+  elsewhere (tests/test_ci_postgres.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import uuid
 
 import pytest
+
+from ci_env import in_ci
 
 # (not django_db_blocker or django_db_setup: pytest-django gives those to every test)
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_user_model", "admin_user", "client"}
@@ -51,14 +54,14 @@ def pytest_configure(config):
                             password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=3).close()
         except psycopg.OperationalError as exc:
             message = f"PostgreSQL at {url} is unreachable ({exc}); its integration tests cannot run."
-            if os.environ.get("CI"):
-                pytest.exit(message, returncode=3)
+            if in_ci():
+                pytest.exit(f"{message} Under CI (CI={os.environ['CI']!r}) this fails the run.", returncode=3)
             config._cobro_pg_skip = message  # noqa: SLF001
 
 
 def pytest_runtest_setup(item):
     message = getattr(item.config, "_cobro_pg_skip", None)
-    if message:
+    if message and item.get_closest_marker("dbtest"):  # tests that never touch the database still run
         pytest.skip(message)
 
 

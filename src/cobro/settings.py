@@ -121,10 +121,11 @@ def _database() -> dict:
     else:
         db.setdefault("TEST", {})
         if TESTING:
-            # Each test run gets databases of its own (tests/conftest.py sets the run's id), so two runs
-            # on one server never drop each other's database.
-            run = os.environ.get("COBRO_TEST_RUN", "")
-            db["TEST"].setdefault("NAME", f"test_{db['NAME']}_{run}" if run else None)
+            # Each test run gets databases of its own, so two runs on one server never drop each
+            # other's database. pytest-django reads these settings before tests/conftest.py runs, so
+            # the run's id is made here (and inherited by xdist's workers and the subprocesses).
+            run = os.environ.setdefault("COBRO_TEST_RUN", secrets.token_hex(4))
+            db["TEST"].setdefault("NAME", f"test_{db['NAME']}_{run}")
     return db
 
 
@@ -175,6 +176,8 @@ EMAIL_HOST_USER = env_str("COBRO_EMAIL_USER")
 EMAIL_HOST_PASSWORD = env_str("COBRO_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("COBRO_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("COBRO_EMAIL_TIMEOUT", 10)
+# The file backend's folder: `cobro run` writes the demo's e-mails here when no SMTP server is set.
+EMAIL_FILE_PATH = env_str("COBRO_EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("COBRO_DEFAULT_FROM_EMAIL", "cobro@localhost")
 # Channels (docs/channels.md): each has an *_ENABLED flag and a system check in cobro.messaging.checks.
 COBRO_EMAIL_ENABLED = env_bool("COBRO_EMAIL_ENABLED", True)

@@ -5,6 +5,7 @@ from cobro.dunning.models import Action, CycleRun
 from cobro.ledger.models import Task, TimelineEvent
 
 D = dt.date
+CREATED_ON_MARCH_4 = 6  # K-1 one message, K-3 one, K-2 a message and a call, K-4 a call task and a fee
 
 
 def test_first_run_takes_the_latest_step_and_nothing_on_paid(org, book):
@@ -25,13 +26,14 @@ def test_first_run_takes_the_latest_step_and_nothing_on_paid(org, book):
     k4 = next(o for o in by_customer["K-4"] if o["action"] == "call_task")
     assert (k4["channel"], k4["step"], k4["template"]) == ("call", "+30", "late_fee_notice")
     assert Task.objects.filter(customer=book["K-4"], source_key=f"dunning:{k4['key']}").exists()
+    assert len(result.created) == CREATED_ON_MARCH_4
     assert Action.objects.filter(organization=org).count() == len(result.created)
     assert CycleRun.objects.get(organization=org, as_of=D(2026, 3, 4)).finished_at is not None
 
 
 def test_second_run_for_the_same_day_creates_nothing(org, book):
     first = run_cycle(org, D(2026, 3, 4))
-    assert first.created
+    assert len(first.created) == CREATED_ON_MARCH_4
     assert run_cycle(org, D(2026, 3, 4)).created == []
     assert run_cycle(org, D(2026, 3, 4), dry_run=True).created == []
     # Even when the book changed (a new customer event), the same day gives the same keys.
@@ -44,7 +46,7 @@ def test_second_run_for_the_same_day_creates_nothing(org, book):
 
 def test_dry_run_writes_nothing(org, book):
     preview = run_cycle(org, D(2026, 3, 4), dry_run=True)
-    assert preview.created and not Action.objects.exists() and not CycleRun.objects.exists()
+    assert len(preview.created) == CREATED_ON_MARCH_4 and not Action.objects.exists() and not CycleRun.objects.exists()
     real = run_cycle(org, D(2026, 3, 4))
     assert [o["key"] for o in preview.created] == [o["key"] for o in real.created]
 

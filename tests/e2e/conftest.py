@@ -1,6 +1,6 @@
 """Browser tests: Playwright driving Debian's chromium against pytest-django's live server.
 
-Without chromium they skip with a clear message, except under CI (CI=true), where they fail: a
+Without chromium they skip with a clear message, except under CI (CI set to anything but "", "0" or "false"), where they fail: a
 green CI run must mean the pages were really driven. Screenshots of every page at a laptop and a
 phone size land in test-artifacts/screenshots/, and one more whenever a test fails.
 """
@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from ci_env import in_ci
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
@@ -26,7 +28,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         message = f"chromium not found at {CHROMIUM}: install it (scripts/ensure-chromium.sh) to run e2e tests"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright

@@ -40,8 +40,9 @@ def test_manager_fixes_a_bad_row_and_imports(demo, open_page, sign_in, shot, tmp
 
     page.set_input_files("#import-file", str(good))
     page.click("button:has-text('Revisar archivo')")
-    counts = page.inner_text(".import-counts")
-    assert "se crearían" in counts and "2" in counts
+    counts = list(zip(page.locator(".import-counts dt").all_inner_texts(),
+                      page.locator(".import-counts dd").all_inner_texts(), strict=True))
+    assert counts == [("se crearían", "2"), ("se actualizarían", "0"), ("sin cambios", "0")]
     assert not Invoice.objects.for_org(demo.org).filter(ref__startswith="IMP-").exists()
     shot(page, "62-import-check", "laptop")
     page.click("button:has-text('Importar ahora')")

@@ -51,8 +51,16 @@ def test_manager_approves_in_bulk(demo, open_page, sign_in, shot):
     shot(page, "16-today-bulk-approve", "laptop")
     with page.expect_navigation():
         page.locator("#bulk-approve button", has_text="Aprobar los marcados").click()
-    done = Task.objects.filter(pk__in=ids)
-    assert all(t.status == Task.Status.DONE for t in done), [(t.pk, t.status, t.outcome) for t in done]
-    assert "aprobado" in page.locator(".messages").inner_text() or "ya no corresponde" in page.locator(".messages").inner_text()
+    done = list(Task.objects.filter(pk__in=ids).select_related("customer"))
+    assert len(done) == 2 and all(t.status == Task.Status.DONE for t in done), [(t.pk, t.status, t.outcome) for t in done]
+    # Each one approved, or closed as moot (the debtor promised meanwhile): the page says which.
+    approved = [t for t in done if t.outcome == "approved"]
+    moot = [t for t in done if t.outcome == "moot"]
+    assert len(approved) + len(moot) == 2, [t.outcome for t in done]
+    said = page.locator(".messages").inner_text()
+    if approved:
+        assert {1: "1 paso aprobado.", 2: "2 pasos aprobados."}[len(approved)] in said, said
+    for t in moot:
+        assert f"{t.customer.name} prometió pagar o acordó un plan después de proponerse este paso" in said, said
     for pk in ids:
         assert page.locator(f"#task-{pk}").count() == 0

@@ -57,7 +57,7 @@ def test_risk_and_forecast_commands_on_a_small_book(org):
     assert all(0 <= r["score"] <= 100 and r["band"] in {"low", "medium", "high"} for r in risks)
     # K-1 paid F-1 19 days late and F-2 is 3 days past due: the reason says so in Spanish
     k1 = {x["factor"]: x for x in by["K-1"]["reasons"]}
-    assert k1["days_late"]["text"].startswith("pagó sus últimas 1 facturas con 19 días de atraso")
+    assert k1["days_late"]["text"].startswith("pagó su última factura con 19 días de atraso")
     assert k1["days_late"]["points"] > 0
     # K-2 never paid and is 44 days past due: riskier than K-3, whose invoice is not due yet
     assert by["K-2"]["score"] > by["K-3"]["score"]

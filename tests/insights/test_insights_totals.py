@@ -38,7 +38,7 @@ def _day(offset: int) -> dt.date:
 # One step of a random history: what to do, and numbers that pick its details.
 STEP = st.tuples(
     st.sampled_from(["invoice", "invoice", "invoice", "pay", "pay", "pay_one", "credit", "reverse_payment",
-                     "reverse_credit", "change_invoice", "import_invoices", "import_payments"]),
+                     "reverse_credit", "change_invoice", "import_invoices", "import_payments", "pay_many"]),
     st.integers(0, 10**6), st.integers(-150, 30), st.integers(1, 10**6))
 
 
@@ -63,6 +63,15 @@ def play(org: Organization, steps) -> None:
                     inv = invoices[pick % len(invoices)]
                     target = {"invoice": inv} if kind == "pay_one" else {}
                     ledger.apply_payment(org, inv.customer, f"P{n}", _day(offset), size, inv.currency, **target)
+                elif kind == "pay_many" and invoices:
+                    # A statement's payments in one batch: several per customer, some naming invoices.
+                    batch = []
+                    for i in range(4):
+                        inv = invoices[(pick + 7 * i) % len(invoices)]
+                        batch.append(ledger.NewPayment(inv.customer_id, f"PM{n}-{i}", _day(offset + i),
+                                                       size // (i + 1) + 1, inv.currency,
+                                                       invoice_ids=(inv.pk,) if i % 2 else ()))
+                    ledger.apply_payments(org, batch)
                 elif kind == "credit" and invoices:
                     inv = invoices[pick % len(invoices)]
                     if inv.open_amount:

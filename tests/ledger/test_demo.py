@@ -22,3 +22,25 @@ def test_demo_on_an_empty_data_folder_and_again(tmp_path):
     assert second.returncode == 0 and "Kept the demo organization" in second.stdout
     after = subprocess.run(count, env=env, capture_output=True, text=True).stdout.split()[-4:]
     assert before == after and int(before[0]) == 40 and int(before[1]) > 80 and int(before[3]) > 0
+    names = subprocess.run([sys.executable, "-m", "cobro", "shell", "-c",
+                            "from cobro.ledger.models import Customer; "
+                            "print(Customer.objects.values('name').distinct().count())"],
+                           env=env, capture_output=True, text=True).stdout.split()[-1]
+    assert names == "40"  # no two demo customers share a name
+
+
+def test_a_taken_demo_name_is_drawn_again_from_its_own_generator():
+    import itertools
+    import random
+
+    from cobro.ledger.demo import KINDS, PLACES, SUFFIX, _distinct_name
+
+    taken = set()
+    first = _distinct_name("Ferretería Andina SpA", "CL", taken, random.Random(1))
+    again = _distinct_name("Ferretería Andina SpA", "CL", taken, random.Random(2))
+    assert first == "Ferretería Andina SpA" and again != first and taken == {first, again}
+    # Every combination taken: the name still differs, by a number.
+    every = {" ".join(parts) for parts in itertools.product(KINDS["CL"], PLACES["CL"], SUFFIX["CL"])}
+    n = len(every)
+    crowded = _distinct_name(sorted(every)[0], "CL", every, random.Random(3))
+    assert crowded == f"{sorted(every)[0]} ({n + 1})" and crowded in every

@@ -3,12 +3,15 @@
     python send_worker.py build N                   # an organization with N e-mails queued, one per debtor
     python send_worker.py dump                      # each message's status, and the tasks, as JSON
     python send_worker.py later SECONDS ARGS...     # the `cobro` command ARGS with the clock moved on
+    python send_worker.py claim BATCH DIR NAME      # claim batches until none is left; print the keys taken
 """
 
 import datetime as dt
 import json
 import os
 import sys
+import time
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cobro.settings")
 import django  # noqa: E402
@@ -41,7 +44,8 @@ def build(n: int) -> None:
 
 
 def dump() -> None:
-    messages = {m.key: {"status": m.status, "to": m.to, "error": m.last_error}
+    messages = {m.key: {"status": m.status, "to": m.to, "error": m.last_error, "attempts": m.attempts,
+                        "claim": m.claim}
                 for m in Message.objects.filter(organization__slug="envios")}
     keys = dict(Message.objects.filter(organization__slug="envios").values_list("pk", "key"))
     tasks = sorted(keys[t.data["message_id"]] for t in Task.objects.filter(organization__slug="envios",
@@ -57,10 +61,33 @@ def later(seconds: float, args: list[str]) -> None:
         execute_from_command_line(["cobro", *args])
 
 
+def claim(batch: int, folder: Path, name: str) -> None:
+    """One claiming worker: says it is ready (``DIR/NAME.ready``), waits for ``DIR/go`` so that the
+    workers start together, then claims ``BATCH`` rows at a time until nothing is due, and prints
+    every claimed key, in order, as a JSON list. Nothing is sent: only the claim is under test."""
+    from django.db import connection
+
+    from cobro.messaging import outbox
+
+    connection.ensure_connection()  # connected before the start, so both begin claiming at once
+    (folder / f"{name}.ready").touch()
+    deadline = time.monotonic() + 60
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name}: no start signal ({folder / 'go'}) within 60 s")
+        time.sleep(0.005)
+    keys: list[str] = []
+    while claimed := outbox.claim(limit=batch):
+        keys.extend(m.key for m in claimed)
+    print(json.dumps(keys))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "build":
         build(int(sys.argv[2]))
     elif sys.argv[1] == "dump":
         dump()
+    elif sys.argv[1] == "claim":
+        claim(int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
     else:
         later(float(sys.argv[2]), sys.argv[3:])

@@ -125,7 +125,8 @@ def test_today_is_decided_in_the_debtors_zone(book, queue):
     m.invoice_ids = [book.inv["es1"].pk]
     r = Renderer(book.org, [m]).render(m)
     assert "(9 días de atraso)" in r.text
-    assert inv  # the fixture's invoice in Brazil is untouched
+    # Only the invoice the message names is in it, not the Brazilian one its first row pointed at.
+    assert "F-101" in r.text and inv.ref not in r.text and [row["ref"] for row in r.context["invoices"]] == ["F-101"]
 
 
 def test_a_reminder_that_leaves_late_says_what_is_true_that_day(book, queue):

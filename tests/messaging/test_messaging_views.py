@@ -77,7 +77,7 @@ def test_flagged_template_needs_a_manager_and_a_reason(book, client):
     form = {"do": "save", "subject": tpl.subject, "body": bad, "tone": "firm", "customer": book.es.pk}
     client.force_login(book.agent)
     html = client.post(f"/messages/templates/{tpl.pk}/", form).content.decode()
-    assert "supervisor" in html.lower() or "manager" in html.lower()
+    assert "La revisión de tono encontró observaciones: solo un supervisor puede guardar este texto." in html
     assert "<mark>Última oportunidad</mark>" in html and "Engaño o urgencia falsa" in html
     assert "deception.false_urgency" not in html.replace('data-rule="deception.false_urgency"', "")
     tpl.refresh_from_db()

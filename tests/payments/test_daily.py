@@ -32,7 +32,7 @@ def test_statement_in_the_folder_stops_todays_reminder(org, book, tmp_path, caps
     assert Invoice.objects.get(ref="F-1002").open_amount == 0
     assert sorted(p.name for p in (drop / "imported").iterdir()) == ["2026-03-09.xml"]
     error = (drop / "failed" / "broken.csv.error.txt").read_text()
-    assert "line 2: 'ayer' is not a date" in error
+    assert "línea 2: 'ayer' no es una fecha" in error  # in the organization's language
     assert not any(drop.glob("*.xml")) and StatementLine.objects.count() == 3
     # The same file delivered again: its lines are duplicates, nothing new.
     (drop / "again.xml").write_bytes((drop / "imported" / "2026-03-09.xml").read_bytes())

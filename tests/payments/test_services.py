@@ -86,8 +86,15 @@ def test_bad_file_exit_2_line_and_nothing_written(org, book, tmp_path, capsys):
         call_command("import", "statement", str(bad), "--org", "andes", "--account", "CTA-1")
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "line 3: '32/03/2026' is not a date" in err
+    # In the organization's language: Spanish here, then English and Portuguese.
+    assert "línea 3: '32/03/2026' no es una fecha" in err and "No se importó nada" in err
     assert (StatementLine.objects.count(), Payment.objects.count(), BankAccount.objects.count()) == (0, 0, 0)
+    for language, said in (("en", "line 3: '32/03/2026' is not a date"), ("pt_BR", "linha 3: '32/03/2026' não é")):
+        org.language = language
+        org.save(update_fields=["language"])
+        with pytest.raises(SystemExit):
+            call_command("import", "statement", str(bad), "--org", "andes", "--account", "CTA-1")
+        assert said in capsys.readouterr().err
 
 
 def test_currency_must_match_and_date_after_issue(org, book, tmp_path):
@@ -174,3 +181,47 @@ def test_missing_account_and_unknown_org(org, capsys, tmp_path):
     path.write_text("fecha;glosa;abono\n02/03/2026;X;1\n")
     with pytest.raises(StatementError, match="line 1: the file does not say which account"):
         services.import_statement(org, path.read_bytes())
+
+
+def _ledger_state(org):
+    from cobro.insights import totals
+    from cobro.ledger.models import Allocation
+
+    return (sorted(Invoice.objects.for_org(org).values_list("ref", "open_amount", "status", "closed_on")),
+            sorted(Payment.objects.for_org(org).values_list("ref", "amount", "unallocated", "method", "provider")),
+            sorted(Allocation.objects.for_org(org).values_list("payment__ref", "invoice__ref", "amount", "date")),
+            sorted(TimelineEvent.objects.for_org(org).filter(kind="payment.received").values_list(
+                "customer__ref", "summary", "at")), totals.kept(org))
+
+
+def test_payments_in_one_batch_are_the_same_as_one_by_one(org, other_org, book):
+    """``ledger.apply_payments`` (a statement's applied lines) = ``apply_payment`` called for each, in order."""
+    from cobro.ledger import services as ledger
+    from cobro.ledger.models import Customer
+
+    other_org.currency, other_org.country = "CLP", "CL"
+    other_org.save()
+    twin = {}
+    for inv in Invoice.objects.for_org(org).select_related("customer").order_by("pk"):
+        c = ledger.get_or_create_customer(other_org, inv.customer.ref, inv.customer.name)[0]
+        twin[inv.ref] = ledger.add_invoice(other_org, c, inv.ref, inv.issue_date, inv.due_date, "CLP", inv.amount)
+    customers = dict(Customer.objects.for_org(other_org).values_list("ref", "pk"))
+    d = dt.date(2026, 3, 2)
+    # (customer, amount, invoices named): exact, oldest first across two, over-payment, a second payment
+    # to an invoice the first one already half paid, an invoice named that is paid by now, a repeated ref.
+    plan = [("andina", 150000, ["F-1001"]), ("andes", 100000, []), ("sur", 200000, ["F-3002"]),
+            ("andes", 20000, ["F-2002"]), ("andina", 1000, ["F-1001"]), ("andes", 5000, [])]
+    batch = []
+    for n, (who, amount, refs) in enumerate(plan):
+        cust = book[who]
+        ledger.apply_payment(org, cust, f"P{n}", d + dt.timedelta(days=n), amount, "CLP", "transfer",
+                             invoices=[book["inv"][r] for r in refs] or None, provider="statement", provider_ref=f"k{n}")
+        batch.append(ledger.NewPayment(customers[cust.ref], f"P{n}", d + dt.timedelta(days=n), amount, "CLP",
+                                       "transfer", tuple(twin[r].pk for r in refs), "statement", f"k{n}"))
+    batch.append(batch[0])  # the same reference again: nothing new
+    made = ledger.apply_payments(other_org, batch)
+    assert made[0].pk == made[-1].pk and len({p.pk for p in made}) == len(plan)
+    assert _ledger_state(org) == _ledger_state(other_org)
+    with pytest.raises(ledger.LedgerError):
+        ledger.apply_payments(other_org, [ledger.NewPayment(twin["F-1001"].customer_id, "BAD", d, 10, "CLP",
+                                                            invoice_ids=(twin["F-2001"].pk,))])

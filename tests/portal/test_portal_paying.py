@@ -65,7 +65,8 @@ def test_a_mexican_debtor_sees_the_mexican_account_and_never_the_chilean_one(acc
     for hidden in ("Banco Estado", "00-123-45678", "76.086.428-5", "CL-USD-777", "Banco Oculto",
                    "Banco Estado, cuenta 123-456"):
         assert hidden not in html
-    assert "$12.345,50" in html or "MXN 12.345,50" in html
+    assert '<td class="num" data-label="Monto">MXN 12.345,50</td>' in html
+    assert '<strong>MXN 12.345,50</strong>' in html
 
 
 def test_a_chilean_debtor_sees_the_chilean_account_and_never_the_mexican_one(accounts, client):

@@ -385,3 +385,24 @@ def test_contact_rules_tighten_freely_loosen_only_as_admin(login, book):
     assert list(ContactRuleChange.objects.for_org(book.org).values_list("loosens", flat=True)
                 .order_by("id")) == [False, True]
     assert not ContactRuleChange.objects.for_org(book.other).exists()
+
+
+def test_contact_rules_page_offers_every_country_and_names_it_in_words(login, book):
+    from cobro.dunning.models import ContactRuleChange
+
+    manager = login(book.manager)
+    html = manager.get("/settings/contact-rules/").content.decode()
+    select = html[html.index('<select id="cr-country" name="country">'):]
+    select = select[:select.index("</select>")]
+    assert select.startswith('<select id="cr-country" name="country"><option value="*" >todos los países</option>')
+    assert "<option >CL</option>" in select
+    done = manager.post("/settings/contact-rules/", {"country": "*", "params": "min_gap_days: 3"}, follow=True)
+    page = done.content.decode()
+    assert "Reglas de contacto actualizadas para todos los países." in page
+    assert "<strong>todos los países</strong>" in page and "<strong>*</strong>" not in page
+    (change,) = ContactRuleChange.objects.for_org(book.org)
+    assert (change.country, change.params, change.loosens) == ("*", {"min_gap_days": 3}, False)
+    # A loosening "*" keeps the choice on the form it answers with.
+    refused = manager.post("/settings/contact-rules/", {"country": "*", "params": "min_gap_days: 0"})
+    assert refused.status_code == 422
+    assert '<option value="*" selected>todos los países</option>' in refused.content.decode()

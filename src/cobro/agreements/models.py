@@ -156,7 +156,7 @@ class Instalment(TenantModel):
 
     class Meta:
         ordering = ["plan", "number"]
-        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="uniq_instalment_number")]
+        constraints = [models.UniqueConstraint(fields=["organization", "plan", "number"], name="uniq_instalment_number")]
         verbose_name = _("cuota")
         verbose_name_plural = _("cuotas")
 

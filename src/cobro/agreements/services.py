@@ -22,6 +22,7 @@ Organization options read here (``Organization.options``; every one has a defaul
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,7 +47,8 @@ from cobro.engine import agreements as maths
 from cobro.engine.agreements import AgreementError, PlanLimits, PlanOption
 from cobro.engine.money import check_currency, from_minor, to_minor
 from cobro.ledger import services as ledger
-from cobro.ledger.models import Customer, Invoice, Membership, Organization
+from cobro.ledger.bulk import insert_rows
+from cobro.ledger.models import Customer, Invoice, Membership, Organization, Task
 
 __all__ = [
     "AgreementError", "create_promise", "cancel_promise", "create_plan", "approve_plan", "cancel_plan",
@@ -352,6 +354,12 @@ def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: st
                             f"Disputa sobre la factura {invoice.ref}: {reason_code}", invoice=invoice, actor=actor,
                             data={"dispute_id": dispute.pk, "reason": reason_code, "text": text[:500]},
                             at=dispute.opened_at)
+        # Someone must look at it: a task in the team's inbox, closed again when it is resolved.
+        ledger.create_task(org, invoice.customer_id, "dispute", f"Atender disputa sobre la factura {invoice.ref}",
+                           timezone.localdate(dispute.opened_at), source_key=f"dispute:{dispute.pk}",
+                           assignee=dispute.assignee,
+                           data={"dispute_id": dispute.pk, "invoice": invoice.ref, "reason": reason_code,
+                                 "text": text[:500]})
     return dispute
 
 
@@ -407,6 +415,8 @@ def resolve_dispute(org: Organization, dispute: Dispute, valid: bool, resolution
                             data={"dispute_id": dispute.pk, "valid": valid, "resolution": resolution[:500],
                                   "credit_note": dispute.credit_note_ref,
                                   "resolution_seconds": dispute.resolution_seconds})
+        for task in Task.objects.for_org(org).filter(source_key=f"dispute:{dispute.pk}", status=Task.Status.OPEN):
+            ledger.complete_task(task, "resolved", actor=actor)
     return dispute
 
 
@@ -454,11 +464,12 @@ def terms_for(org: Organization, customer_ids: Iterable[int]) -> dict[int, Custo
     return out
 
 
-def post_fees(org: Organization, actions: Iterable) -> list[Fee]:
+def post_fees(org: Organization, actions: Iterable) -> list[int]:
     """Post the late fee of each "fee" action: one per overdue invoice, never above the legal cap.
 
     Called by the receiver of ``dunning.signals.actions_created`` inside the cycle's transaction.
     The charge is a ledger invoice "CM-<invoice ref>", so a re-run finds it and adds nothing.
+    Returns the ids of the fees posted.
     """
     return _post_fees(org, [(inv_id, a.as_of, a.key) for a in actions if a.action == "fee"
                             and getattr(a, "status", "planned") not in _NOT_GOING_AHEAD
@@ -472,46 +483,74 @@ _NOT_GOING_AHEAD = {"pending_approval", "rejected", "cancelled"}
 def post_fee(org: Organization, invoice: Invoice, as_of: dt.date, key: str = "manual") -> Fee | None:
     """Post the late fee of one invoice by hand (same rules as the policy's fee step); None if none is due."""
     posted = _post_fees(org, [(invoice.pk, as_of, key)])
-    return posted[0] if posted else None
+    return Fee.objects.for_org(org).get(pk=posted[0]) if posted else None
 
 
-def _post_fees(org: Organization, wanted: list[tuple[int, dt.date, str]]) -> list[Fee]:
-    if not wanted:
+FEE_COLUMNS = ("customer_id", "invoice_id", "fee_invoice_id", "action_key", "posted_on", "currency", "kind",
+               "days_overdue", "requested", "cap", "amount", "reason", "basis")
+
+
+def _any_fee_terms(org: Organization) -> bool:
+    """Whether any customer's terms (or the organization's) charge late fees: when none does, a fee
+    step posts nothing and the cycle need not read the invoices behind it."""
+    if (org.option("terms", {}) or {}).get("late_fee_kind", "none") != "none":
+        return True
+    return CustomerTerms.objects.for_org(org).exclude(late_fee_kind="none").exists()
+
+
+def _post_fees(org: Organization, wanted: list[tuple[int, dt.date, str]]) -> list[int]:
+    """Decide every wanted fee from plain rows, then write the charges, fees and events in bulk (#16)."""
+    if not wanted or not _any_fee_terms(org):
         return []
     inv_ids = {inv_id for inv_id, _, _ in wanted}
-    invoices = {i.pk: i for i in Invoice.objects.for_org(org).filter(pk__in=inv_ids).select_related("customer")}
+    invoices = {row[0]: row[1:] for row in Invoice.objects.for_org(org).filter(pk__in=inv_ids).values_list(
+        "pk", "customer_id", "ref", "open_amount", "due_date", "currency", "customer__country")}
     done = set(Fee.objects.for_org(org).filter(invoice_id__in=inv_ids).values_list("invoice_id", flat=True))
-    terms = terms_for(org, {i.customer_id for i in invoices.values()})
-    posted = []
+    terms = terms_for(org, {row[0] for row in invoices.values()})
+    posting = []
     for inv_id, as_of, key in wanted:
-        inv = invoices.get(inv_id)
-        if inv is None or inv_id in done or inv.open_amount <= 0 or inv.ref.startswith("CM-"):
+        row = invoices.get(inv_id)
+        if row is None or inv_id in done:
+            continue
+        cid, ref, open_amount, due_date, currency, country = row
+        if open_amount <= 0 or ref.startswith("CM-"):
             continue  # paid meanwhile, already charged, or a fee itself (no fee on a fee)
-        t = terms[inv.customer_id]
-        days = (as_of - inv.due_date).days
-        cap = caps.legal_cap(inv.customer.country, inv.currency, as_of, business=t.business)
-        decision = maths.decide_fee(t.fees, inv.open_amount, days, cap)
+        t = terms[cid]
+        if t.fees.kind == "none":
+            continue  # no late fee in the terms (``decide_fee`` would say so): no cap to look up
+        days = (as_of - due_date).days
+        cap = caps.legal_cap(country, currency, as_of, business=t.business)
+        decision = maths.decide_fee(t.fees, open_amount, days, cap)
         if decision.amount <= 0:
             continue
-        fee_invoice = ledger.add_invoice(org, inv.customer, f"CM-{inv.ref}", as_of, as_of, inv.currency,
-                                         decision.amount)
-        fee = Fee.objects.create(
-            organization=org, customer_id=inv.customer_id, invoice=inv, fee_invoice=fee_invoice,
-            action_key=key, posted_on=as_of, currency=inv.currency, kind=t.fees.kind,
-            days_overdue=days, requested=decision.requested, cap=decision.cap, amount=decision.amount,
-            reason=decision.reason[:300],
-            basis={"terms": t.source, "kind": t.fees.kind, "rate": str(t.fees.rate), "fixed": t.fees.fixed,
-                   "grace_days": t.fees.grace_days, "overdue_amount": inv.open_amount,
-                   "cap_country": cap.country if cap else None,
-                   "cap_source": caps.describe(cap.country) if cap else None})
-        ledger.record_event(org, inv.customer_id, "fee.posted",
-                            f"Cargo por mora de {from_minor(decision.amount, inv.currency)} {inv.currency} "
-                            f"sobre {inv.ref}", invoice=inv, at=noon_utc(as_of),
-                            data={"fee_id": fee.pk, "amount": decision.amount, "requested": decision.requested,
-                                  "cap": decision.cap, "reason": decision.reason, "ref": fee_invoice.ref})
         done.add(inv_id)
-        posted.append(fee)
-    return posted
+        posting.append((inv_id, row, as_of, key, t, days, cap, decision))
+    if not posting:
+        return []
+    with transaction.atomic():
+        charge_ids = ledger.add_invoice_rows(org, [(row[0], f"CM-{row[1]}", as_of, as_of, row[4], decision.amount)
+                                                   for _i, row, as_of, _k, _t, _d, _c, decision in posting])
+        fee_rows = []
+        for inv_id, (cid, ref, open_amount, _due, currency, _country), as_of, key, t, days, cap, decision in posting:
+            fee_rows.append((cid, inv_id, charge_ids[f"CM-{ref}"], key, as_of, currency, t.fees.kind, days,
+                             decision.requested, decision.cap, decision.amount, decision.reason[:300], json.dumps(
+                                 {"terms": t.source, "kind": t.fees.kind, "rate": str(t.fees.rate),
+                                  "fixed": t.fees.fixed, "grace_days": t.fees.grace_days,
+                                  "overdue_amount": open_amount, "cap_country": cap.country if cap else None,
+                                  "cap_source": caps.describe(cap.country) if cap else None})))
+        fee_ids = dict(insert_rows(Fee, FEE_COLUMNS, fee_rows, constants={"organization_id": org.pk},
+                                   returning=("invoice_id", "id")))
+        events = []
+        for inv_id, (cid, ref, _open, _due, currency, _country), as_of, _key, _t, _days, _cap, decision in posting:
+            if inv_id not in fee_ids:
+                continue  # posted meanwhile by another process: its event is its own
+            events.append((cid, "fee.posted", f"Cargo por mora de {from_minor(decision.amount, currency)} {currency} "
+                           f"sobre {ref}", json.dumps({"fee_id": fee_ids[inv_id], "amount": decision.amount,
+                                                      "requested": decision.requested, "cap": decision.cap,
+                                                      "reason": decision.reason, "ref": f"CM-{ref}"}),
+                           inv_id, noon_utc(as_of)))
+        ledger.record_event_rows(org, events)
+    return [fee_ids[inv_id] for inv_id, *_ in posting if inv_id in fee_ids]
 
 
 def noon_utc(day: dt.date) -> dt.datetime:

@@ -105,7 +105,7 @@ class WebhookDelivery(TenantModel):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="uniq_delivery_event")]
+        constraints = [models.UniqueConstraint(fields=["organization", "endpoint", "event_id"], name="uniq_delivery_event")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
 
 

@@ -2,7 +2,7 @@
 
 Actions, stages, pauses and rule changes are read-only here: they change through
 ``dunning.services`` (which records each change on the timeline) or through the cycle itself.
-Policies are edited as YAML on the settings page, where every step is validated.
+Policies are edited on the settings pages (the steps form, or YAML), where every step is validated.
 """
 
 from django.contrib import admin
@@ -15,6 +15,8 @@ from cobro.dunning.models import (
     Pause,
     Policy,
     PolicyAssignment,
+    PolicyChange,
+    WorkerBeat,
 )
 from cobro.ledger.admin import ReadOnlyTenantAdmin
 
@@ -57,3 +59,22 @@ class ActionAdmin(ReadOnlyTenantAdmin):
 @admin.register(CycleRun)
 class CycleRunAdmin(ReadOnlyTenantAdmin):
     list_display = ("as_of", "started_at", "finished_at", "created")
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(ReadOnlyTenantAdmin):
+    """Every save of a policy (the editor's audit): who, when, which version, what changed."""
+
+    list_display = ("created_at", "policy", "version", "actor", "source")
+    list_filter = ("source",)
+
+
+@admin.register(WorkerBeat)
+class WorkerBeatAdmin(admin.ModelAdmin):
+    """Installation-wide (the admin site keeps it for superusers): when each worker last ran."""
+
+    list_display = ("name", "host", "pid", "started_at", "beat_at", "passes")
+    readonly_fields = ("name", "host", "pid", "started_at", "beat_at", "passes", "last")
+
+    def has_add_permission(self, request):
+        return False

@@ -27,6 +27,7 @@ from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
 from cobro.engine.zones import candidate_zones
 from cobro.ledger import services as ledger_services
+from cobro.ledger.bulk import JsonOnce, insert_rows, json_ints, json_strs
 from cobro.ledger.models import (
     Allocation,
     Contact,
@@ -355,33 +356,70 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
                 done = CycleRun.objects.create(organization=org, as_of=as_of, started_at=timezone.now())
         except IntegrityError:
             done = CycleRun.objects.for_org(org).get(as_of=as_of)
-    start = 0
+    start, encode = 0, JsonOnce()
     while start < len(new):
         # Batches end on a customer boundary so one customer's actions commit together.
         end = min(start + batch_customers, len(new))
         while end < len(new) and new[end].customer_id == new[end - 1].customer_id:
             end += 1
         batch = new[start:end]
-        _persist(org, snap, batch, refs, as_of)
-        result.created.extend(as_json(d, snap, refs, as_of) for d in batch)
+        mine = {a.key for a in _persist(org, snap, batch, refs, as_of, encode)}
+        result.created.extend(as_json(d, snap, refs, as_of) for d in batch if d.key in mine)
         start = end
         if on_batch is not None:
             on_batch(start)
     CycleRun.objects.for_org(org).filter(pk=done.pk).update(
-        finished_at=timezone.now(), fingerprint=stamp, created=(done.created or 0) + len(new))
+        finished_at=timezone.now(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
     return result
 
 
-def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dict[int, str], as_of: dt.date):
-    rows = [Action(
-        organization=org, customer_id=d.customer_id, key=d.key, as_of=as_of, step=d.step, action=d.action,
-        channel=d.channel, template=d.template, tone=d.tone, invoice_ids=list(d.invoice_ids),
-        invoice_refs=[refs.get(i, str(i)) for i in d.invoice_ids], scheduled_for=d.scheduled_for,
-        status=d.status, data={k: v for k, v in (("reason", d.reason), ("to_stage", d.to_stage),
-                                                 ("items", list(d.items))) if v})
-        for d in batch]
+class Planned:
+    """A saved action as the cycle's receivers see it: the attributes of ``dunning.Action`` that
+    messaging and agreements read, without building a model instance per row (#16)."""
+
+    __slots__ = ("pk", "organization_id", "customer_id", "key", "as_of", "step", "action", "channel", "template",
+                 "tone", "invoice_ids", "invoice_refs", "scheduled_for", "status", "data")
+
+    def __init__(self, org_id: int, d: Decision, refs: dict[int, str], as_of: dt.date):
+        self.pk = None
+        self.organization_id, self.customer_id, self.key, self.as_of = org_id, d.customer_id, d.key, as_of
+        self.step, self.action, self.channel, self.template, self.tone = d.step, d.action, d.channel, d.template, d.tone
+        self.invoice_ids = list(d.invoice_ids)
+        self.invoice_refs = [refs.get(i, str(i)) for i in d.invoice_ids]
+        self.scheduled_for, self.status = d.scheduled_for, d.status
+        self.data = {k: v for k, v in (("reason", d.reason), ("to_stage", d.to_stage), ("items", list(d.items)))
+                     if v}
+
+    @property
+    def id(self):
+        return self.pk
+
+
+ACTION_COLUMNS = ("customer_id", "key", "step", "action", "channel", "template", "tone", "invoice_ids",
+                  "invoice_refs", "scheduled_for", "status", "data")
+
+
+def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dict[int, str], as_of: dt.date,
+             encode: JsonOnce) -> list[Planned]:
+    """Write one batch of decisions with what follows from them, in one transaction; returns the
+    actions this call inserted (a key another process wrote first is that process's to follow up)."""
+    planned = [Planned(org.pk, d, refs, as_of) for d in batch]
+    params = []
+    for p, d in zip(planned, batch, strict=True):
+        # Agreement items make a payload of their own; everything else repeats across customers.
+        data = json.dumps(p.data) if d.items else encode(p.data, ("data", d.reason, d.to_stage))
+        params.append((p.customer_id, p.key, p.step, p.action, p.channel, p.template, p.tone,
+                       json_ints(p.invoice_ids), json_strs(p.invoice_refs),
+                       p.scheduled_for, p.status, data))
     with transaction.atomic():
-        actions = _insert(org, rows)
+        ids = dict(insert_rows(Action, ACTION_COLUMNS, params, returning=("key", "id"),
+                               constants={"organization_id": org.pk, "as_of": as_of,
+                                          "created_at": timezone.now()}))
+        actions = []
+        for p in planned:
+            if p.key in ids:
+                p.pk = ids[p.key]
+                actions.append(p)
         tasks = [(a, "approval") if a.status == Action.Status.PENDING_APPROVAL
                  else (a, "no_contact" if "buscar datos" in a.data.get("reason", "") else "call")
                  for a in actions if a.status == Action.Status.PENDING_APPROVAL or a.action == "call_task"]
@@ -391,42 +429,10 @@ def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dic
             if a.action == "stage" and a.status == Action.Status.PLANNED and a.data.get("to_stage"):
                 _stage(org, a)
         actions_created.send(sender=Action, organization=org, actions=actions)
+    return actions
 
 
-ACTION_COLUMNS = ("organization_id", "customer_id", "key", "as_of", "step", "action", "channel", "template",
-                  "tone", "invoice_ids", "invoice_refs", "scheduled_for", "status", "data", "created_at")
-JSON_COLUMNS = {"invoice_ids", "invoice_refs", "data"}
-
-
-def _insert(org: Organization, rows: list[Action]) -> list[Action]:
-    """Insert actions with one prepared statement and read their ids back by key.
-
-    ``bulk_create`` prepares every value through its field, which at tens of thousands of actions
-    costs more than the insert; the values here are plain (ints, strings, dates, JSON lists).
-    """
-    ops, now = connection.ops, timezone.now()
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = ", ".join(f"%s{cast}" if c in JSON_COLUMNS else "%s" for c in ACTION_COLUMNS)
-    sql = (f"INSERT INTO {Action._meta.db_table} ({', '.join(connection.ops.quote_name(c) for c in ACTION_COLUMNS)}) "
-           f"VALUES ({marks})")
-    params = []
-    for a in rows:
-        a.created_at = now
-        params.append((org.pk, a.customer_id, a.key, ops.adapt_datefield_value(a.as_of), a.step, a.action,
-                       a.channel, a.template, a.tone, json.dumps(a.invoice_ids), json.dumps(a.invoice_refs),
-                       ops.adapt_datetimefield_value(a.scheduled_for), a.status, json.dumps(a.data),
-                       ops.adapt_datetimefield_value(now)))
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    ids = dict(Action.objects.for_org(org).filter(key__in=[a.key for a in rows]).values_list("key", "pk"))
-    for a in rows:
-        a.pk = ids[a.key]
-        a._state.adding = False
-        a._state.db = "default"
-    return rows
-
-
-def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str]]) -> None:
+def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Planned, str]]) -> None:
     """The team's tasks for call steps, approvals and customers nobody can reach, opened in bulk
     through the ledger (one per cause, the customer's owner as assignee)."""
     rows = []
@@ -434,15 +440,14 @@ def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Action, str
         title = TASK_TITLES[kind].format(step=a.step, template=a.template)
         if a.invoice_refs:
             title += ": " + ", ".join(a.invoice_refs[:5])
-        rows.append(Task(
-            organization=org, customer_id=a.customer_id, kind="approval" if kind == "approval" else "call",
-            title=title[:200], due_on=a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].zone_names[0])).date(),
-            source_key=f"dunning:{a.key}",
-            data={"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template}))
-    ledger_services.create_tasks(org, rows)
+        rows.append((a.customer_id, "approval" if kind == "approval" else "call", title,
+                     a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].zone_names[0])).date(),
+                     f"dunning:{a.key}",
+                     json.dumps({"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template})))
+    ledger_services.create_task_rows(org, rows)
 
 
-def _stage(org: Organization, a: Action) -> None:
+def _stage(org: Organization, a: Planned) -> None:
     customer = Customer.objects.for_org(org).get(pk=a.customer_id)
     try:
         services.move_stage(org, customer, a.data["to_stage"], reason=f"paso {a.step}")

@@ -145,3 +145,44 @@ class CycleRun(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "as_of"], name="uniq_cycle_run")]
+
+
+class PolicyChange(TenantModel):
+    """One save of a policy: who, when, the version it made, and what changed step by step.
+
+    ``changes`` holds one entry per difference, {"kind": "added"|"removed"|"changed"|"moved"|"renamed",
+    "step": code, "fields": [...]}; ``before`` and ``after`` are the definitions, for the audit.
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="changes")
+    version = models.PositiveIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=16, default="form")
+    changes = models.JSONField(default=list)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "policy"])]
+
+
+class WorkerBeat(models.Model):
+    """The background worker's heartbeat: one row per worker name, touched on every pass.
+
+    Not per organization: one worker serves every organization of the installation. The settings
+    pages read ``beat_at`` to say when the worker last ran, and warn when it has not for a while.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    pid = models.PositiveIntegerField(default=0)
+    host = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+    passes = models.PositiveIntegerField(default=0)
+    #: The last pass's counts (messages sent, failed, cycles enqueued...).
+    last = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -6,6 +6,7 @@ Stages move through ``move_stage`` only: it checks the move against ``ALLOWED``,
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from cobro.engine.zones import Zones, candidate_zones
 from cobro.ledger.models import Channel, Contact, Customer, Invoice, Membership, Organization
 from cobro.ledger.services import record_event
 
-from .models import Action, ContactRuleChange, CustomerStage, Pause, PolicyAssignment
+from .models import Action, ContactRuleChange, CustomerStage, Pause, PolicyAssignment, PolicyChange
 from .models import Policy as PolicyRow
 
 PRESETS = Path(__file__).parent / "presets"
@@ -173,8 +174,13 @@ def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
 # --- Policies -------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def default_policy_data() -> dict:
+def _default_policy() -> dict:
     return yaml.safe_load((PRESETS / "default_policy.yaml").read_text(encoding="utf-8"))
+
+
+def default_policy_data() -> dict:
+    """The shipped policy as a fresh dict (callers change it: a shared cached one would change for all)."""
+    return copy.deepcopy(_default_policy())
 
 
 def default_policy(org: Organization, create: bool = True) -> Policy | None:
@@ -219,6 +225,7 @@ def import_policies(org: Organization, text: str, actor=None) -> list[PolicyRow]
         for raw, policy in parsed:
             row = PolicyRow.objects.for_org(org).filter(code=policy.code).first()
             definition = dump_policy(policy)
+            before = row.definition if row is not None else {}
             if row is None:
                 row = PolicyRow.objects.create(organization=org, code=policy.code, name=policy.name,
                                                definition=definition, segment=str(raw.get("segment") or ""),
@@ -227,11 +234,68 @@ def import_policies(org: Organization, text: str, actor=None) -> list[PolicyRow]
                 row.name, row.definition, row.version = policy.name, definition, row.version + 1
                 row.segment = str(raw.get("segment") or row.segment)
                 row.save(update_fields=["name", "definition", "version", "segment", "updated_at"])
+            _log_change(org, row, before, definition, actor, "yaml")
             if raw.get("default"):
                 PolicyRow.objects.for_org(org).exclude(pk=row.pk).update(is_default=False)
                 PolicyRow.objects.for_org(org).filter(pk=row.pk).update(is_default=True)
             rows.append(row)
     return rows
+
+
+def step_changes(before: dict, after: dict) -> list[dict]:
+    """What differs between two definitions of a policy, step by step (by step code)."""
+    old = {s.get("code"): s for s in before.get("steps") or []}
+    new = {s.get("code"): s for s in after.get("steps") or []}
+    out: list[dict] = []
+    if before.get("name") and before.get("name") != after.get("name"):
+        out.append({"kind": "renamed", "from": before.get("name"), "to": after.get("name")})
+    for code, step in new.items():
+        if code not in old:
+            out.append({"kind": "added", "step": code, "offset": step.get("offset")})
+        else:
+            fields = sorted(k for k in set(step) | set(old[code]) if step.get(k) != old[code].get(k))
+            if fields:
+                out.append({"kind": "changed", "step": code, "offset": step.get("offset"), "fields": fields})
+    out.extend({"kind": "removed", "step": code, "offset": step.get("offset")}
+               for code, step in old.items() if code not in new)
+    common = [c for c in old if c in new]
+    if common != [c for c in new if c in old]:
+        out.append({"kind": "reordered"})
+    return out
+
+
+def _log_change(org: Organization, row: PolicyRow, before: dict, after: dict, actor, source: str) -> None:
+    changes = step_changes(before, after) if before else [{"kind": "created"}]
+    if changes:
+        PolicyChange.objects.create(organization=org, policy=row, version=row.version, actor=actor, source=source,
+                                    changes=changes, before=before or {}, after=after)
+
+
+def save_policy(org: Organization, code: str, definition: dict, actor=None) -> PolicyRow:
+    """Replace the name and steps of one existing policy (the settings form); all or nothing.
+
+    The steps are kept in the order given (the engine orders them by day); the version goes up and
+    a ``PolicyChange`` row records who changed what. Saving an unchanged policy writes nothing.
+    """
+    try:
+        policy = parse_policy({**definition, "code": code})
+    except PolicyError as exc:
+        raise DunningError("; ".join(exc.problems)) from None
+    dumped = dump_policy(policy)
+    by_code = {s["code"]: s for s in dumped["steps"]}
+    order = [str(raw.get("code") or "") for raw in definition.get("steps") or []]
+    after = {**dumped, "steps": [by_code[c] for c in order if c in by_code]}
+    with transaction.atomic():
+        row = PolicyRow.objects.for_org(org).select_for_update().filter(code=code).first()
+        if row is None:
+            raise DunningError(_("No hay una política con el código %(code)s.") % {"code": code})
+        before = row.definition or {}
+        if not step_changes(before, after) and before.get("stages") == after.get("stages"):
+            return row
+        row.name, row.definition, row.version = policy.name, after, row.version + 1
+        row.save(update_fields=["name", "definition", "version", "updated_at"])
+        _log_change(org, row, before, after, actor, "form")
+    return row
 
 
 def export_policies(org: Organization) -> str:
@@ -271,11 +335,18 @@ STRICT_PARAMS = {"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09
 
 
 def effective_params(country: str, changes) -> dict:
-    """A country's preset (or ``STRICT_PARAMS``) with the changes for it and for "*" on top, in order."""
+    """A country's preset (or ``STRICT_PARAMS``) with the changes for it and for "*" on top, in order.
+
+    ``hours`` change day by day (``{"sun": "08:00-12:00"}`` touches Sundays only; ``{"sat": None}``
+    drops Saturdays); every other key is replaced whole.
+    """
     params = dict(presets().get(country) or STRICT_PARAMS)
     for row in changes:
         if row.country in (country, "*"):
-            params.update(row.params)
+            update = dict(row.params)
+            if isinstance(update.get("hours"), dict) and isinstance(params.get("hours"), dict):
+                update["hours"] = {**params["hours"], **update["hours"]}
+            params.update(update)
     return params
 
 

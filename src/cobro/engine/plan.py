@@ -81,8 +81,10 @@ def _applies(step: Step, debtor: Debtor, inv: OpenInvoice) -> str:
 
 
 def _fired(policy: Policy, debtor: Debtor, inv: OpenInvoice, as_of: dt.date, last_run: dt.date | None,
-           notes: list[str] | None) -> list[Step]:
-    """The steps this invoice gets today: those of the latest applicable offset in the window."""
+           notes: list[str] | None, steps_at: dict[int, tuple[Step, ...]] | None = None) -> list[Step]:
+    """The steps this invoice gets today: those of the latest applicable offset in the window.
+
+    ``steps_at``: the policy's steps by offset (``plan`` builds it once per policy)."""
     overdue = (as_of - inv.due_date).days
     offsets = policy.offsets
     idx = bisect_right(offsets, overdue) - 1
@@ -90,7 +92,7 @@ def _fired(policy: Policy, debtor: Debtor, inv: OpenInvoice, as_of: dt.date, las
     skipped_old = False
     while idx >= 0 and (floor is None or offsets[idx] > floor):
         offset = offsets[idx]
-        steps = [s for s in policy.steps if s.offset == offset]
+        steps = steps_at[offset] if steps_at is not None else [s for s in policy.steps if s.offset == offset]
         ok = []
         for s in steps:
             why = _applies(s, debtor, inv)
@@ -208,13 +210,19 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
         if inv.customer_id in invoices:
             invoices[inv.customer_id].append(inv)
 
+    # Built once per plan, not per customer (#16): steps by offset, each distinct calendar, and each
+    # slot asked with the same rules, calendar, channel and bookings (``next_slot`` is pure).
+    steps_at = {code: {o: tuple(s for s in p.steps if s.offset == o) for o in p.offsets}
+                for code, p in policies.items()}
+    memo = _Memo()
     result = Plan()
     for cid in sorted(active):
         debtor = debtors.get(cid)
         if debtor is None:
             continue
         notes: list[str] | None = [] if cid in explain_for else None
-        policy = policies.get(debtor.policy) or default
+        code = debtor.policy if debtor.policy in policies else snap.default_policy
+        policy, by_offset = policies[code], steps_at[code]
         invs = sorted(invoices.get(cid, ()), key=lambda i: (i.due_date, i.id))
         fired: list[tuple[OpenInvoice, list[Step]]] = []
         listed: list[int] = []
@@ -228,11 +236,11 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
                 continue
             if inv.due_date <= as_of:
                 listed.append(inv.id)
-            steps = _fired(policy, debtor, inv, as_of, last_run, notes)
+            steps = _fired(policy, debtor, inv, as_of, last_run, notes, by_offset)
             if steps:
                 fired.append((inv, steps))
         decisions = _decide(org, as_of, debtor, fired, listed, sorted(items.get(cid, ()), key=lambda i: i.key),
-                            holds, snap, snap.contacts.get(cid, ()), notes)
+                            holds, snap, snap.contacts.get(cid, ()), notes, memo)
         result.decisions.extend(decisions)
         if notes is not None:
             if not decisions:
@@ -248,17 +256,43 @@ def calendar(snap: Snapshot, debtor: Debtor) -> tuple[tuple[ZoneInfo, ...], froz
     return tuple(zone(n) for n in names), frozenset().union(*(snap.holidays.get(c, frozenset()) for c in countries))
 
 
+class _Memo:
+    """What ``plan`` works out once and many customers share: calendars and contact slots."""
+
+    def __init__(self):
+        self.calendars: dict = {}
+        self.slots: dict = {}
+
+    def calendar(self, snap: Snapshot, debtor: Debtor):
+        key = (debtor.zone_names, debtor.country)
+        got = self.calendars.get(key)
+        if got is None:
+            got = self.calendars[key] = calendar(snap, debtor)
+        return got
+
+    def next_slot(self, rules, holidays, zones, as_of, channel, booked):
+        key = (id(rules), id(holidays), zones, as_of, channel, tuple(booked))
+        got = self.slots.get(key)
+        if got is None:
+            got = self.slots[key] = next_slot(rules, holidays, zones, as_of, channel, booked)
+        return got
+
+
 def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], items: list[AgreementItem],
-            holds: dict[int, Hold], snap: Snapshot, history, notes: list[str] | None) -> list[Decision]:
+            holds: dict[int, Hold], snap: Snapshot, history, notes: list[str] | None,
+            memo: _Memo | None = None) -> list[Decision]:
+    memo = memo or _Memo()
     rules = snap.rules.get(debtor.country, STRICT)
     names = debtor.zone_names
-    zones, holidays = calendar(snap, debtor)
+    zones, holidays = memo.calendar(snap, debtor)
     tz = zones[0]
     booked = [Contact(local_date(c.at, tz), c.channel, c.conversation) for c in history]
     out: list[Decision] = []
 
     def slot(channel: str) -> dt.datetime | None:
-        at, reasons = next_slot(rules, holidays, zones, as_of, channel, booked)
+        # The reasons are sentences for ``explain``: asked for, the slot is worked out afresh.
+        at, reasons = (next_slot(rules, holidays, zones, as_of, channel, booked) if notes is not None
+                       else memo.next_slot(rules, holidays, zones, as_of, channel, booked))
         if notes is not None:
             notes.extend(f"No se contacta el día previsto: {r}." for r in reasons)
             if at is None:

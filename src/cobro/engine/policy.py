@@ -7,6 +7,7 @@ half-valid policy.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -186,3 +187,30 @@ def dump_policy(policy: Policy) -> dict:
     return {"code": policy.code, "name": policy.name, "steps": steps,
             "stages": [{"code": c, "label": label} for c, label in policy.stages]}
 
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One step of an invoice's timeline: the day it falls on and the step."""
+
+    day: dt.date
+    step: Step
+
+
+def timeline(policy: Policy, due_date: dt.date, currency: str = "", open_minor: int | None = None,
+             segment: str = "") -> list[PlannedStep]:
+    """The days each step of ``policy`` falls on for one invoice due on ``due_date``, in order.
+
+    The day is the due date plus the step's offset. A step whose conditions the invoice does not
+    meet (a minimum amount in its currency, a segment list without the customer's) is left out when
+    the amount (or segment) is given. Contact rules and holidays may still move a message within its
+    day's window; the day itself is this.
+    """
+    out = []
+    for s in policy.steps:
+        if open_minor is not None and currency and open_minor < s.minimum(currency):
+            continue
+        if segment and s.segments and segment not in s.segments:
+            continue
+        out.append(PlannedStep(due_date + dt.timedelta(days=s.offset), s))
+    return out

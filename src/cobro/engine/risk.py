@@ -33,6 +33,7 @@ import datetime as dt
 import functools
 import math
 import operator
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +53,10 @@ RECENT = 6
 #: A day number for "not closed (yet)".
 NEVER = 10**9
 POINTS_PER_LOGIT = 10.0
+#: Threads the gradient boosting may use to fit and predict, set explicitly rather than left to
+#: OpenMP's default (every core, which on a shared server oversubscribes it and makes the time
+#: erratic). ``COBRO_RISK_THREADS`` overrides it; the answers are the same whatever it is.
+BOOSTING_THREADS = max(1, int(os.environ.get("COBRO_RISK_THREADS", "2")))
 
 #: The scorecard's factors, in the order of the weights. Each is 0 for a customer with a clean record.
 RISK_FACTORS: tuple[str, ...] = (
@@ -176,17 +181,34 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
     """
     day = functools.lru_cache(maxsize=None)(_day)  # a book has few distinct dates and many rows
     limit = day(as_of) if as_of is not None else NEVER - 1
-    rows = sorted((r for r in invoices if day(r[2]) <= limit), key=operator.itemgetter(0, 1))
-    customers = sorted({r[0] for r in rows})
+    every = invoices if isinstance(invoices, list) else list(invoices)
+    issue_all = _day_column(every, 2)
+    keep = np.flatnonzero(issue_all <= limit)
+    kept = [every[i] for i in keep] if len(keep) < len(every) else every
+    # Ordered by (customer, invoice) reference, in C: the order Python's sort of the tuples gives.
+    cust_col = np.array(list(map(operator.itemgetter(0), kept)), dtype=str)
+    ref_col = np.array(list(map(operator.itemgetter(1), kept)), dtype=str)
+    order = np.lexsort((ref_col, cust_col))
+    customers_arr, inv_customer = np.unique(cust_col[order], return_inverse=True)
+    customers = customers_arr.tolist()
     cindex = {c: i for i, c in enumerate(customers)}
-    refs = [r[1] for r in rows]
-    rindex = {ref: i for i, ref in enumerate(refs)}
-    closed = np.array([NEVER if r[5] is None else day(r[5]) for r in rows], dtype=np.int64)
-    credited = np.array([bool(r[6]) for r in rows], dtype=bool)
+    ref_sorted = ref_col[order]
+    refs = ref_sorted.tolist()
+    closed = _day_column(kept, 5)[order]
+    credited = np.array(list(map(operator.itemgetter(6), kept)), dtype=bool).reshape(-1)[order]
     credited &= closed <= limit
     closed[closed > limit] = NEVER
-    red = [(rindex[r[0]], day(r[1]), float(r[2])) for r in reductions
-           if r[0] in rindex and day(r[1]) <= limit]
+    # Each reduction's invoice, found by reference with a binary search (refs are unique per book).
+    reductions = reductions if isinstance(reductions, list) else list(reductions)
+    by_ref = np.argsort(ref_sorted, kind="stable")
+    red_ref = np.array(list(map(operator.itemgetter(0), reductions)), dtype=str)
+    pos = np.minimum(np.searchsorted(ref_sorted[by_ref], red_ref), max(len(refs) - 1, 0))
+    found = (ref_sorted[by_ref][pos] == red_ref) if len(refs) else np.zeros(len(red_ref), dtype=bool)
+    red_i = np.where(found, by_ref[pos] if len(refs) else 0, -1).astype(np.int64)
+    red_d = _day_column(reductions, 1)
+    red_a = np.array(list(map(operator.itemgetter(2), reductions)), dtype=float).reshape(-1)
+    known = (red_i >= 0) & (red_d <= limit)
+    red_i, red_d, red_a = red_i[known], red_d[known], red_a[known]
     prom = [(cindex[r[0]], day(r[2]), r[3] == "kept") for r in promises
             if r[0] in cindex and day(r[1]) <= limit and r[2] is not None and day(r[2]) <= limit
             and r[3] in ("kept", "broken")]
@@ -200,23 +222,28 @@ def book_from_rows(invoices: Iterable[Sequence], reductions: Iterable[Sequence] 
             return [np.zeros(0, dtype=k) for k in kinds]
         return [np.fromiter((row[j] for row in items), dtype=k, count=len(items)) for j, k in enumerate(kinds)]
 
-    i64, f64 = np.int64, float
-    red_i, red_d, red_a = cols(red, (i64, i64, f64))
+    i64 = np.int64
     p_c, p_d, p_k = cols(prom, (i64, i64, bool))
     pl_c, pl_d = cols(plan, (i64, i64))
     d_c, d_d = cols(disp, (i64, i64))
     c_c, c_d, c_f = cols(cont, (i64, i64, bool))
     return Book(
-        customers=customers, inv_refs=refs,
-        inv_customer=np.fromiter((cindex[r[0]] for r in rows), dtype=np.int64, count=len(rows)),
-        inv_issue=np.fromiter((day(r[2]) for r in rows), dtype=np.int64, count=len(rows)),
-        inv_due=np.fromiter((day(r[3]) for r in rows), dtype=np.int64, count=len(rows)),
-        inv_amount=np.fromiter((float(r[4]) for r in rows), dtype=float, count=len(rows)),
+        customers=customers, inv_refs=refs, inv_customer=inv_customer.astype(np.int64).reshape(-1),
+        inv_issue=issue_all[keep][order], inv_due=_day_column(kept, 3)[order],
+        inv_amount=np.array(list(map(operator.itemgetter(4), kept)), dtype=float).reshape(-1)[order],
         inv_closed=closed, inv_credited=credited,
         red_invoice=red_i, red_day=red_d, red_amount=red_a,
         prom_customer=p_c, prom_resolved=p_d, prom_kept=p_k,
         plan_customer=pl_c, plan_broken=pl_d, disp_customer=d_c, disp_day=d_d,
         contact_customer=c_c, contact_day=c_d, contact_failed=c_f)
+
+
+def _day_column(rows: Sequence[Sequence], j: int) -> np.ndarray:
+    """Column ``j`` of ``rows`` (dates, or None for "never") as day numbers: each distinct date is
+    converted once, the rest are dictionary look-ups done in C."""
+    col = list(map(operator.itemgetter(j), rows))
+    days = {d: NEVER if d is None else _day(d) for d in set(col)}
+    return np.fromiter(map(days.__getitem__, col), dtype=np.int64, count=len(col))
 
 
 # -- what was known on a day ----------------------------------------------------------------------
@@ -454,6 +481,12 @@ def _sample(n: int, limit: int, salt: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=limit, replace=False))
 
 
+def _threads():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=BOOSTING_THREADS, user_api="openmp")
+
+
 @dataclass
 class Models:
     scorecard: Scorecard
@@ -481,12 +514,13 @@ def train(book: Book, as_of: int, snapshots: dict[int, Snapshot] | None = None) 
     reg = HistGradientBoostingRegressor(loss="absolute_error", max_iter=200, learning_rate=0.05,
                                         max_leaf_nodes=15, min_samples_leaf=20, monotonic_cst=cst,
                                         early_stopping=False, random_state=0)
-    reg.fit(t.x[ki], t.days_to_pay[ki])
     ci = _sample(len(t.paid_30), MAX_TRAINING_ROWS, as_of + 2)
     clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.03, max_leaf_nodes=7,
                                          min_samples_leaf=40, l2_regularization=1.0, early_stopping=False,
                                          random_state=0)
-    clf.fit(t.x[ci], t.paid_30[ci])
+    with _threads():
+        reg.fit(t.x[ki], t.days_to_pay[ki])
+        clf.fit(t.x[ci], t.paid_30[ci])
     return Models(card, reg, clf, len(known))
 
 
@@ -523,8 +557,9 @@ def forecast(models: Models, snap: Snapshot) -> Forecast:
         days = snap.naive_days
         p30 = prior_p_paid_30(days)
     else:
-        days = models.regressor.predict(snap.features)
-        p30 = models.classifier.predict_proba(snap.features)[:, 1]
+        with _threads():
+            days = models.regressor.predict(snap.features)
+            p30 = models.classifier.predict_proba(snap.features)[:, 1]
     expected = s + np.maximum(np.round(days), 1).astype(np.int64)
     return Forecast(snap.invoices, snap.open_amount, expected, p30, s + snap.naive_days.astype(np.int64))
 

@@ -41,3 +41,50 @@ class AppliedTotal(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day", "due_date", "currency"],
                                                name="uniq_applied_total")]
+
+
+class CashForecastWeek(TenantModel):
+    """One week of the 13-week cash forecast made on ``made_on`` (``cobro forecast --store``): what the
+    open book of that day was expected to bring in that week, and its 80 % range, in minor units.
+    Kept for every day a forecast was stored, so a past week's forecast can be set beside what was
+    actually collected (``cobro.engine.cashflow`` has the maths)."""
+
+    organization = _org_key()
+    currency = models.CharField(max_length=3)
+    made_on = models.DateField()
+    week = models.PositiveSmallIntegerField()
+    week_start = models.DateField()
+    week_end = models.DateField()
+    expected = models.BigIntegerField()
+    low = models.BigIntegerField()
+    high = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "currency", "made_on", "week"],
+                                               name="uniq_cash_forecast_week")]
+
+
+class StepResult(TenantModel):
+    """What one (step, channel, template) achieved at one horizon (3, 7 or 30 days), as computed on
+    ``made_on`` by ``cobro insights results`` (sums of ``cobro.engine.results``; minor units)."""
+
+    organization = _org_key()
+    currency = models.CharField(max_length=3)
+    made_on = models.DateField()
+    step = models.CharField(max_length=64)
+    channel = models.CharField(max_length=16)
+    template = models.CharField(max_length=64, blank=True)
+    horizon = models.PositiveSmallIntegerField()
+    contacts = models.PositiveIntegerField()
+    customers = models.PositiveIntegerField()
+    matched = models.PositiveIntegerField()
+    paid = models.PositiveIntegerField()
+    expected_paid = models.FloatField()
+    amount = models.BigIntegerField()
+    expected_amount = models.BigIntegerField()
+    balance = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["organization", "currency", "made_on", "step", "channel", "template", "horizon"],
+            name="uniq_step_result")]

@@ -10,10 +10,13 @@ between calls, so the answer for a day never depends on when it was asked.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cobro.engine import risk as engine
 from cobro.engine.money import from_minor
@@ -105,29 +108,43 @@ def load_book(org: Organization, as_of: dt.date | None = None) -> tuple[engine.B
     return book, [currency[ref] for ref in book.inv_refs]
 
 
+def _days(days: int) -> str:
+    return ngettext("%(days)s día", "%(days)s días", days) % {"days": days}
+
+
 def reason_text(factor: str, value: float, recent_n: int) -> str:
-    """What a factor says about a customer, in the active language (``value`` as the engine has it)."""
+    """What a factor says about a customer, one sentence in the active language with its plurals
+    right ("1 día", "6 facturas"); ``value`` as the engine has it (see ``engine.RISK_FACTORS``)."""
     if factor == "days_late":
-        return _("pagó sus últimas %(n)s facturas con %(days)s días de atraso en promedio") % {
-            "n": recent_n, "days": round(value * 10)}
+        return ngettext("pagó su última factura con %(late)s de atraso",
+                        "pagó sus últimas %(n)s facturas con %(late)s de atraso en promedio",
+                        recent_n) % {"n": recent_n, "late": _days(round(value * 10))}
     if factor == "share_late":
         return _("pagó con atraso el %(pct)s %% de sus facturas") % {"pct": round(value * 100)}
     if factor == "trend":
-        return _("últimamente paga %(days)s días más tarde que antes") % {"days": round(value * 10)}
+        days = round(value * 10)
+        return ngettext("últimamente paga %(days)s día más tarde que antes",
+                        "últimamente paga %(days)s días más tarde que antes", days) % {"days": days}
+    count = round(value)
     if factor == "promises_broken":
-        return _("promesas de pago incumplidas en el último año: %(n)s") % {"n": round(value)}
+        return ngettext("incumplió %(n)s promesa de pago en el último año",
+                        "incumplió %(n)s promesas de pago en el último año", count) % {"n": count}
     if factor == "promises_kept":
-        return _("promesas de pago cumplidas en el último año: %(n)s") % {"n": round(value)}
+        return ngettext("cumplió %(n)s promesa de pago en el último año",
+                        "cumplió %(n)s promesas de pago en el último año", count) % {"n": count}
     if factor == "plans_broken":
-        return _("convenios de pago incumplidos en el último año: %(n)s") % {"n": round(value)}
+        return ngettext("incumplió %(n)s convenio de pago en el último año",
+                        "incumplió %(n)s convenios de pago en el último año", count) % {"n": count}
     if factor == "disputes":
-        return _("disputas abiertas en el último año: %(n)s") % {"n": round(value)}
+        return ngettext("abrió %(n)s disputa en el último año",
+                        "abrió %(n)s disputas en el último año", count) % {"n": count}
     if factor == "open_amount":
-        import math
-
-        return _("debe %(times)s veces su factura promedio") % {"times": f"{math.expm1(value):.1f}"}
+        return _("debe %(times)s veces su factura promedio") % {
+            "times": number_format(round(math.expm1(value), 1), 1)}
     if factor == "open_age":
-        return _("su factura más antigua lleva %(days)s días vencida") % {"days": round(value * 30)}
+        days = round(value * 30)
+        return ngettext("su factura más antigua lleva %(days)s día vencida",
+                        "su factura más antigua lleva %(days)s días vencida", days) % {"days": days}
     if factor == "unreached":
         return _("no se le pudo contactar en el %(pct)s %% de los intentos del último año") % {
             "pct": round(value * 100)}

@@ -317,6 +317,8 @@ class Dashboard:
     promises: PromiseFigures | None
     messages: MessageFigures | None
     week: tuple[dt.date, dt.date]
+    #: Payments received per day and currency (what the cash forecast is set beside).
+    collections: dict[str, list[tuple[dt.date, int]]] = field(default_factory=dict)
 
     def for_currency(self, currency: str) -> CurrencyFigures | None:
         return next((c for c in self.currencies if c.currency == currency), None)
@@ -393,7 +395,8 @@ def dashboard(org: Organization, period: Period, source: str = "totals") -> Dash
     week = (monday, monday + dt.timedelta(days=6))
     return Dashboard(organization=org, period=period, currencies=figures,
                      promises=load_promises_due(org, *week),
-                     messages=load_messages(org, period.start, end, ZoneInfo(org.timezone)), week=week)
+                     messages=load_messages(org, period.start, end, ZoneInfo(org.timezone)), week=week,
+                     collections=collections)
 
 
 # -- the same figures as rows (CSV, XLSX) and as JSON (`cobro report`) -------------------------------

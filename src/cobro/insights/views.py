@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from cobro.engine import metrics
 from cobro.engine.money import format_money, from_minor
-from cobro.insights import services
+from cobro.insights import cashflow, results, services
 from cobro.ledger.tenancy import require_role
 
 
@@ -88,9 +88,47 @@ def dashboard(request):
                         "values": [float(from_minor(a, chosen)) for _m, a in figures.monthly_collections],
                         "title": _("Recaudado por mes")},
         }
+    if chosen:
+        cash = cashflow.board(request.org, chosen, period.end, board.collections.get(chosen, []))
+        context["cash"] = {
+            "made_on": cash.made_on,
+            "weeks": [{"start": w.week_start, "end": w.week_end, "expected": money(w.expected),
+                       "low": money(w.low), "high": money(w.high)} for w in cash.weeks],
+            "total": money(sum(w.expected for w in cash.weeks)),
+            "tracked": [{"start": t.week_start, "end": t.week_end, "expected": money(t.expected),
+                         "low": money(t.low), "high": money(t.high), "actual": money(t.actual),
+                         "within": t.within} for t in cash.tracked],
+        }
+    if chosen:
+        context["results"] = _results(request.org, chosen, period.end, money)
     if board.promises is not None:
         context["promise_amounts"] = [money(a, cur) for cur, a in sorted(board.promises.amounts.items())]
     return render(request, "insights/dashboard.html", context)
+
+
+def _results(org, currency: str, end: dt.date, money) -> dict:
+    """The latest stored results per step, channel and template, as the Dashboard's table shows them."""
+    from cobro.messaging.models import MessageChannel
+
+    made_on, rows = results.latest(org, currency, end)
+    channels = dict(MessageChannel.choices)
+
+    def cell(r):
+        if r is None or not r.matched:
+            return None
+        return {"paid": metrics.percent(r.paid, r.matched), "expected": metrics.percent(round(r.expected_paid * 100),
+                                                                                        r.matched * 100),
+                "matched": r.matched, "contacts": r.contacts}
+
+    out = []
+    for row in rows:
+        month = row.by_horizon.get(30)
+        out.append({"step": row.step, "channel": channels.get(row.channel, row.channel), "template": row.template,
+                    "customers": row.customers,
+                    "cells": [cell(row.by_horizon.get(k)) for k in results.engine.HORIZONS],
+                    "amount": money(month.amount) if month and month.matched else None,
+                    "expected_amount": money(month.expected_amount) if month and month.matched else None})
+    return {"made_on": made_on, "rows": out, "horizons": results.engine.HORIZONS}
 
 
 def _change(now: int, before: int):

@@ -19,7 +19,7 @@ from stdnum.es import cif
 from cobro.engine.daybook import Totals
 from cobro.engine.money import to_minor
 from cobro.insights import totals
-from cobro.ledger import services
+from cobro.ledger import search, services
 from cobro.ledger.models import Contact, Customer, Invoice, Membership, Organization, Role
 
 DEMO_SLUG = "demo"
@@ -133,11 +133,28 @@ def _tax_id(rng: random.Random, country: str) -> str:
     return ""
 
 
+def _distinct_name(name: str, country: str, taken: set[str], alt: random.Random) -> str:
+    """Two customers never share a name: a drawn name already taken is drawn again.
+
+    The redraws use their own generator, so the rest of the demo stays what it was.
+    """
+    drawn = name
+    for _ in range(50):
+        if name not in taken:
+            break
+        name = f"{alt.choice(KINDS[country])} {alt.choice(PLACES[country])} {alt.choice(SUFFIX[country])}"
+    else:
+        name = f"{drawn} ({len(taken) + 1})"
+    taken.add(name)
+    return name
+
+
 def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: int, agents: list) -> None:
-    customers = []
+    customers, names = [], set()
     for i in range(n_customers):
         country, currency, zone, _, _ = rng.choices(MARKETS, [m[3] for m in MARKETS])[0]
         name = f"{rng.choice(KINDS[country])} {rng.choice(PLACES[country])} {rng.choice(SUFFIX[country])}"
+        name = _distinct_name(name, country, names, random.Random(i))
         channel = rng.choices(["whatsapp", "email", "sms", "call"], [45, 40, 10, 5])[0]
         customers.append(Customer(
             organization=org, ref=f"CL-{i + 1:04d}" if country == "CL" else f"{country}-{i + 1:04d}",
@@ -171,6 +188,7 @@ def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: 
                                     due_date=issue + dt.timedelta(days=terms), currency=currency,
                                     amount=amount, open_amount=amount))
     Invoice.objects.bulk_create(invoices)
+    search.reindex(org)  # bulk_create sends no signals: the top bar's search keys, at once
     issued = Totals()  # the Dashboard's daily totals, as services.add_invoice keeps them
     for inv in invoices:
         issued.issued(inv.currency, inv.issue_date, inv.due_date, inv.amount)

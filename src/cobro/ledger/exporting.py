@@ -107,21 +107,31 @@ def _payments(org: Organization) -> Iterator[list]:
 
 
 def write_csv(org: Organization, kind: str, out) -> int:
+    return write_table_csv(header(kind), rows(org, kind), out)
+
+
+def xlsx_bytes(org: Organization, kind: str) -> bytes:
+    return table_xlsx_bytes(kind, header(kind), rows(org, kind))
+
+
+def write_table_csv(head: list[str], body, out) -> int:
+    """Any table as CSV, every text cell neutralised (also the workspace's filtered customer list)."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header(kind))
+    writer.writerow([csv_cell(v) for v in head])
     n = 0
-    for row in rows(org, kind):
+    for row in body:
         writer.writerow([csv_cell(v) for v in row])
         n += 1
     return n
 
 
-def xlsx_bytes(org: Organization, kind: str) -> bytes:
+def table_xlsx_bytes(title: str, head: list[str], body) -> bytes:
+    """Any table as one XLSX sheet: a formula-like text is a quoted text cell, never a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(kind)
+    sheet = book.create_sheet(title[:31])
 
     def text_cell(value: str) -> WriteOnlyCell:
         cell = WriteOnlyCell(sheet, value=value)
@@ -129,8 +139,8 @@ def xlsx_bytes(org: Organization, kind: str) -> bytes:
         cell.quotePrefix = True  # and Excel shows it as text, even once edited
         return cell
 
-    sheet.append(header(kind))
-    for row in rows(org, kind):
+    sheet.append(list(map(clean, head)))
+    for row in body:
         sheet.append([text_cell(v) if isinstance(v, str) and is_formula_like(v) else v
                       for v in map(clean, row)])
     buf = io.BytesIO()

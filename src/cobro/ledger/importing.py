@@ -30,7 +30,7 @@ from cobro.engine.daybook import Totals
 from cobro.engine.money import MoneyError, check_currency, exponent, guess_decimal_mark, parse_amount
 from cobro.engine.text import Text, gettext_noop, message_of
 from cobro.insights import totals
-from cobro.ledger import signals
+from cobro.ledger import search, signals
 from cobro.ledger.models import (
     Allocation,
     Contact,
@@ -725,6 +725,7 @@ def _ensure_customers(org: Organization, wanted: dict[str, dict], result: Import
                     for ref, rec in new.items() if rec.get("email") or rec.get("phone")]
         _insert(Contact, ["organization", "customer", "name", "kind", "email", "phone", "whatsapp", "is_primary",
                           "consent_email", "consent_sms", "consent_whatsapp", "consent_call"], contacts)
+        search.reindex(org, [ids[ref] for ref in new])
         result.customers_created = len(new)
     return ids
 
@@ -737,6 +738,7 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
         .values_list("customer_id", "pk", "email", "phone", "whatsapp"))}
     now = _db_now()
     new_rows, new_contacts, customer_updates, contact_updates, contact_inserts = [], {}, [], [], []
+    touched: list[int] = []  # existing customers whose search keys change
     for rec in records:
         country = rec["country"]
         values = (rec["name"], country, rec["tax_id"], rec["language"] or COUNTRY_LANGUAGE.get(country, "es"),
@@ -767,6 +769,7 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
                 contact_updates.append((*merged, contact[0]))
                 contact_changed = True
         if changed or contact_changed:
+            touched.append(pk)
             result.updated += 1
         else:
             result.unchanged += 1
@@ -785,6 +788,9 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
         if contact_updates:
             cur.executemany(f"UPDATE {Contact._meta.db_table} SET email = %s, phone = %s, whatsapp = %s "
                             "WHERE id = %s", contact_updates)
+    if new_rows or touched:
+        ids = _customer_ids(org) if new_rows else {}
+        search.reindex(org, touched + [ids[row[1]] for row in new_rows])
     result.created = len(new_rows)
 
 
@@ -826,6 +832,7 @@ def _write_invoices(org: Organization, records: list[dict], result: ImportResult
         return
     _insert(Invoice, ["organization", "customer", "ref", "issue_date", "due_date", "currency", "amount",
                       "open_amount", "status", "created_at", "updated_at"], inserts)
+    search.index_invoices(org, [row[2] for row in inserts])
     delta = Totals()  # the Dashboard's daily totals move with the rows, in this transaction
     issued: dict[tuple, list[int]] = {}  # (currency, issue, due) -> [amount, count]: a few thousand keys
     for rec in records:

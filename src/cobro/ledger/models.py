@@ -366,3 +366,27 @@ class Task(TenantModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SearchKey(models.Model):
+    """One normalised word start of a searchable value (``cobro.ledger.search``): the top bar's
+    search is a prefix match on ``(organization, key)`` instead of a LIKE over four tables."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    #: "name", "ref", "tax_id" (the customer's), "invoice", "contact", "email", "phone".
+    kind = models.CharField(max_length=8)
+    key = models.CharField(max_length=100)
+    label = models.CharField(max_length=200)
+    #: The contact or invoice the key was taken from (none for the customer's own fields).
+    source_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        # PostgreSQL: varchar_pattern_ops serves LIKE 'prefix%' whatever the database's collation;
+        # other databases ignore the operator classes and get a plain index the range query uses.
+        indexes = [models.Index(fields=["organization", "key"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="searchkey_prefix"),
+                   models.Index(fields=["customer", "kind"], name="searchkey_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.key}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -22,6 +23,7 @@ from cobro.engine.daybook import Totals
 from cobro.engine.money import check_currency
 from cobro.insights import totals
 from cobro.ledger import signals
+from cobro.ledger.bulk import insert_rows
 from cobro.ledger.models import (
     Allocation,
     Contact,
@@ -74,16 +76,30 @@ def create_task(org: Organization, customer: Customer | int, kind: str, title: s
 
 
 def create_tasks(org: Organization, tasks: list[Task]) -> None:
-    """Open many tasks at once (the cycle opens thousands at scale), with the same rules as
-    ``create_task``: one per ``source_key`` (repeats are skipped), the customer's owner by default."""
-    missing = {t.customer_id for t in tasks if t.assignee_id is None}
-    owners = dict(Customer.objects.for_org(org).filter(pk__in=missing).values_list("pk", "owner_id")) if missing else {}
-    for t in tasks:
-        t.organization = org
-        t.title = t.title[:200]
-        if t.assignee_id is None:
-            t.assignee_id = owners.get(t.customer_id)
-    Task.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=2000)
+    """Open many tasks at once, with the same rules as ``create_task``: one per ``source_key``
+    (repeats are skipped), the customer's owner by default."""
+    create_task_rows(org, [(t.customer_id, t.kind, t.title, t.due_on, t.source_key, json.dumps(t.data or {}),
+                            t.assignee_id) for t in tasks])
+
+
+TASK_COLUMNS = ("customer_id", "kind", "title", "due_on", "source_key", "data", "assignee_id")
+
+
+def create_task_rows(org: Organization, rows: list[tuple]) -> None:
+    """Open many tasks from plain rows (the cycle opens thousands): (customer_id, kind, title, due_on,
+    source_key, data as JSON text[, assignee_id]). One per ``source_key``: repeats are skipped; no
+    assignee: the customer's owner."""
+    if not rows:
+        return
+    missing = {r[0] for r in rows if len(r) < 7 or r[6] is None}
+    owners = {}
+    if missing and Customer.objects.for_org(org).filter(owner__isnull=False).exists():
+        owners = {pk: owner for pk, owner in Customer.objects.for_org(org).filter(pk__in=missing, owner__isnull=False)
+                  .values_list("pk", "owner_id")}
+    params = [(cid, kind, title[:200], due_on, source_key, data,
+               rest[0] if rest and rest[0] is not None else owners.get(cid))
+              for cid, kind, title, due_on, source_key, data, *rest in rows]
+    insert_rows(Task, TASK_COLUMNS, params, constants={"organization_id": org.pk})
 
 
 def complete_task(task: Task, outcome: str = "", actor=None) -> Task:
@@ -136,6 +152,46 @@ def add_invoice(org: Organization, customer: Customer, ref: str, issue_date: dt.
         delta.issued(currency, issue_date, due_date, amount)
         totals.save(org, delta)
     return invoice
+
+
+INVOICE_COLUMNS = ("customer_id", "ref", "issue_date", "due_date", "currency", "amount", "open_amount")
+
+
+def add_invoice_rows(org: Organization, rows: list[tuple]) -> dict[str, int]:
+    """Create many invoices from plain rows (customer_id, ref, issue_date, due_date, currency, amount)
+    with the checks of ``add_invoice``, in one insert; returns ref → id for every row. A ref that
+    exists already keeps its invoice (idempotent, as ``add_invoice``); only new ones count in the totals."""
+    params = []
+    for cid, ref, issue_date, due_date, currency, amount in rows:
+        currency = check_currency(currency)
+        if amount <= 0:
+            raise LedgerError(f"invoice {ref}: the amount must be positive")
+        if due_date < issue_date:
+            raise LedgerError(f"invoice {ref}: due date {due_date} is before issue date {issue_date}")
+        params.append((cid, ref, issue_date, due_date, currency, amount, amount))
+    if not params:
+        return {}
+    with transaction.atomic():
+        ids = dict(insert_rows(Invoice, INVOICE_COLUMNS, params, constants={"organization_id": org.pk},
+                               returning=("ref", "id")))
+        delta = Totals()
+        for _cid, ref, issue_date, due_date, currency, amount, _open in params:
+            if ref in ids:
+                delta.issued(currency, issue_date, due_date, amount)
+        totals.save(org, delta)
+        others = [p[1] for p in params if p[1] not in ids]
+        if others:
+            ids.update(Invoice.objects.for_org(org).filter(ref__in=others).values_list("ref", "pk"))
+    return ids
+
+
+EVENT_COLUMNS = ("customer_id", "kind", "summary", "data", "invoice_id", "at")
+
+
+def record_event_rows(org: Organization, rows: list[tuple]) -> None:
+    """Append many events from plain rows (customer_id, kind, summary, data as JSON text, invoice_id, at)."""
+    insert_rows(TimelineEvent, EVENT_COLUMNS, [(c, k, s[:300], d, i, at) for c, k, s, d, i, at in rows],
+                constants={"organization_id": org.pk, "actor_id": None})
 
 
 def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date, amount: int,
@@ -211,6 +267,129 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
         transaction.on_commit(lambda: signals.payments_recorded.send(
             sender=Payment, organization=org, payment_ids=[payment.pk]))
     return payment
+
+
+@dataclasses.dataclass(frozen=True)
+class NewPayment:
+    """One payment for ``apply_payments``: what ``apply_payment`` takes, by ids."""
+
+    customer_id: int
+    ref: str
+    date: dt.date
+    amount: int
+    currency: str
+    method: str = ""
+    invoice_ids: tuple[int, ...] = ()  # the invoices it pays; none: oldest due first
+    provider: str = ""
+    provider_ref: str = ""
+
+
+def apply_payments(org: Organization, new: list[NewPayment], actor=None) -> list[Payment]:
+    """Record many payments at once, each allocated exactly as ``apply_payment`` would, in list order.
+
+    For a statement of thousands of lines: the customers' open invoices are read (and locked) once,
+    the payments, allocations and timeline events are inserted in bulk, the invoices touched are
+    settled together and the Dashboard's daily totals get one change equal to the sum of the single
+    payments' changes. A reference already recorded (or repeated in ``new``) returns the first
+    payment and changes nothing. Returns one payment per item of ``new``.
+    """
+    if not new:
+        return []
+    for p in new:
+        check_currency(p.currency)
+        if p.amount <= 0:
+            raise LedgerError(f"payment {p.ref}: the amount must be positive")
+    with transaction.atomic():
+        refs = list(dict.fromkeys(p.ref for p in new))
+        existing: dict[str, Payment] = {}
+        for start in range(0, len(refs), 5000):
+            existing.update((pay.ref, pay) for pay in Payment.objects.for_org(org).filter(
+                ref__in=refs[start:start + 5000]))
+        customer_ids = sorted({p.customer_id for p in new if p.ref not in existing})
+        # (customer, currency) -> {invoice id: [due, open amount, ref]}, and each invoice's dates.
+        pools: dict[tuple[int, str], dict[int, list]] = {}
+        owner: dict[int, tuple[int, str]] = {}
+        dates: dict[int, tuple[dt.date, dt.date]] = {}
+        for start in range(0, len(customer_ids), 5000):
+            for pk, cust, cur, due, amount, ref, issued in (
+                    Invoice.objects.for_org(org).select_for_update()
+                    .filter(customer_id__in=customer_ids[start:start + 5000], open_amount__gt=0)
+                    .values_list("pk", "customer_id", "currency", "due_date", "open_amount", "ref", "issue_date")):
+                pools.setdefault((cust, cur), {})[pk] = [due, amount, ref]
+                owner[pk] = (cust, cur)
+                dates[pk] = (issued, due)
+        explicit_ids = {i for p in new for i in p.invoice_ids if i not in owner}
+        if explicit_ids:  # named invoices already paid: still the customer's, checked below
+            owner.update((pk, (c, cur)) for pk, c, cur in Invoice.objects.for_org(org).filter(
+                pk__in=explicit_ids).values_list("pk", "customer_id", "currency"))
+        delta = Totals()
+        rows: list[Payment] = []
+        plans: list[tuple[NewPayment, list[tuple[int, int]]]] = []
+        touched: dict[int, dt.date] = {}
+        seen: set[str] = set()
+        for p in new:
+            if p.ref in existing or p.ref in seen:
+                continue
+            seen.add(p.ref)
+            for inv_id in p.invoice_ids:
+                if owner.get(inv_id) != (p.customer_id, p.currency):
+                    raise LedgerError(f"payment {p.ref}: invoice {inv_id} is not an invoice of this customer "
+                                      f"in {p.currency}")
+            pool = pools.get((p.customer_id, p.currency), {})
+            items = [OpenItem(pk, due, left, ref) for pk, (due, left, ref) in pool.items()]
+            applied, rest = allocate(p.amount, items, explicit=list(p.invoice_ids) if p.invoice_ids else None)
+            delta.payment(p.currency, p.date, p.amount)
+            for inv_id, part in applied:
+                delta.movement(p.currency, *dates[inv_id], p.date, part)
+                pool[inv_id][1] -= part
+                if not pool[inv_id][1]:
+                    del pool[inv_id]
+                touched[inv_id] = max(p.date, touched.get(inv_id, p.date))
+            rows.append(Payment(organization=org, customer_id=p.customer_id, ref=p.ref, date=p.date,
+                                currency=p.currency, amount=p.amount, method=p.method, unallocated=rest,
+                                provider=p.provider, provider_ref=p.provider_ref))
+            plans.append((p, applied))
+        from cobro.ledger.importing import _db_now, _insert  # straight through the driver, as the importer
+
+        now, events_at = _db_now(), _db_time
+        _insert(Payment, ["organization", "customer", "ref", "date", "currency", "amount", "method", "unallocated",
+                          "provider", "provider_ref", "created_at"],
+                [(org.pk, r.customer_id, r.ref, r.date, r.currency, r.amount, r.method, r.unallocated, r.provider,
+                  r.provider_ref, now) for r in rows])
+        ids: dict[str, int] = {}
+        new_refs = [r.ref for r in rows]
+        for start in range(0, len(new_refs), 5000):
+            ids.update(Payment.objects.for_org(org).filter(ref__in=new_refs[start:start + 5000])
+                       .values_list("ref", "pk"))
+        for r in rows:
+            r.pk = r.id = ids[r.ref]
+        _insert(Allocation, ["organization", "payment", "invoice", "amount", "date"],
+                [(org.pk, pay.pk, inv_id, part, p.date) for pay, (p, applied) in zip(rows, plans, strict=True)
+                 for inv_id, part in applied])
+        actor_id = getattr(actor, "pk", None)
+        _insert(TimelineEvent, ["organization", "customer", "at", "kind", "actor", "summary", "data"],
+                [(org.pk, p.customer_id, events_at(_noon_utc(p.date)), "payment.received", actor_id,
+                  f"Pago {p.ref} recibido"[:300], json.dumps(
+                      {"ref": p.ref, "amount": p.amount, "currency": p.currency, "method": p.method,
+                       "allocated": [[i, a] for i, a in applied], "credit": pay.unallocated,
+                       "provider": p.provider, "provider_ref": p.provider_ref}))
+                 for pay, (p, applied) in zip(rows, plans, strict=True)])
+        from cobro.ledger.importing import _settle_bulk  # the payments importer's set-wise settle
+        settled = _settle_bulk(org, touched, delta)
+        totals.save(org, delta)
+        if settled:
+            settled_ids = [pk for pk, _ in settled]
+            settled_customers = sorted({c for _, c in settled})
+            last = max(touched[pk] for pk in settled_ids)
+            transaction.on_commit(lambda: signals.invoices_settled.send(
+                sender=Invoice, organization=org, invoice_ids=settled_ids, customer_ids=settled_customers,
+                on_date=last))
+        if rows:
+            pay_pks = [r.pk for r in rows]
+            transaction.on_commit(lambda: signals.payments_recorded.send(
+                sender=Payment, organization=org, payment_ids=pay_pks))
+    by_ref = {**existing, **{r.ref: r for r in rows}}
+    return [by_ref[p.ref] for p in new]
 
 
 def reverse_payment(org: Organization, payment: Payment, reason: str, actor=None) -> list[int]:
@@ -307,6 +486,13 @@ def _last_movement(org: Organization, ids: list[int]) -> dict[int, dt.date]:
                             .annotate(d=Max("date")).values_list("invoice_id", "d")):
             last[inv_id] = max(day, last.get(inv_id, day))
     return last
+
+
+def _db_time(value: dt.datetime):
+    """A datetime as the database stores it, for rows inserted through the driver (SQLite: naive UTC text)."""
+    from django.db import connection
+
+    return connection.ops.adapt_datetimefield_value(value) if connection.vendor == "sqlite" else value
 
 
 def _noon_utc(day: dt.date) -> dt.datetime:

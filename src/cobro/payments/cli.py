@@ -6,6 +6,8 @@ import json
 import sys
 
 from django.core.management.base import CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from cobro.ledger.models import Organization
 from cobro.ledger.tables import TableError, read_bytes
@@ -40,8 +42,10 @@ def handle(command, *, path, org, format="auto", account=None, dry_run=False, js
         outcome = services.import_statement(organization, data, fmt=format, account=account, filename=str(path),
                                             dry_run=dry_run)
     except StatementError as exc:
-        command.stderr.write(f"{path}: {exc}")
-        command.stderr.write(f"Nothing was imported: {path} is not a valid statement.")
+        # "line N: message" in the organization's language ("línea N: ..." in Spanish).
+        with translation.override(organization.language or "es"):
+            command.stderr.write(f"{path}: {exc.localized()}")
+            command.stderr.write(_("No se importó nada: %(path)s no es un estado de cuenta válido.") % {"path": path})
         sys.exit(2)
     if json:
         for line in outcome.lines:

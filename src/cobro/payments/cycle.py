@@ -17,6 +17,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils import translation
+
 from cobro.ledger.models import Organization
 from cobro.payments import services
 from cobro.payments.formats import StatementError
@@ -50,7 +52,9 @@ def read_statements(org: Organization, as_of: dt.date | None = None) -> FolderRe
                                                     filename=str(path), as_of=as_of)
             except StatementError as exc:
                 _move(path, folder / "failed")
-                (folder / "failed" / f"{path.name}.error.txt").write_text(f"{path.name}: {exc}\n", encoding="utf-8")
+                with translation.override(org.language or "es"):  # read by the organization's people
+                    said = exc.localized()
+                (folder / "failed" / f"{path.name}.error.txt").write_text(f"{path.name}: {said}\n", encoding="utf-8")
                 result.failed.append((path.name, str(exc)))
                 log.warning("statement %s refused: %s", path, exc)
                 continue

@@ -26,6 +26,7 @@ How a line is read, in order:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 import unicodedata
 from collections import defaultdict
@@ -107,7 +108,11 @@ class Result:
 
 def fold(text: str) -> str:
     """Lower case without accents: "Ferretería ÑUÑOA" -> "ferreteria nunoa"."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    if not text:
+        return ""
+    if text.isascii():  # most of what banks write: nothing to take off
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
@@ -166,9 +171,12 @@ _TAXLIKE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z&Ññ]{0,4}\d[\d.\-]{5,}[\dA-Za-z
 _SEPARATORS = str.maketrans("", "", ".- ")
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def ref_keys(ref: str) -> list[str]:
     """Keys an invoice number is found by: its digits without leading zeros, and its last group."""
-    groups = re.findall(r"\d+", ref or "")
+    groups = _DIGITS.findall(ref) if ref else ()
     if not groups:
         return []
     keys = ["".join(groups).lstrip("0")]
@@ -204,6 +212,17 @@ class Book:
     fee_tolerance: dict[str, int] = field(default_factory=dict)  # currency -> minor units
 
     def __post_init__(self):
+        # Hundreds of thousands of small lists and tuples: the cycle collector would walk them over and
+        # over while they are made (none of them forms a cycle).
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._index()
+        finally:
+            if paused:
+                gc.enable()
+
+    def _index(self):
         self._customers = {c.id: c for c in self.customers}
         self._by_id = {inv.id: inv for inv in self.invoices}
         self._by_key: dict[str, list[Invoice]] = defaultdict(list)
@@ -388,9 +407,15 @@ class Book:
             usable += [w for w, _ids in self._prefix_candidates(last)][:5]
         candidates: set[int] = set()
         for i, a in enumerate(usable):
-            candidates.update(self._single.get(a, ()))
+            found = self._single.get(a, ())
+            if len(found) > NAME_CANDIDATES:
+                return []  # the union can only be larger: the name identifies nobody (below)
+            candidates.update(found)
             for b in usable[i + 1:]:
-                candidates.update(self._pairs.get((a, b) if a < b else (b, a), ()))
+                found = self._pairs.get((a, b) if a < b else (b, a), ())
+                if len(found) > NAME_CANDIDATES:
+                    return []
+                candidates.update(found)
         if not candidates or len(candidates) > NAME_CANDIDATES:
             # Sixty customers sharing the words of a name: the name identifies nobody.
             return []

@@ -135,21 +135,26 @@ def write_csv(lines: list[SynthLine], account: str, decimals: int) -> bytes:
 def write_camt053(lines: list[SynthLine], account: str, currency: str, version: str = "08") -> bytes:
     from xml.sax.saxutils import escape
 
-    party = (lambda nm: f"<Pty><Nm>{escape(nm)}</Nm></Pty>") if version == "08" else (lambda nm: f"<Nm>{escape(nm)}</Nm>")
-    status = "<Sts><Cd>BOOK</Cd></Sts>" if version == "08" else "<Sts>BOOK</Sts>"
+    party = (lambda nm: f"<Pty><Nm>{escape(nm)}</Nm></Pty>") if version >= "07" else (lambda nm: f"<Nm>{escape(nm)}</Nm>")
+    status = "<Sts><Cd>BOOK</Cd></Sts>" if version >= "07" else "<Sts>BOOK</Sts>"  # a code element from 001.07
     day = max((ln.date for ln in lines), default=dt.date(2026, 1, 1))
     entries = []
     for n, ln in enumerate(lines, start=1):
         ind = "CRDT" if ln.amount > 0 else "DBIT"
-        fee = "<BkTxCd><Domn><Cd>ACMT</Cd><Fmly><Cd>MDOP</Cd><SubFmlyCd>CHRG</SubFmlyCd></Fmly></Domn></BkTxCd>" if ln.fee else ""
+        # BkTxCd is mandatory in every version: the bank's charge, or a transfer received or sent.
+        fee = ("<BkTxCd><Domn><Cd>ACMT</Cd><Fmly><Cd>MDOP</Cd><SubFmlyCd>CHRG</SubFmlyCd></Fmly></Domn></BkTxCd>"
+               if ln.fee else f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{'RCDT' if ln.amount > 0 else 'ICDT'}</Cd>"
+                              "<SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd>")
+        # From 001.03 a transaction repeats its amount and direction.
+        tx_amount = f"<Amt Ccy=\"{ln.currency}\">{abs(ln.amount)}</Amt><CdtDbtInd>{ind}</CdtDbtInd>" if version >= "03" else ""
         rltd = f"<RltdPties><Dbtr>{party(ln.counterparty)}</Dbtr></RltdPties>" if ln.counterparty else ""
         entries.append(
             f"<Ntry><Amt Ccy=\"{ln.currency}\">{abs(ln.amount)}</Amt><CdtDbtInd>{ind}</CdtDbtInd>{status}"
             f"<BookgDt><Dt>{ln.date.isoformat()}</Dt></BookgDt><AcctSvcrRef>{escape(ln.bank_ref or str(n))}</AcctSvcrRef>{fee}"
-            f"<NtryDtls><TxDtls>{rltd}<RmtInf><Ustrd>{escape(ln.text)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+            f"<NtryDtls><TxDtls>{tx_amount}{rltd}<RmtInf><Ustrd>{escape(ln.text)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}">'
             f"<BkToCstmrStmt><GrpHdr><MsgId>GEN-{day:%Y%m%d}</MsgId><CreDtTm>{day.isoformat()}T06:00:00</CreDtTm></GrpHdr>"
-            f"<Stmt><Id>GEN-{day:%Y%m%d}</Id><Acct><Id><Othr><Id>{escape(account)}</Id></Othr></Id><Ccy>{currency}</Ccy></Acct>"
+            f"<Stmt><Id>GEN-{day:%Y%m%d}</Id><CreDtTm>{day.isoformat()}T06:00:00</CreDtTm><Acct><Id><Othr><Id>{escape(account)}</Id></Othr></Id><Ccy>{currency}</Ccy></Acct>"
             f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">0</Amt><CdtDbtInd>CRDT</CdtDbtInd>"
             f"<Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>\n" + "\n".join(entries) +
             "</Stmt></BkToCstmrStmt></Document>\n").encode("utf-8")

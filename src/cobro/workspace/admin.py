@@ -3,7 +3,14 @@
 from django.contrib import admin
 
 from cobro.ledger.admin import TenantAdmin
-from cobro.workspace.models import CallScript, DelayReason, ExchangeRate, LoginFailure, UserPreference
+from cobro.workspace.models import (
+    CallScript,
+    DelayReason,
+    ExchangeRate,
+    LoginFailure,
+    SavedView,
+    UserPreference,
+)
 
 
 @admin.register(CallScript)
@@ -42,3 +49,11 @@ class ExchangeRateAdmin(TenantAdmin):
     """The organization's rates for ranking the day's work (also in Configuración → Tipos de cambio)."""
 
     list_display = ("currency", "rate", "organization", "updated_at", "updated_by")
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(TenantAdmin):
+    """People's named filters of the customers list (they keep and delete them on the list itself)."""
+
+    list_display = ("name", "user", "query", "created_at")
+    search_fields = ("name",)

@@ -31,6 +31,12 @@ def populate(org: Organization, today: dt.date) -> None:
         return
     rng = random.Random(6)
     reasons = [code for code, _label in DEFAULT_REASONS]
+    # Calls are made by people: the account's owner, else one of the agents (the team figures count them).
+    from cobro.ledger.models import Customer, Membership
+
+    agents = sorted(Membership.objects.filter(organization=org, role="agent").values_list("user_id", flat=True))
+    owners = dict(Customer.objects.for_org(org).filter(pk__in=[r["customer_id"] for r in overdue])
+                  .values_list("pk", "owner_id"))
     events = []
     for row in overdue[TODAY_CALLS:]:
         outcome = rng.choice(list(OUTCOMES))
@@ -38,8 +44,9 @@ def populate(org: Organization, today: dt.date) -> None:
         at = dt.datetime.combine(today - dt.timedelta(days=rng.randint(2, 20)), dt.time(13 + rng.randint(0, 5)),
                                  tzinfo=dt.UTC)
         note = "Pide que le llamemos la próxima semana." if outcome == "reached" else ""
+        actor = owners.get(row["customer_id"]) or (rng.choice(agents) if agents else None)
         events.append(TimelineEvent(organization=org, customer_id=row["customer_id"], at=at, kind="call.logged",
-                                    summary=str(OUTCOMES[outcome]),
+                                    summary=str(OUTCOMES[outcome]), actor_id=actor,
                                     data={"outcome": outcome, "reason": reason, "note": note, "demo": True}))
     record_events(events)
 

@@ -35,6 +35,10 @@ class CallOutcomeForm(forms.Form):
     dispute_invoice = forms.ChoiceField(label=_("Factura en reclamo"), required=False)
     dispute_reason = forms.ChoiceField(label=_("Tipo de reclamo"), required=False, choices=DISPUTE_REASONS)
     dispute_text = forms.CharField(label=_("Detalle del reclamo"), required=False, max_length=1000)
+    callback_date = forms.DateField(label=_("Volver a llamar el"), required=False,
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+    callback_time = forms.TimeField(label=_("a las (hora del cliente)"), required=False,
+                                    widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
 
     def __init__(self, *args, reasons=(), invoices=(), currency="CLP", today=None, dispute_reasons=None,
                  **kwargs):
@@ -78,6 +82,14 @@ class CallOutcomeForm(forms.Form):
             self.add_error("dispute_reason", _("Elija el tipo de reclamo."))
         if data.get("dispute_invoice") and not (data.get("dispute_text") or "").strip():
             self.add_error("dispute_text", _("Describa el reclamo en pocas palabras."))
+        day, time = data.get("callback_date"), data.get("callback_time")
+        if day and not time and not self.errors.get("callback_time"):
+            self.add_error("callback_time", _("Indique a qué hora volver a llamar."))
+        elif time and not day and not self.errors.get("callback_date"):
+            self.add_error("callback_date", _("Indique qué día volver a llamar."))
+        elif day and day < self.today - dt.timedelta(days=1):
+            # A day back is allowed: the debtor's calendar may still be on the team's yesterday.
+            self.add_error("callback_date", _("El día para volver a llamar no puede estar en el pasado."))
         agreed = date or amount or data.get("plan_proposal") or data.get("dispute_invoice")
         if agreed and data.get("outcome") and data["outcome"] != "reached":
             self.add_error("outcome", _("Solo se registra un acuerdo si se habló con el cliente."))

@@ -3,6 +3,8 @@ event kinds. The code stays in the database; the screen shows these, in the read
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -36,6 +38,8 @@ EVENT_NAMES = {
     "stage.moved": gettext_lazy("Cambio de etapa"),
     "call.logged": gettext_lazy("Llamada"),
     "note.added": gettext_lazy("Nota"),
+    "inbox.done": gettext_lazy("Bandeja"),
+    "callback.scheduled": gettext_lazy("Volver a llamar"),
 }
 
 
@@ -51,6 +55,13 @@ def _refs(title: str) -> str:
 def task_title(task) -> str:
     """A task's title in the reader's language, without the cycle's step codes ("+15-llamada")."""
     data = task.data or {}
+    if task.kind == "callback" and data.get("local_time"):
+        return _("Volver a llamar a las %(t)s (hora de %(z)s)") % {"t": data["local_time"], "z": data.get("zone", "")}
+    if task.kind == "dispute" and data.get("invoice"):
+        return _("Atender reclamo sobre la factura %(ref)s") % {"ref": data["invoice"]}
+    words = _app_title(task, data)
+    if words:
+        return words
     if not data.get("action_key"):
         return task.title  # written by a person or an app in words already
     refs = _refs(task.title)
@@ -62,6 +73,33 @@ def task_title(task) -> str:
     else:
         text = _("Llamar al cliente")
     return f"{text} · {refs}" if refs else text
+
+
+def _app_title(task, data: dict) -> str:
+    """The titles messaging and agreements write in Spanish (with codes), in the reader's words."""
+    import re
+
+    from django.utils.formats import date_format
+
+    from cobro.ledger.models import Channel
+
+    channels = dict(Channel.choices)
+    if task.kind == "message_failed":
+        found = re.search(r"\((\w+), (\w*)\)$", task.title)
+        if found:
+            return _("Revisar mensaje no enviado (%(channel)s, %(template)s)") % {
+                "channel": channels.get(found[1], found[1]), "template": template_name(found[2])}
+    elif task.kind == "reply":
+        found = re.search(r"^Responder a (.+) \((\w+)\)$", task.title)
+        if found:
+            return _("Responder a %(c)s (%(channel)s)") % {"c": found[1], "channel": channels.get(found[2], found[2])}
+    elif task.kind == "agreement_broken":
+        if "plan_id" in data:
+            return _("Llamar: plan de pagos incumplido")
+        if data.get("promised_date"):
+            return _("Llamar: promesa del %(d)s incumplida") % {
+                "d": date_format(dt.date.fromisoformat(data["promised_date"]), "DATE_FORMAT")}
+    return ""
 
 
 def event_name(kind: str) -> str:
@@ -76,6 +114,17 @@ def event_summary(event, stage_labels: dict | None = None) -> str:
         labels = stage_labels or {}
         return _("Etapa: %(from)s → %(to)s") % {"from": labels.get(data.get("from"), data.get("from") or "—"),
                                                "to": labels.get(data["to"], data["to"])}
+    if event.kind == "inbox.done" and data.get("kind"):
+        from cobro.workspace.inbox import KIND_BADGES
+
+        what = KIND_BADGES.get(data["kind"])
+        return _("Atendido en la bandeja: %(what)s") % {"what": what} if what else event.summary
+    if event.kind == "callback.scheduled" and data.get("local_date") and data.get("local_time"):
+        from django.utils.formats import date_format
+
+        return _("Volver a llamar el %(d)s a las %(t)s (hora de %(z)s)") % {
+            "d": date_format(dt.date.fromisoformat(data["local_date"]), "DATE_FORMAT"), "t": data["local_time"],
+            "z": data.get("zone", "")}
     if event.kind == "message.queued" and data.get("template"):
         return _("Mensaje en cola: %(t)s") % {"t": template_name(data["template"])}
     return event.summary

@@ -101,3 +101,21 @@ class ExchangeRate(TenantModel):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate}"
+
+
+class SavedView(TenantModel):
+    """A person's named filter of the customers list: its query string, replayed as a link."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("nombre"), max_length=80)
+    query = models.CharField(_("filtro"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "user", "name"], name="uniq_saved_view")]
+        verbose_name = _("vista guardada")
+        verbose_name_plural = _("vistas guardadas")
+
+    def __str__(self) -> str:
+        return self.name

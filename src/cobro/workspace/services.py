@@ -115,9 +115,18 @@ class DisputeInput:
     text: str
 
 
+@dataclass(frozen=True)
+class CallbackInput:
+    """"Call back Thursday after 15:00": a day and a time on the debtor's own clock."""
+
+    date: dt.date
+    time: dt.time
+
+
 def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reason: str = "", note: str = "",
              task: Task | None = None, promise: PromiseInput | None = None, plan_proposal: str = "",
-             dispute: DisputeInput | None = None, at: dt.datetime | None = None) -> TimelineEvent:
+             dispute: DisputeInput | None = None, callback: CallbackInput | None = None,
+             at: dt.datetime | None = None) -> TimelineEvent:
     """Record a call: the "call.logged" event the cycle reads for its cool-down, then what was agreed.
 
     All or nothing: a promise or dispute the agreements app refuses rolls the call log back too, so
@@ -158,6 +167,9 @@ def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reas
                                                            due_on__lte=max(task.due_on, event.at.date()))
                           .exclude(kind="approval")):
                 complete_task(other, outcome)
+        if callback is not None:
+            # After the loop above, so the call that agreed it does not close it at once.
+            schedule_callback(org, customer, actor, callback, event=event)
         if dispute is not None:
             _follow_agreement(org, customer, "disputa", actor)
         elif promise is not None:
@@ -254,3 +266,49 @@ def save_exchange_rate(org: Organization, currency: str, text: str, actor=None):
     row, _created = ExchangeRate.objects.update_or_create(organization=org, currency=currency,
                                                           defaults={"rate": rate, "updated_by": actor})
     return row
+
+
+# ---------------------------------------------------------------- callbacks and the inbox
+def schedule_callback(org: Organization, customer: Customer, actor, callback: CallbackInput, *,
+                      event: TimelineEvent | None = None, now: dt.datetime | None = None) -> Task:
+    """A call task at the moment the debtor asked for, on their clock, for the agent who agreed it.
+
+    Refused (``WorkspaceError``, nothing written) when the moment is past or outside the contact
+    rules of the debtor's country (``callbacks.resolve`` says why).
+    """
+    from cobro.ledger.services import create_task
+    from cobro.workspace.callbacks import CallbackRefused, resolve
+
+    try:
+        moment = resolve(org, customer, callback.date, callback.time, now=now)
+    except CallbackRefused as exc:
+        raise WorkspaceError(str(exc)) from None
+    hhmm = moment.local.strftime("%H:%M")
+    data = {"at": moment.at.isoformat(), "local_time": hhmm, "zone": moment.zone,
+            "local_date": moment.local.date().isoformat()}
+    with transaction.atomic():
+        if event is not None:
+            data["event_id"] = event.pk
+        key = f"callback:{event.pk}" if event is not None else f"callback:{customer.pk}:{moment.at.isoformat()}"
+        task = create_task(org, customer, "callback", f"Volver a llamar a las {hhmm} ({moment.zone})",
+                           moment.local.date(), source_key=key, data=data, assignee=actor)
+        record_event(org, customer, "callback.scheduled",
+                     f"Volver a llamar el {moment.local.date():%d-%m-%Y} a las {hhmm} ({moment.zone})",
+                     data={**data, "task_id": task.pk}, actor=actor)
+    return task
+
+
+def close_inbox_item(org: Organization, task: Task, actor) -> TimelineEvent:
+    """Mark one inbox item handled: its task is done, and the customer's timeline says who did it."""
+    from cobro.workspace.inbox import TASK_KINDS, kind_of
+
+    if task.organization_id != org.pk or task.kind not in TASK_KINDS:
+        raise WorkspaceError(_("Ese elemento no está en la bandeja de esta organización."))
+    with transaction.atomic():
+        locked = Task.objects.for_org(org).select_for_update().get(pk=task.pk)
+        if locked.status != Task.Status.OPEN:
+            raise WorkspaceError(_("Otra persona ya atendió este elemento."))
+        complete_task(locked, "handled", actor=actor)
+        kind = kind_of(locked)
+        return record_event(org, locked.customer_id, "inbox.done", f"Bandeja: atendido ({kind})",
+                            data={"task_id": locked.pk, "kind": kind, "task_kind": locked.kind}, actor=actor)

@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import slugify
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -41,8 +43,22 @@ def _other_pages():
     return pages
 
 
+def worker_status(now=None) -> dict | None:
+    """When the background worker last ran (its heartbeat), for the line on every settings page."""
+    try:
+        from cobro.dunning import heartbeat
+    except ImportError:  # pragma: no cover - the workspace without the dunning app
+        return None
+    now = now or timezone.now()
+    row = heartbeat.last_beat()
+    if row is None:
+        return {"never": True, "stale": True}
+    return {"never": False, "at": row.beat_at, "ago": timesince(row.beat_at, now, depth=1),
+            "stale": heartbeat.is_stale(row, now)}
+
+
 def settings_tabs(active):
-    return {"active": active, "other_pages": _other_pages()}
+    return {"active": active, "other_pages": _other_pages(), "worker": worker_status()}
 
 
 @require_role("manager")

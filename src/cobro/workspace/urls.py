@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cobro.workspace import import_views, policy_views, settings_views, views
+from cobro.workspace import customers_views, import_views, policy_views, search_views, settings_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -13,10 +13,18 @@ urlpatterns = [
     path("tasks/<int:pk>/form/", views.task_form, name="task_form"),
     path("tasks/<int:pk>/approve/", views.task_approve, name="task_approve"),
     path("tasks/approve/", views.tasks_approve, name="tasks_approve"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/done/", views.inbox_done, name="inbox_done"),
+    path("team/", views.team, name="team"),
     path("board/", views.board, name="board"),
     path("board/column/<slug:stage>/", views.board_column, name="board_column"),
     path("board/move/<int:pk>/", views.board_move, name="board_move"),
-    path("customers/", views.customers, name="customers"),
+    path("search/", search_views.search_page, name="search"),
+    path("customers/", customers_views.customers, name="customers"),
+    path("customers/export.<str:fmt>", customers_views.customers_export, name="customers_export"),
+    path("customers/bulk/", customers_views.customers_bulk, name="customers_bulk"),
+    path("customers/views/", customers_views.view_save, name="customers_view_save"),
+    path("customers/views/<int:pk>/delete/", customers_views.view_delete, name="customers_view_delete"),
     path("customers/<int:pk>/", views.customer_detail, name="customer"),
     path("customers/<int:pk>/timeline/", views.customer_timeline, name="customer_timeline"),
     path("customers/<int:pk>/call/", views.customer_call, name="customer_call"),
@@ -33,6 +41,7 @@ urlpatterns = [
     path("settings/team/", settings_views.settings_team, name="settings_team"),
     path("settings/rates/", settings_views.settings_rates, name="settings_rates"),
     path("settings/policies/", policy_views.settings_policies, name="settings_policies"),
+    path("settings/policies/<str:code>/edit/", policy_views.settings_policy_edit, name="settings_policy_edit"),
     path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
     path("invitation/<str:token>/", settings_views.invitation, name="invitation"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),

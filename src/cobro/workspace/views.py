@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -224,10 +223,13 @@ def _log_from_form(request, customer, form, task=None):
         invoice = get_object_or_404(Invoice.objects.for_org(request.org), pk=d["dispute_invoice"],
                                     customer=customer)
         dispute = services.DisputeInput(invoice, d["dispute_reason"], d["dispute_text"])
+    callback = None
+    if d.get("callback_date") and d.get("callback_time"):
+        callback = services.CallbackInput(d["callback_date"], d["callback_time"])
     try:
         services.log_call(request.org, customer, request.user, outcome=d["outcome"], reason=d.get("reason", ""),
                           note=d.get("note", ""), task=task, promise=promise,
-                          plan_proposal=d.get("plan_proposal", ""), dispute=dispute)
+                          plan_proposal=d.get("plan_proposal", ""), dispute=dispute, callback=callback)
     except (services.WorkspaceError, ValidationError, ValueError) as exc:
         return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
     return None
@@ -377,21 +379,6 @@ def board_move(request, pk: int):
     messages.success(request, _("%(c)s pasó a «%(s)s».") % {"c": customer.name,
                                                            "s": dict(boardlib.stages(request.org)).get(to_stage)})
     return redirect(_safe_next(request, "/board/"))
-
-
-# ---------------------------------------------------------------- customers
-@require_GET
-@require_role("viewer")
-def customers(request):
-    q = request.GET.get("q", "").strip()
-    qs = Customer.objects.for_org(request.org).select_related("owner").order_by("name")
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(ref__iexact=q) | Q(tax_id__iexact=q))
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    day = org_today(request.org)
-    bals = boardlib.balances(request.org, day, customer_ids=[c.pk for c in page])
-    rows = [(c, bals.get(c.pk)) for c in page]
-    return render(request, "workspace/customers.html", {"page": page, "rows": rows, "q": q, "day": day})
 
 
 # ---------------------------------------------------------------- customer page
@@ -628,3 +615,71 @@ def case_file(request, pk: int):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="expediente-{customer.ref}.pdf"'
     return response
+
+
+# ---------------------------------------------------------------- inbox
+@require_GET
+@require_role("viewer")
+def inbox(request):
+    """What needs someone: replies, broken promises and plans, failed messages, open disputes."""
+    from cobro.workspace import inbox as inboxlib
+
+    kind = request.GET.get("kind", "")
+    if kind not in inboxlib.KINDS:
+        kind = ""
+    page = Paginator(inboxlib.open_items(request.org, kind).select_related("customer", "assignee"), 50
+                     ).get_page(request.GET.get("page"))
+    items = inboxlib.attach_details(request.org, list(page))
+    return render(request, "workspace/inbox.html", {
+        "page": page, "items": items, "kind": kind, "kinds": list(inboxlib.KINDS.items()),
+        "can_act": request.membership.can("agent")})
+
+
+@require_POST
+@require_role("agent")
+def inbox_done(request, pk: int):
+    """Mark one item handled; under htmx the item leaves the list and the badge is redrawn."""
+    from cobro.workspace import inbox as inboxlib
+
+    task = get_object_or_404(Task.objects.for_org(request.org).select_related("customer"), pk=pk,
+                             kind__in=inboxlib.TASK_KINDS)
+    try:
+        services.close_inbox_item(request.org, task, request.user)
+    except services.WorkspaceError as exc:
+        if request.htmx:
+            # 200: htmx does not swap error answers. Someone else handled it: it leaves the list anyway.
+            return _inbox_done(request, task, error=str(exc))
+        messages.error(request, str(exc))
+        return redirect(_safe_next(request, "/inbox/"))
+    done = _("Atendido: %(c)s.") % {"c": task.customer.name}
+    if request.htmx:
+        return _inbox_done(request, task, done=done)
+    messages.success(request, done)
+    return redirect(_safe_next(request, "/inbox/"))
+
+
+def _inbox_done(request, task, **extra):
+    """What replaces a handled item: nothing in the list, the status line, and the counts redrawn."""
+    from cobro.workspace import inbox as inboxlib
+
+    kind = request.POST.get("kind", "")
+    total = inboxlib.count(request.org)
+    listed = inboxlib.open_items(request.org, kind).count() if kind in inboxlib.KINDS else total
+    return render(request, "workspace/partials/inbox_done.html",
+                  {"task": task, "inbox_count": total, "listed": listed, **extra})
+
+
+# ---------------------------------------------------------------- team figures
+@require_GET
+@require_role("manager")
+def team(request):
+    """Per agent and ISO week: calls, reach rate, promises made and kept, money collected."""
+    from cobro.workspace import team as teamlib
+
+    try:
+        weeks = min(max(int(request.GET.get("weeks", teamlib.DEFAULT_WEEKS)), 1), teamlib.MAX_WEEKS)
+    except ValueError:
+        weeks = teamlib.DEFAULT_WEEKS
+    report = teamlib.figures(request.org, org_today(request.org), weeks)
+    return render(request, "workspace/team.html", {"report": report, "weeks": weeks,
+                                                   "week_choices": teamlib.WEEK_CHOICES})

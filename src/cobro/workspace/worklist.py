@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from cobro.engine.money import exponent, format_money
 from cobro.ledger.models import Contact, Invoice, Organization, Task, TimelineEvent
+from cobro.workspace.inbox import INBOX_ONLY
 from cobro.workspace.scripts import load_scripts, normalize_language, render_script, situation_for
 from cobro.workspace.services import exchange_rates
 
@@ -34,7 +35,7 @@ KIND_LABELS = {
     "unreachable": gettext_lazy("Sin forma de contacto"), "promise_broken": gettext_lazy("Promesa incumplida"),
     "instalment_late": gettext_lazy("Cuota atrasada"), "plan_proposal": gettext_lazy("Propuesta de plan"),
     "dispute_resolved": gettext_lazy("Reclamo resuelto"), "agreement_broken": gettext_lazy("Acuerdo incumplido"),
-    APPROVAL: gettext_lazy("Aprobación"),
+    "callback": gettext_lazy("Volver a llamar"), APPROVAL: gettext_lazy("Aprobación"),
 }
 
 
@@ -82,7 +83,8 @@ def worklist(org: Organization, user, today: dt.date, language: str = "es", appr
     # The cycle gives approval tasks to the customer's owner, usually an agent who may not approve:
     # every manager sees them all, agents none.
     tasks = tasks.filter(mine | Q(kind=APPROVAL)) if approvals else tasks.filter(mine).exclude(kind=APPROVAL)
-    tasks = list(tasks.select_related("customer").order_by("due_on", "id"))
+    # A dispute waits in the inbox for someone to answer it: it is not a call of the day.
+    tasks = list(tasks.exclude(kind__in=INBOX_ONLY).select_related("customer").order_by("due_on", "id"))
     ids = {t.customer_id for t in tasks}
     invoices: dict[int, list[Invoice]] = defaultdict(list)
     for inv in (Invoice.objects.for_org(org).filter(customer_id__in=ids, status=Invoice.Status.OPEN)

@@ -22,9 +22,14 @@ FORMATS = ("camt053", "mt940", "ofx", "n43", "csv")
 class StatementError(ValueError):
     """The file cannot be read as a statement; ``line`` is the line of the file (1-based) at fault."""
 
-    def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, line: int, message: str | Text):
+        super().__init__(f"line {line}: {message}")  # English: the command line's and the logs' words
         self.line, self.message = line, message
+
+    def localized(self) -> str:
+        """``line N: message`` in the active language ("línea N: ..." in Spanish)."""
+        return Text(gettext_noop("línea %(line)s: %(message)s"), line=self.line,
+                    message=self.message if isinstance(self.message, Text) else str(self.message)).localized()
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class Statement:
     opening: Decimal | None = None
     closing: Decimal | None = None
     entries: list[Entry] = field(default_factory=list)
+    schema_checked: bool = False  # CAMT.053: valid against ISO 20022's schema (installed, see iso20022)
 
 
 def detect(data: bytes) -> str:

@@ -3,7 +3,9 @@
 Read with lxml with every door shut: no DTDs, no entities, no network (a statement is untrusted
 input, and an XML entity can read files or call out). Elements are found by local name within the
 document's own camt.053 namespace, so the versions' differences are handled where they are:
-001.08 moved the status to ``Sts/Cd`` and the parties to ``Dbtr/Pty``.
+001.03 repeats the amount in each transaction, 001.07 moved the status to ``Sts/Cd`` and the parties
+to ``Dbtr/Pty``. When ISO 20022's schema for the version is installed (``formats.iso20022``) the
+document must also be valid against it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from cobro.payments.formats import Entry, Statement, StatementError
+from cobro.engine.text import Text, gettext_noop
+from cobro.payments.formats import Entry, Statement, StatementError, iso20022
 
 _NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(0[2-8])$")
 # Bank transaction codes that are the bank's own charges (ISO external code list: CHRG, COMM, fees).
@@ -28,15 +31,15 @@ def _parser() -> etree.XMLParser:
 
 def parse_camt053(data: bytes) -> Statement:
     if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
-        raise StatementError(1, "the XML declares a DOCTYPE or entities, which a CAMT.053 file never has")
+        raise StatementError(1, Text(gettext_noop("el XML declara un DOCTYPE o entidades, algo que un archivo CAMT.053 nunca tiene")))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise StatementError(exc.lineno or 1, f"not well-formed XML: {exc.msg}") from None
+        raise StatementError(exc.lineno or 1, Text(gettext_noop("el XML está mal formado: %(error)s"), error=exc.msg)) from None
     ns = etree.QName(root).namespace or ""
     match = _NS.match(ns)
     if not match:
-        raise StatementError(root.sourceline or 1, f"not a CAMT.053 001.02–001.08 document (namespace {ns!r})")
+        raise StatementError(root.sourceline or 1, Text(gettext_noop("no es un documento CAMT.053 001.02–001.08 (espacio de nombres %(namespace)s)"), namespace=repr(ns)))
     q = lambda path: "/".join(f"c:{p}" for p in path.split("/"))  # noqa: E731
     nsmap = {"c": ns}
 
@@ -52,15 +55,15 @@ def parse_camt053(data: bytes) -> Statement:
 
     stmts = root.findall(q("BkToCstmrStmt/Stmt"), nsmap)
     if not stmts:
-        raise StatementError(root.sourceline or 1, "no BkToCstmrStmt/Stmt element")
+        raise StatementError(root.sourceline or 1, Text(gettext_noop("falta el elemento BkToCstmrStmt/Stmt")))
     result = Statement(format="camt053")
     for stmt in stmts:
         acct = find(stmt, "Acct")
         account = text(acct, "Id/IBAN", "Id/Othr/Id")
         if not account:
-            raise StatementError(stmt.sourceline, "Stmt has no Acct/Id (IBAN or Othr/Id)")
+            raise StatementError(stmt.sourceline, Text(gettext_noop("Stmt no tiene Acct/Id (IBAN u Othr/Id)")))
         if result.account and account != result.account:
-            raise StatementError(stmt.sourceline, "the file holds statements of more than one account")
+            raise StatementError(stmt.sourceline, Text(gettext_noop("el archivo trae estados de más de una cuenta")))
         result.account = account
         result.currency = text(acct, "Ccy") or result.currency
         result.statement_id = text(stmt, "Id")
@@ -78,6 +81,8 @@ def parse_camt053(data: bytes) -> Statement:
             result.entries.append(_entry(ntry, find, text))
     if result.date is None and result.entries:
         result.date = max(e.booking_date for e in result.entries)
+    # After the reader's own checks (their messages say more than a schema's), the standard's schema.
+    result.schema_checked = iso20022.validate(root, match.group(1))
     return result
 
 
@@ -85,20 +90,20 @@ def _entry(ntry, find, text) -> Entry:
     line = ntry.sourceline or 1
     amt = find(ntry, "Amt")
     if amt is None:
-        raise StatementError(line, "Ntry has no Amt")
+        raise StatementError(line, Text(gettext_noop("Ntry no tiene Amt")))
     amount = _amount(amt, line)
     currency = (amt.get("Ccy") or "").strip().upper()
     if not currency:
-        raise StatementError(amt.sourceline or line, "Amt has no Ccy attribute")
+        raise StatementError(amt.sourceline or line, Text(gettext_noop("Amt no tiene el atributo Ccy")))
     indicator = text(ntry, "CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
-        raise StatementError(line, f"CdtDbtInd is {indicator!r}, expected CRDT or DBIT")
+        raise StatementError(line, Text(gettext_noop("CdtDbtInd es %(value)s y debe ser CRDT o DBIT"), value=repr(indicator)))
     status = text(ntry, "Sts/Cd", "Sts")
     booked = text(ntry, "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt")
     if not booked:
-        raise StatementError(line, "Ntry has no BookgDt")
+        raise StatementError(line, Text(gettext_noop("Ntry no tiene BookgDt")))
     tx = find(ntry, "NtryDtls/TxDtls")
-    # 001.02–001.07: RltdPties/Dbtr/Nm; 001.08: RltdPties/Dbtr/Pty/Nm.
+    # 001.02–001.06: RltdPties/Dbtr/Nm; 001.07 on: RltdPties/Dbtr/Pty/Nm.
     payer = "Dbtr" if indicator == "CRDT" else "Cdtr"
     counterparty = text(tx, f"RltdPties/{payer}/Nm", f"RltdPties/{payer}/Pty/Nm") if tx is not None else ""
     tax_id = text(tx, f"RltdPties/{payer}/Id/OrgId/Othr/Id", f"RltdPties/{payer}/Pty/Id/OrgId/Othr/Id",
@@ -125,14 +130,13 @@ def _entry(ntry, find, text) -> Entry:
 
 def _amount(el, line: int) -> Decimal:
     if el is None or not (el.text or "").strip():
-        raise StatementError(line, "an amount (Amt) is missing")
+        raise StatementError(line, Text(gettext_noop("falta un monto (Amt)")))
     try:
         value = Decimal(el.text.strip())
     except InvalidOperation:
-        raise StatementError(el.sourceline or line, f"{el.text.strip()!r} is not an amount") from None
+        raise StatementError(el.sourceline or line, Text(gettext_noop("%(value)s no es un monto"), value=repr(el.text.strip()))) from None
     if value < 0 or not value.is_finite():
-        raise StatementError(el.sourceline or line, f"{el.text.strip()!r}: CAMT amounts are positive, "
-                             "the sign is in CdtDbtInd")
+        raise StatementError(el.sourceline or line, Text(gettext_noop("%(value)s: los montos CAMT son positivos, el signo va en CdtDbtInd"), value=repr(el.text.strip())))
     return value
 
 
@@ -140,4 +144,4 @@ def _date(value: str, line: int) -> dt.date:
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise StatementError(line, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise StatementError(line, Text(gettext_noop("%(value)s no es una fecha (AAAA-MM-DD)"), value=repr(value))) from None

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import mt940
 
+from cobro.engine.text import Text, gettext_noop
 from cobro.payments.formats import Entry, Statement, StatementError
 
 _FEE_TYPES = {"NCHG", "NCOM", "FCHG", "FCOM", "NINT"}
@@ -25,21 +26,21 @@ def parse_mt940(data: bytes) -> Statement:
     lines = text.split("\n")
     positions = [n for n, ln in enumerate(lines, start=1) if ln.strip().startswith(":61:")]
     if ":20:" not in text:
-        raise StatementError(1, "not an MT940 statement (no :20: transaction reference)")
+        raise StatementError(1, Text(gettext_noop("no es un estado MT940 (falta la referencia :20:)")))
     if ":60F:" not in text and ":60M:" not in text:
-        raise StatementError(1, "the MT940 statement has no opening balance (:60F:)")
+        raise StatementError(1, Text(gettext_noop("el estado MT940 no tiene saldo inicial (:60F:)")))
     for n, ln in enumerate(lines, start=1):
         if ln.startswith(":61:") and not re.match(r"^:61:\d{6}(\d{4}|\s{4})?R?[CD][A-Z]?\d[\d,]*", ln):
-            raise StatementError(n, f"the :61: statement line is not valid: {ln[:40]!r}")
+            raise StatementError(n, Text(gettext_noop("la línea de movimiento :61: no es válida: %(value)s"), value=repr(ln[:40])))
     try:
         transactions = mt940.models.Transactions()
         transactions.parse(text)
     except Exception as exc:  # the package raises bare RuntimeError/ValueError for broken tags
-        raise StatementError(1, f"not a valid MT940 statement: {exc}") from None
+        raise StatementError(1, Text(gettext_noop("no es un estado MT940 válido: %(error)s"), error=str(exc))) from None
     head = transactions.data
     account = str(head.get("account_identification") or "").strip()
     if not account:
-        raise StatementError(1, "the MT940 statement has no account (:25:)")
+        raise StatementError(1, Text(gettext_noop("el estado MT940 no dice la cuenta (:25:)")))
     closing = head.get("final_closing_balance")
     opening = head.get("final_opening_balance")
     currency = str(head.get("currency") or (opening.amount.currency if opening is not None else "") or "")
@@ -50,7 +51,7 @@ def parse_mt940(data: bytes) -> Statement:
                        closing=_signed(closing) if closing is not None else None)
     if len(transactions.transactions) != len(positions):
         raise StatementError(positions[0] if positions else 1,
-                             f"{len(positions)} :61: lines but {len(transactions.transactions)} readable")
+                             Text(gettext_noop("%(lines)s líneas :61: pero solo %(read)s legibles"), lines=len(positions), read=len(transactions.transactions)))
     for tx, line in zip(transactions.transactions, positions, strict=True):
         d = tx.data
         amount = d["amount"].amount

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from cobro.engine.text import Text, gettext_noop
 from cobro.payments.formats import Entry, Statement, StatementError
 
 _ISO_NUMERIC = {"978": "EUR", "840": "USD", "826": "GBP", "756": "CHF", "152": "CLP", "170": "COP",
@@ -54,9 +55,9 @@ def parse_n43(data: bytes) -> Statement:
         if len(rec) < 80:
             rec = rec.ljust(80)
         elif len(rec) > 80:
-            raise StatementError(n, f"a Norma 43 record has 80 characters, this one has {len(rec)}")
+            raise StatementError(n, Text(gettext_noop("un registro Norma 43 tiene 80 caracteres y este tiene %(count)s"), count=len(rec)))
         if ended:
-            raise StatementError(n, "records after the end-of-file record 88")
+            raise StatementError(n, Text(gettext_noop("hay registros después del registro de fin de archivo 88")))
         kind = rec[:2]
         records += 1
         if kind == "11":
@@ -66,21 +67,21 @@ def parse_n43(data: bytes) -> Statement:
             header_count += 1
             result.account = f"{rec[2:6]}{rec[6:10]}{rec[10:20]}"
             if not result.account.isdigit():
-                raise StatementError(n, "the account (columns 3–20) must be digits")
+                raise StatementError(n, Text(gettext_noop("la cuenta (columnas 3–20) debe ser de dígitos")))
             code = rec[47:50]
             currency = _ISO_NUMERIC.get(code, "")
             if not currency:
-                raise StatementError(n, f"currency code {code!r} (columns 48–50) is not a known ISO 4217 number")
+                raise StatementError(n, Text(gettext_noop("el código de moneda %(code)s (columnas 48–50) no es un número ISO 4217 conocido"), code=repr(code)))
             result.currency = currency
             result.opening = _amount(rec[33:47], n) * (-1 if rec[32] == "1" else 1)
             result.date = _date(rec[26:32], n)
         elif kind == "22":
             if not header_seen:
-                raise StatementError(n, "a movement (22) before the account header (11)")
+                raise StatementError(n, Text(gettext_noop("un movimiento (22) antes de la cabecera de cuenta (11)")))
             flush()
             sign = rec[27]
             if sign not in "12":
-                raise StatementError(n, f"debit/credit mark (column 28) is {sign!r}, expected 1 or 2")
+                raise StatementError(n, Text(gettext_noop("la marca de cargo/abono (columna 28) es %(value)s y debe ser 1 o 2"), value=repr(sign)))
             amount = _amount(rec[28:42], n)
             counts["credits" if sign == "2" else "debits"] += 1
             counts["sum_credits" if sign == "2" else "sum_debits"] += amount
@@ -92,20 +93,18 @@ def parse_n43(data: bytes) -> Statement:
                            fee=concept == "17", source_line=n, _texts=[ref2])
         elif kind == "23":
             if pending is None:
-                raise StatementError(n, "a complementary concept (23) without its movement (22)")
+                raise StatementError(n, Text(gettext_noop("un concepto complementario (23) sin su movimiento (22)")))
             pending["_texts"].extend([rec[4:42].strip(), rec[42:80].strip()])
         elif kind == "24":
             if pending is None:
-                raise StatementError(n, "an equivalence record (24) without its movement (22)")
+                raise StatementError(n, Text(gettext_noop("un registro de equivalencia (24) sin su movimiento (22)")))
         elif kind == "33":
             flush()
             expected = (int(_digits(rec[20:25], n)), _amount(rec[25:39], n), int(_digits(rec[39:44], n)),
                         _amount(rec[44:58], n))
             found = (counts["debits"], counts["sum_debits"], counts["credits"], counts["sum_credits"])
             if expected != found:
-                raise StatementError(n, f"the totals record says {expected[0]} debits for {expected[1]} and "
-                                        f"{expected[2]} credits for {expected[3]}, the movements add up to "
-                                        f"{found[0]} for {found[1]} and {found[2]} for {found[3]}")
+                raise StatementError(n, Text(gettext_noop("el registro de totales dice %(debits)s cargos por %(debit_total)s y %(credits)s abonos por %(credit_total)s; los movimientos suman %(found_debits)s por %(found_debit_total)s y %(found_credits)s por %(found_credit_total)s"), debits=expected[0], debit_total=expected[1], credits=expected[2], credit_total=expected[3], found_debits=found[0], found_debit_total=found[1], found_credits=found[2], found_credit_total=found[3]))
             result.closing = _amount(rec[59:73], n) * (-1 if rec[58] == "1" else 1)
             counts = {"debits": 0, "credits": 0, "sum_debits": Decimal(0), "sum_credits": Decimal(0)}
         elif kind == "88":
@@ -114,20 +113,20 @@ def parse_n43(data: bytes) -> Statement:
             # Banks differ on whether the count includes the 11/33 records: accept either reading.
             movements = records - 1 - 2 * sum(1 for _ in range(header_count))
             if declared not in (records - 1, records, movements):
-                raise StatementError(n, f"the end record counts {declared} records, the file has {records - 1}")
+                raise StatementError(n, Text(gettext_noop("el registro final cuenta %(declared)s registros y el archivo tiene %(found)s"), declared=declared, found=records - 1))
         else:
-            raise StatementError(n, f"unknown record type {kind!r} (Norma 43 has 11, 22, 23, 24, 33, 88)")
+            raise StatementError(n, Text(gettext_noop("tipo de registro desconocido %(kind)s (Norma 43 tiene 11, 22, 23, 24, 33, 88)"), kind=repr(kind)))
     flush()
     if not header_seen:
-        raise StatementError(1, "not a Norma 43 file (no account header record 11)")
+        raise StatementError(1, Text(gettext_noop("no es un archivo Norma 43 (falta la cabecera de cuenta 11)")))
     if not ended:
-        raise StatementError(records or 1, "the file is cut short: no end-of-file record 88")
+        raise StatementError(records or 1, Text(gettext_noop("el archivo está cortado: falta el registro de fin de archivo 88")))
     return result
 
 
 def _digits(text: str, line: int) -> str:
     if not text.isdigit():
-        raise StatementError(line, f"{text!r} should be digits")
+        raise StatementError(line, Text(gettext_noop("%(value)s debería ser de dígitos"), value=repr(text)))
     return text
 
 
@@ -139,4 +138,4 @@ def _date(text: str, line: int) -> dt.date:
     try:
         return dt.date(2000 + int(_digits(text, line)[:2]), int(text[2:4]), int(text[4:6]))
     except ValueError:
-        raise StatementError(line, f"{text!r} is not a date (YYMMDD)") from None
+        raise StatementError(line, Text(gettext_noop("%(value)s no es una fecha (AAMMDD)"), value=repr(text))) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+from cobro.engine.text import Text, gettext_noop
 from cobro.payments.formats import Entry, Statement, StatementError
 
 _FEES = {"FEE", "SRVCHG"}
@@ -22,12 +23,12 @@ def parse_ofx(data: bytes) -> Statement:
         tree.parse(io.BytesIO(data))
         ofx = tree.convert()
     except Exception as exc:  # ofxtools raises several of its own types (header, SGML, value errors)
-        raise StatementError(_line_of(data, exc), f"not a valid OFX file: {exc}") from None
+        raise StatementError(_line_of(data, exc), Text(gettext_noop("no es un archivo OFX válido: %(error)s"), error=str(exc))) from None
     statements = list(getattr(ofx, "statements", []) or [])
     if not statements:
-        raise StatementError(1, "the OFX file has no bank statement (STMTRS)")
+        raise StatementError(1, Text(gettext_noop("el archivo OFX no trae un estado bancario (STMTRS)")))
     if len(statements) > 1:
-        raise StatementError(1, "the OFX file holds more than one statement: import them one at a time")
+        raise StatementError(1, Text(gettext_noop("el archivo OFX trae más de un estado: impórtelos de a uno")))
     stmt = statements[0]
     raw = data.decode("latin-1")
     ledger = getattr(stmt, "ledgerbal", None)

@@ -89,7 +89,9 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
         raw_date = cells[cols["date"]] if cols["date"] < len(cells) else ""
         if not get("date") and not get("amount") and not get("credit") and not get("debit"):
             continue
-        if normalize_header(get("text")).startswith(("saldoinicial", "saldofinal", "saldoanterior", "total")):
+        text = get("text")
+        norm = normalize_header(text[:60])  # the words it starts with are all that is looked at
+        if norm.startswith(("saldoinicial", "saldofinal", "saldoanterior", "total")):
             continue  # summary lines some banks put between movements
         cur = (get("currency") or currency).upper()
         if not cur:
@@ -109,15 +111,14 @@ def parse_table(data: bytes, *, mapping: dict | None = None, currency: str = "")
             raise StatementError(row_no, message_of(exc)) from None
         if amount == 0:
             raise StatementError(row_no, Text(gettext_noop("el monto es cero o falta")))
-        text = get("text")
         result.entries.append(Entry(
             booking_date=booking, amount=from_minor(amount, cur) if isinstance(amount, int) else Decimal(amount),
             currency=cur, text=text, counterparty=get("counterparty"),
             counterparty_account=get("counterparty_account"), counterparty_tax_id=get("tax_id"),
             reference=get("reference"), bank_ref="",
             value_date=_date(cells[cols["value_date"]], order, row_no) if get("value_date") else None,
-            reversal=normalize_header(text).startswith(("reversa", "anulacion", "devolucion", "extorno")),
-            fee=normalize_header(text).startswith(("comision", "cargocomision", "ivacomision", "impuesto",
+            reversal=norm.startswith(("reversa", "anulacion", "devolucion", "extorno")),
+            fee=norm.startswith(("comision", "cargocomision", "ivacomision", "impuesto",
                                                    "gmf", "4x1000", "itf")),
             source_line=row_no))
         if get("balance"):

@@ -89,3 +89,27 @@ def bucket_badge(invoice) -> str:
     days = getattr(invoice, "days_overdue", 0) or 0
     kind = "ok" if not days else "danger" if days > 60 else "warn" if days > 30 else "info"
     return format_html('<span class="badge badge-{}">{}</span>', kind, invoice.bucket)
+
+
+@register.filter
+def percent(value) -> str:
+    """A share (0.4567) as the reader writes a percentage: "46 %" in Spanish, "46%" in English."""
+    if value is None:
+        return "—"
+    from babel.numbers import format_percent
+    from django.utils.translation import to_locale
+
+    return format_percent(value, locale=to_locale(get_language() or "es"))
+
+
+@register.simple_tag(takes_context=True)
+def inbox_count(context) -> int:
+    """Items waiting in the organization's inbox, for the top bar: one COUNT, once per request."""
+    request, org = context.get("request"), context.get("org")
+    if request is None or org is None:
+        return 0
+    if not hasattr(request, "_cobro_inbox_count"):
+        from cobro.workspace.inbox import count
+
+        request._cobro_inbox_count = count(org)
+    return request._cobro_inbox_count

@@ -2,7 +2,9 @@ import threading
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from cobro.dunning import heartbeat
 from cobro.dunning.tasks import enqueue_due
 
 
@@ -13,31 +15,53 @@ def deliver_webhooks():
     deliver_due()
 
 
+def deliver_outbox(stand_in: str | None = None) -> dict:
+    """Every due message of every organization (a message sent by hand leaves on the next pass)."""
+    try:
+        from cobro.messaging import outbox
+    except ImportError:  # pragma: no cover - an installation without the messaging app
+        return {}
+    return outbox.deliver(None, stand_in=stand_in).as_dict()
+
+
 class Command(BaseCommand):
     help = ("Run the background worker: enqueue each organization's daily cycle at its local hour "
-            "(option cycle_hour, default 08:00) and process the task queue (messages to the outbox...).")
+            "(option cycle_hour, default 08:00), deliver the outbox and the webhooks that are due, process "
+            "the task queue, and record a heartbeat on every pass (shown on the settings pages).")
 
     def add_arguments(self, parser):
-        parser.add_argument("--every", type=int, default=60, help="seconds between schedule checks (default 60)")
+        parser.add_argument("--every", type=int, default=60, help="seconds between passes (default 60)")
         parser.add_argument("--once", action="store_true",
-                            help="enqueue what is due, process the queue until empty, and exit")
+                            help="one pass: enqueue what is due, deliver, process the queue until empty, and exit")
+        parser.add_argument("--demo", action="store_true",
+                            help="messages of channels that are turned off leave through the demo transport "
+                                 "instead of failing (what `cobro run` uses for the demo)")
 
-    def handle(self, *args, every, once, **opts):
+    def one_pass(self, enqueued: set, stand_in: str | None, started, process_queue=None) -> None:
+        queued = enqueue_due(already=enqueued)
+        for pk, day in queued:
+            self.stdout.write(f"enqueued cycle of organization {pk} for {day}")
+        if process_queue is not None:
+            process_queue()
+        report = deliver_outbox(stand_in)
+        if report.get("sent") or report.get("failed"):
+            self.stdout.write(f"outbox: {report}")
+        deliver_webhooks()
+        heartbeat.beat(last={"cycles": len(queued), "outbox": report}, started_at=started)
+
+    def handle(self, *args, every, once, demo, **opts):
         enqueued: set = set()
+        stand_in = "demo" if demo else None
+        started = timezone.now()
         if once:
-            for pk, day in enqueue_due(already=enqueued):
-                self.stdout.write(f"enqueued cycle of organization {pk} for {day}")
-            call_command("db_worker", batch=True)
-            deliver_webhooks()
+            self.one_pass(enqueued, stand_in, started, lambda: call_command("db_worker", batch=True))
             return
         stop = threading.Event()
 
         def schedule():
             while not stop.is_set():
                 try:
-                    for pk, day in enqueue_due(already=enqueued):
-                        self.stdout.write(f"enqueued cycle of organization {pk} for {day}")
-                    deliver_webhooks()
+                    self.one_pass(enqueued, stand_in, started)
                 except Exception as exc:  # a bad moment of the database must not kill the scheduler
                     self.stderr.write(f"scheduler: {exc}")
                 stop.wait(every)

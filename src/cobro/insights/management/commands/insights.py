@@ -1,4 +1,5 @@
-"""``cobro insights rebuild --org SLUG``: recompute the Dashboard's daily totals from the ledger."""
+"""``cobro insights rebuild|check --org SLUG``: the Dashboard's daily totals; ``cobro insights results --org
+SLUG --as-of DATE``: results per step, channel and template, kept for the Dashboard (run it nightly)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cobro.insights import totals
+from cobro.insights import results, totals
+from cobro.insights.management.commands.report import _date
 from cobro.ledger.models import Organization
 
 
@@ -22,8 +24,12 @@ class Command(BaseCommand):
                            ("check", "compare the kept totals with a recompute, changing nothing")):
             cmd = sub.add_parser(name, help=text)
             cmd.add_argument("--org", help="organization slug (default: every organization)")
+        cmd = sub.add_parser("results", help="results per step, channel and template against comparable "
+                                             "customers not contacted that day, kept for the Dashboard")
+        cmd.add_argument("--org", help="organization slug (default: every organization)")
+        cmd.add_argument("--as-of", type=_date, required=True, help="the day to compute for (YYYY-MM-DD)")
 
-    def handle(self, *args, sub, org=None, **opts):
+    def handle(self, *args, sub, org=None, as_of=None, **opts):
         if org:
             orgs = list(Organization.objects.filter(slug=org))
             if not orgs:
@@ -33,7 +39,10 @@ class Command(BaseCommand):
         differ = False
         for organization in orgs:
             start = time.perf_counter()
-            if sub == "rebuild":
+            if sub == "results":
+                out = {"organization": organization.slug, "as_of": as_of.isoformat(),
+                       "rows": results.compute_and_store(organization, as_of)}
+            elif sub == "rebuild":
                 days, applied = totals.rebuild(organization)
                 out = {"organization": organization.slug, "daily_rows": days, "applied_rows": applied}
             else:
