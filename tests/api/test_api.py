@@ -205,6 +205,11 @@ def test_einvoice_upload_imports_through_the_api(org):
     bad = Client().post("/api/v1/einvoices", {"files": [SimpleUploadedFile("x.xml", b"<Invoice")]},
                         HTTP_AUTHORIZATION=f"Bearer {key}")
     assert bad.status_code == 422 and "malformed XML" in bad.json()["errors"][0]["message"]
+    # A file named .zip that is not a zip archive is the sender's mistake, not a server error.
+    not_zip = Client().post("/api/v1/einvoices", {"files": [SimpleUploadedFile("lote.zip", b"0")]},
+                            HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert not_zip.status_code == 422, not_zip.content
+    assert not_zip.json()["errors"] == [{"field": "files", "message": "lote.zip: file: not a zip archive"}]
 
 
 def test_text_the_database_cannot_store_is_refused_by_field_before_any_write(writer, org):

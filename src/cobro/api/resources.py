@@ -588,10 +588,12 @@ def import_einvoices(request, files: list[UploadedFile] = File(...), dry_run: bo
     for f in files:
         if f.size > 5 * einvoice.p.MAX_BYTES:
             raise invalid("files", f"{f.name}: larger than {5 * einvoice.p.MAX_BYTES // 2**20} MB")
-        data = f.read()
-        name = f.name or "upload.xml"
-        received += einvoice.unzip(name, data) if name.lower().endswith(".zip") else [(name, data)]
     try:
+        for f in files:
+            data = f.read()
+            name = f.name or "upload.xml"
+            # A file named .zip that is not one is the sender's mistake (422), found while unzipping.
+            received += einvoice.unzip(name, data) if name.lower().endswith(".zip") else [(name, data)]
         result = einvoice.import_files(org(request), received, dry_run=dry_run)
     except einvoice.ImportFailed as failed:
         raise ApiProblem(422, "nothing was imported", errors=[
