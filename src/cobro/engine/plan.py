@@ -400,7 +400,7 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
         if notes is not None and items:
             notes.append(Text(gettext_noop("Acuerdos que se avisan hoy: %(items)s."),
                               items=Listing(tuple(ITEM_NAMES.get(i.kind, i.kind) for i in items))))
-        what = step_name(lead) if lead is not None else ITEM_NAMES.get(step, step)
+        what = None if notes is None else step_name(lead) if lead is not None else ITEM_NAMES.get(step, step)
         item_keys = tuple(i.key for i in items)
         channel = _channel(wanted, debtor, notes)
         if channel:
@@ -430,7 +430,7 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
             reason = "" if kind != "call_task" or "call" in debtor.reachable else NO_PHONE
             channel = {"call_task": "call", "letter": "letter"}.get(kind) or (
                 _channel("preferred", debtor, None) or "letter")
-            add(code, kind, channel, s.template, s.tone, ids, at, what=step_name(s),
+            add(code, kind, channel, s.template, s.tone, ids, at, what=step_name(s) if notes is not None else None,
                 status="pending_approval" if s.approval else "planned", reason=reason, to_stage=s.to_stage)
     return out
 
