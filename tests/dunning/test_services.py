@@ -61,17 +61,17 @@ def test_pause_stops_the_cycle_and_explain_says_why(org, book):
     created = run_cycle(org, D(2026, 3, 4)).created
     assert not [o for o in created if o["customer_ref"] == "K-2"]
     lines = services.explain(org, k2, D(2026, 3, 4))
-    assert any("I-3: en pausa manual hasta el 2026-03-10 (viaje del dueño)" in line for line in lines)
+    assert any("I-3: en pausa manual hasta el 10 de marzo de 2026 (viaje del dueño)" in line for line in lines)
     assert any("Hoy no hay ninguna acción" in line for line in lines)
 
 
 def test_explain_names_the_step_the_channel_and_the_rule(org, book):
     lines = services.explain(org, book["K-1"], D(2026, 3, 7))  # a Saturday; Chile allows Saturdays
     text = "\n".join(lines)
-    assert "I-2: vence el 2026-02-19 (16 días de atraso)" in text
-    assert "Acción +15: message por correo (overdue_firm)" in text
+    assert "I-2: vence el 19 de febrero de 2026 (16 días de atraso)" in text
+    assert "Recordatorio firme: mensaje por correo el 7 de marzo de 2026" in text
     sunday = "\n".join(services.explain(org, book["K-2"], D(2026, 3, 8)))
-    assert "los domingos no se contacta (CO)" in sunday and "2026-03-09" in sunday
+    assert "los domingos no se contacta (Colombia)" in sunday and "9 de marzo de 2026" in sunday
 
 
 def test_policy_yaml_round_trip_and_all_or_nothing(org, book):
@@ -206,7 +206,7 @@ def test_cycle_and_explain_commands(org, book):
     assert again.getvalue() == ""
     text = StringIO()
     call_command("explain", "K-1", "--org", "acme", "--as-of", "2026-03-04", stdout=text)
-    assert "Ya registrada: message +7" in text.getvalue()
+    assert "Ya registrada: mensaje, Segundo recordatorio, por correo" in text.getvalue()
     with pytest.raises(CommandError, match="no organization 'nope'"):
         call_command("cycle", "--org", "nope")
     with pytest.raises(CommandError, match="not a date"):

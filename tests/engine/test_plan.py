@@ -22,6 +22,7 @@ from cobro.engine.contact import (
 from cobro.engine.plan import candidates, plan
 from cobro.engine.policy import parse_policy
 from cobro.engine.snapshot import AgreementItem, Contacted, Debtor, Hold, OpenInvoice, Snapshot
+from cobro.engine.text import localized
 
 D = dt.date
 PRESETS = Path(__file__).resolve().parents[2] / "src" / "cobro" / "dunning" / "presets"  # not the working directory
@@ -83,8 +84,8 @@ def test_holds_stop_collection_and_are_explained():
                     holds=(Hold(1, "dispute", None, "monto incorrecto"), Hold(2, "promise", as_of, "paga el 10")))
     result = plan(snap, explain_for={1})
     assert result.decisions == []
-    text = " ".join(result.notes[1])
-    assert "F-1: en disputa (monto incorrecto)" in text and "F-2: en promesa de pago hasta el 2026-03-10" in text
+    text = " ".join(localized(n) for n in result.notes[1])
+    assert "F-1: en disputa (monto incorrecto)" in text and "F-2: en promesa de pago hasta el 10 de marzo de 2026" in text
     # The day after the promise date, collection resumes (at the next step that falls due).
     later = snapshot(as_of + dt.timedelta(8), snap.invoices, [debtor()], last_run=as_of + dt.timedelta(7),
                      holds=snap.holds)

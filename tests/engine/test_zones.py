@@ -20,6 +20,7 @@ from cobro.engine.contact import (
     rules_from_params,
     zone,
 )
+from cobro.engine.text import localized
 from cobro.engine.zones import Zones, candidate_zones, country_zones, phone_zones, zone_country
 
 D = dt.date
@@ -90,13 +91,14 @@ def test_an_empty_intersection_moves_the_contact_to_the_next_day_that_has_one():
     assert common_window(rules, D(2026, 3, 2), zones) is None
     at, reasons = next_slot(rules, frozenset(), zones, D(2026, 3, 2), "email", [])
     assert at == dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # 10:00 Madrid, 09:00 Canaries
-    assert reasons == ["el 2026-03-02 no hay una hora permitida a la vez en 2 zonas horarias"]
+    assert [localized(r) for r in reasons] == ["el 2 de marzo de 2026 no hay una hora permitida a la vez en 2 zonas horarias"]
     # Kaliningrad to Kamchatka (ten hours): the strict 09:00-19:00 never holds both; nothing is planned,
     # and the reasons say why.
     far = (zone("Europe/Kaliningrad"), zone("Asia/Kamchatka"))
     at, reasons = next_slot(STRICT, frozenset(), far, D(2026, 3, 2), "email", [])
-    assert at is None and "no hay una hora permitida a la vez en 2 zonas" in reasons[0]
-    assert all("no hay una hora" in r or "no se contacta" in r for r in reasons)
+    said = [localized(r) for r in reasons]
+    assert at is None and "no hay una hora permitida a la vez en 2 zonas" in said[0]
+    assert all("no hay una hora" in r or "no se contacta" in r for r in said)
 
 
 def _old_next_slot(rules, holidays, tz, start, channel, contacts):

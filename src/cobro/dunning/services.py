@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from cobro.engine.contact import STRICT, ContactRules, Loosening, RulesError, loosenings, rules_from_params
 from cobro.engine.policy import STAGES, Policy, PolicyError, dump_policy, parse_policy
@@ -146,29 +146,66 @@ def zones_sentence(names, source: str) -> str:
     return text
 
 
+#: The names of the shipped policy (presets/default_policy.yaml), for the catalogs: ``explain`` shows a
+#: policy's and a step's name translated while the organization keeps the shipped one.
+SHIPPED_NAMES = (
+    gettext_noop("Política estándar"),
+    gettext_noop("Recordatorio amable antes del vencimiento"),
+    gettext_noop("Aviso amable el día del vencimiento"),
+    gettext_noop("Primer recordatorio de factura vencida"),
+    gettext_noop("Segundo recordatorio"),
+    gettext_noop("Recordatorio firme"),
+    gettext_noop("Llamada de gestión"),
+    gettext_noop("Aviso de cargo por mora"),
+    gettext_noop("Cargo por mora"),
+    gettext_noop("Mediación"),
+    gettext_noop("Revisión legal"),
+)
+
+
 def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
-    """Why the cycle does what it does for this customer on this day (Spanish sentences)."""
+    """Why the cycle does what it does for this customer on this day, as sentences in the active
+    language (dates, amounts, stages and channels in words)."""
     from cobro.dunning.cycle import load_snapshot
-    from cobro.engine.plan import plan
+    from cobro.engine.contact import rules_name
+    from cobro.engine.plan import ACTION_NAMES, ITEM_NAMES, channel_name, plan, stage_name, step_name
+    from cobro.engine.text import Day, Text, localized, ngettext
 
     snap = load_snapshot(org, as_of, customer_ids=[customer.pk])
     debtor = snap.debtors.get(customer.pk)
-    lines = [f"{customer.name} ({customer.ref}), {as_of.isoformat()}:"]
+    lines: list = [Text(gettext_noop("%(name)s (%(ref)s), %(day)s:"), name=customer.name, ref=customer.ref,
+                        day=Day(as_of))]
+    policy = snap.policies.get(debtor.policy if debtor is not None else None) or snap.policies.get(snap.default_policy)
     if debtor is not None:
-        lines.append(f"Etapa: {debtor.stage}. Política: {debtor.policy or snap.default_policy}. "
-                     f"Reglas de contacto: {snap.rules.get(debtor.country).code if debtor.country in snap.rules else 'estrictas comunes (país sin preset)'}.")
+        rules = (Text(gettext_noop("las de %(country)s"), country=rules_name(snap.rules[debtor.country]))
+                 if debtor.country in snap.rules
+                 else Text(gettext_noop("las estrictas comunes a todos los países (su país no tiene reglas propias)")))
+        lines.append(Text(gettext_noop("Etapa: %(stage)s. Política: %(policy)s. Reglas de contacto: %(rules)s."),
+                          stage=stage_name(policy, debtor.stage) if policy is not None else debtor.stage,
+                          policy=Text(policy.name) if policy is not None and policy.name
+                          else debtor.policy or snap.default_policy, rules=rules))
         lines.append(zones_sentence(debtor.zone_names, debtor.zone_source))
     if snap.last_run is None:
-        lines.append("El ciclo no ha corrido antes de este día: se toma el paso más reciente de cada factura.")
+        lines.append(Text(gettext_noop(
+            "El ciclo no ha corrido antes de este día: se toma el paso más reciente de cada factura.")))
     if not snap.invoices:
-        lines.append("No tiene facturas abiertas: no se le cobra nada.")
+        lines.append(Text(gettext_noop("No tiene facturas abiertas: no se le cobra nada.")))
     result = plan(snap, explain_for={customer.pk})
     lines.extend(result.notes.get(customer.pk, []))
+    steps = {s.code: s for s in policy.steps} if policy is not None else {}
+    statuses = dict(Action.Status.choices)
     done = Action.objects.for_org(org).filter(customer=customer, as_of=as_of).order_by("key")
     for a in done:
-        lines.append(f"Ya registrada: {a.action} {a.step} por {a.channel} ({a.status}), "
-                     f"facturas {', '.join(a.invoice_refs)}.")
-    return lines
+        step = steps.get(a.step)
+        what = step_name(step) if step is not None else ITEM_NAMES.get(
+            a.step, Text(gettext_noop("paso %(step)s"), step=a.step))
+        lines.append(ngettext(
+            "Ya registrada: %(action)s, %(what)s, por %(channel)s (%(status)s), factura %(refs)s.",
+            "Ya registrada: %(action)s, %(what)s, por %(channel)s (%(status)s), facturas %(refs)s.",
+            len(a.invoice_refs), action=ACTION_NAMES.get(a.action, a.action), what=what,
+            channel=channel_name(a.channel), status=statuses.get(a.status, a.status),
+            refs=", ".join(a.invoice_refs)))
+    return [localized(line) for line in lines]
 
 
 # --- Policies -------------------------------------------------------------------------------------

@@ -15,10 +15,15 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from cobro.engine.text import Country, Day, Text, gettext_noop, ngettext
+
 #: Channels that carry a written message; at most one of these reaches a debtor per local day.
 MESSAGE_CHANNELS = frozenset({"email", "sms", "whatsapp"})
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábados", "domingos")
+#: "on Mondays"... for the sentences that say why a day is refused (rendered in the reader's language).
+DAY_PHRASES = (gettext_noop("los lunes"), gettext_noop("los martes"), gettext_noop("los miércoles"),
+               gettext_noop("los jueves"), gettext_noop("los viernes"), gettext_noop("los sábados"),
+               gettext_noop("los domingos"))
 #: How far ahead a contact is looked for before the engine gives up and says why.
 HORIZON_DAYS = 120
 UTC = dt.UTC
@@ -205,24 +210,37 @@ class Contact:
     conversation: bool = False
 
 
+def rules_name(rules: ContactRules) -> Country | Text:
+    """Whose rules these are, for a sentence: the country's name, or the strict common ones."""
+    if len(rules.code) == 2 and rules.code.isalpha():
+        return Country(rules.code)
+    if rules.code == STRICT.code:
+        return Text(gettext_noop("reglas estrictas comunes"))
+    return rules.code
+
+
 def blocked(rules: ContactRules, holidays: frozenset[dt.date], day: dt.date, channel: str,
-            contacts: list[Contact]) -> str:
-    """Why a contact on ``channel`` cannot happen on ``day`` (a Spanish sentence), or "" if it can."""
+            contacts: list[Contact]) -> Text | str:
+    """Why a contact on ``channel`` cannot happen on ``day`` (a ``Text``), or "" if it can."""
     if rules.windows[day.weekday()] is None:
-        return f"los {DAY_NAMES_ES[day.weekday()]} no se contacta ({rules.code})"
+        return Text(gettext_noop("%(days)s no se contacta (%(rules)s)"), days=Text(DAY_PHRASES[day.weekday()]),
+                    rules=rules_name(rules))
     if rules.skip_holidays and day in holidays:
-        return f"{day.isoformat()} es feriado en {rules.code}"
+        return Text(gettext_noop("el %(day)s es feriado (%(rules)s)"), day=Day(day), rules=rules_name(rules))
     written = channel in MESSAGE_CHANNELS
     for c in contacts:
         if (c.conversation and rules.cooldown_days and c.day <= day < c.day + dt.timedelta(rules.cooldown_days)
                 and (not rules.cooldown_channels or channel in rules.cooldown_channels)):
-            return (f"pausa de {rules.cooldown_days} días tras la conversación del {c.day.isoformat()}"
-                    f" ({rules.code})")
+            return ngettext("pausa de %(count)s día tras la conversación del %(day)s (%(rules)s)",
+                            "pausa de %(count)s días tras la conversación del %(day)s (%(rules)s)",
+                            rules.cooldown_days, day=Day(c.day), rules=rules_name(rules))
         if written and c.channel in MESSAGE_CHANNELS:
             if c.day == day:
-                return f"ya hay un mensaje para el {day.isoformat()} (uno por día)"
+                return Text(gettext_noop("ya hay un mensaje para el %(day)s (uno por día)"), day=Day(day))
             if rules.min_gap_days and abs((c.day - day).days) < rules.min_gap_days:
-                return f"deben pasar {rules.min_gap_days} días entre mensajes ({rules.code})"
+                return ngettext("debe pasar %(count)s día entre mensajes (%(rules)s)",
+                                "deben pasar %(count)s días entre mensajes (%(rules)s)",
+                                rules.min_gap_days, rules=rules_name(rules))
     for cap in rules.caps:
         if not cap.counts(channel):
             continue
@@ -235,7 +253,9 @@ def blocked(rules: ContactRules, holidays: frozenset[dt.date], day: dt.date, cha
             lo = day - dt.timedelta(start)
             hi = lo + dt.timedelta(cap.days)
             if sum(1 for d in days if lo <= d < hi) + 1 > cap.limit:
-                return f"tope de {cap.limit} contactos en {cap.days} días ({rules.code})"
+                return Text(gettext_noop("tope de %(contacts)s en %(days)s (%(rules)s)"),
+                            contacts=ngettext("%(count)s contacto", "%(count)s contactos", cap.limit),
+                            days=ngettext("%(count)s día", "%(count)s días", cap.days), rules=rules_name(rules))
     return ""
 
 
@@ -260,14 +280,14 @@ def _wall(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
 
 
 def next_slot(rules: ContactRules, holidays: frozenset[dt.date], zones: tuple[ZoneInfo, ...], start: dt.date,
-              channel: str, contacts: list[Contact]) -> tuple[dt.datetime | None, list[str]]:
+              channel: str, contacts: list[Contact]) -> tuple[dt.datetime | None, list[Text | str]]:
     """The first allowed moment on or after ``start`` (UTC), and why earlier days were refused.
 
     ``zones``: every zone the debtor may be in (one, when their zone is known). The moment is the
     opening of that day's window common to all of them; a day whose windows do not overlap is
     skipped like a day off. None when nothing is allowed within the horizon (the reasons say why).
     """
-    reasons: list[str] = []
+    reasons: list[Text | str] = []
     day = start
     for _ in range(HORIZON_DAYS):
         why = blocked(rules, holidays, day, channel, contacts)
@@ -275,7 +295,9 @@ def next_slot(rules: ContactRules, holidays: frozenset[dt.date], zones: tuple[Zo
             common = common_window(rules, day, zones)
             if common is not None:
                 return common[0], reasons
-            why = f"el {day.isoformat()} no hay una hora permitida a la vez en {len(zones)} zonas horarias"
+            why = ngettext("el %(day)s no hay una hora permitida en %(count)s zona horaria",
+                           "el %(day)s no hay una hora permitida a la vez en %(count)s zonas horarias",
+                           len(zones), day=Day(day))
         if not reasons or reasons[-1] != why:
             reasons.append(why)
         day += dt.timedelta(days=1)

@@ -30,13 +30,46 @@ from zoneinfo import ZoneInfo
 from cobro.engine.contact import MESSAGE_CHANNELS, STRICT, UTC, Contact, local_date, next_slot, zone
 from cobro.engine.policy import Policy, Step
 from cobro.engine.snapshot import AgreementItem, Debtor, Hold, OpenInvoice, Snapshot
+from cobro.engine.text import Amount, Clock, Day, Listing, Text, gettext_noop, ngettext
 from cobro.engine.zones import zone_country
 
 #: When the step's channel cannot be used, try these next (the preferred one always first).
 FALLBACK = ("email", "whatsapp", "sms")
 TONE_RANK = {"friendly": 0, "neutral": 1, "firm": 2, "formal": 3}
-CHANNEL_ES = {"email": "correo", "sms": "SMS", "whatsapp": "WhatsApp", "call": "llamada", "letter": "carta"}
-HOLD_ES = {"dispute": "disputa", "promise": "promesa de pago", "plan": "plan de pagos", "pause": "pausa manual"}
+# The words the notes use for codes, rendered in the reader's language (``Text``); a code not listed
+# shows as it is.
+CHANNEL_NAMES = {"email": Text(gettext_noop("correo")), "sms": "SMS", "whatsapp": "WhatsApp",
+                 "call": Text(gettext_noop("llamada")), "letter": Text(gettext_noop("carta"))}
+HOLD_NAMES = {"dispute": Text(gettext_noop("disputa")), "promise": Text(gettext_noop("promesa de pago")),
+              "plan": Text(gettext_noop("plan de pagos")), "pause": Text(gettext_noop("pausa manual"))}
+ACTION_NAMES = {"message": Text(gettext_noop("mensaje")), "call_task": Text(gettext_noop("tarea de llamada")),
+                "letter": Text(gettext_noop("carta")), "fee": Text(gettext_noop("cargo por mora")),
+                "stage": Text(gettext_noop("cambio de etapa"))}
+ITEM_NAMES = {"promise_reminder": Text(gettext_noop("Recordatorio de promesa")),
+              "promise_broken": Text(gettext_noop("Promesa incumplida")),
+              "instalment_reminder": Text(gettext_noop("Recordatorio de cuota")),
+              "instalment_late": Text(gettext_noop("Cuota atrasada")),
+              "dispute_resolved": Text(gettext_noop("Reclamo resuelto"))}
+# Why a call task is opened (``Decision.reason``, stored as it is written here and shown translated).
+NO_WRITTEN_CHANNEL = gettext_noop("sin canal escrito autorizado: llamar")
+NO_CONTACT = gettext_noop("sin ninguna forma de contacto: buscar datos")
+NO_PHONE = gettext_noop("sin teléfono: buscar datos")
+
+
+def stage_name(policy: Policy, code: str) -> Text | str:
+    """A stage by its label: the shipped Spanish labels are translated, a label the organization gave
+    is shown as written."""
+    label = dict(policy.stages).get(code) or code
+    return Text(label) if label else code
+
+
+def step_name(step: Step) -> Text:
+    """A step by its name (the shipped names are translated), or by its code when it has none."""
+    return Text(step.name) if step.name else Text(gettext_noop("paso %(step)s"), step=step.code)
+
+
+def channel_name(code: str) -> Text | str:
+    return CHANNEL_NAMES.get(code, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,28 +93,33 @@ class Decision:
 @dataclass
 class Plan:
     decisions: list[Decision] = field(default_factory=list)
-    #: Sentences per customer (only for the customers asked about in ``explain_for``).
-    notes: dict[int, list[str]] = field(default_factory=dict)
+    #: Sentences per customer (only for the customers asked about in ``explain_for``), as ``Text``:
+    #: rendered in the reader's language where they are shown (``cobro.engine.text.localized``).
+    notes: dict[int, list[Text]] = field(default_factory=dict)
 
 
 def action_key(org_id: int, customer_id: int, step: str, day: dt.date) -> str:
     return f"{org_id}:{customer_id}:{step}:{day.isoformat()}"
 
 
-def _applies(step: Step, debtor: Debtor, inv: OpenInvoice) -> str:
+def _applies(step: Step, debtor: Debtor, inv: OpenInvoice, policy: Policy | None = None) -> Text | str:
     """Why ``step`` does not apply to this invoice ("" when it does)."""
     if step.segments and debtor.segment not in step.segments:
-        return f"solo para los segmentos {', '.join(step.segments)}"
+        return ngettext("solo para el segmento %(segments)s", "solo para los segmentos %(segments)s",
+                        len(step.segments), segments=Listing(tuple(step.segments)))
     if step.stages and debtor.stage not in step.stages:
-        return f"solo en las etapas {', '.join(step.stages)}"
+        names = tuple(stage_name(policy, c) if policy is not None else c for c in step.stages)
+        return ngettext("solo en la etapa %(stages)s", "solo en las etapas %(stages)s", len(names),
+                        stages=Listing(names))
     minimum = step.minimum(inv.currency)
     if inv.open_amount < minimum:
-        return f"saldo menor que el mínimo del paso ({inv.currency} {minimum} en unidades menores)"
+        return Text(gettext_noop("el saldo es menor que el mínimo del paso, %(minimum)s"),
+                    minimum=Amount(minimum, inv.currency))
     return ""
 
 
 def _fired(policy: Policy, debtor: Debtor, inv: OpenInvoice, as_of: dt.date, last_run: dt.date | None,
-           notes: list[str] | None, steps_at: dict[int, tuple[Step, ...]] | None = None) -> list[Step]:
+           notes: list | None, steps_at: dict[int, tuple[Step, ...]] | None = None) -> list[Step]:
     """The steps this invoice gets today: those of the latest applicable offset in the window.
 
     ``steps_at``: the policy's steps by offset (``plan`` builds it once per policy)."""
@@ -95,41 +133,48 @@ def _fired(policy: Policy, debtor: Debtor, inv: OpenInvoice, as_of: dt.date, las
         steps = steps_at[offset] if steps_at is not None else [s for s in policy.steps if s.offset == offset]
         ok = []
         for s in steps:
-            why = _applies(s, debtor, inv)
+            why = _applies(s, debtor, inv, policy)
             if why and notes is not None:
-                notes.append(f"{inv.ref}: el paso {s.code} no aplica ({why}).")
+                notes.append(Text(gettext_noop("%(ref)s: %(step)s no aplica (%(why)s)."), ref=inv.ref,
+                                  step=step_name(s), why=why))
             elif not why:
                 ok.append(s)
         if ok:
             if notes is not None and (idx > 0 and (floor is None or offsets[idx - 1] > floor)):
                 skipped_old = True
             if notes is not None:
-                names = ", ".join(f"{s.code} ({s.name or s.template or s.action})" for s in ok)
-                notes.append(f"{inv.ref}: vence el {inv.due_date.isoformat()} ({_days(overdue)}); "
-                             f"hoy corresponde {names}."
-                             + (" El ciclo no corrió los días anteriores: se toma solo el paso más reciente."
-                                if skipped_old else ""))
+                notes.append(Text(gettext_noop("%(ref)s: vence el %(due)s (%(days)s); hoy corresponde: %(steps)s."),
+                                  ref=inv.ref, due=Day(inv.due_date), days=_days(overdue),
+                                  steps=Listing(tuple(step_name(s) for s in ok))))
+                if skipped_old:
+                    notes.append(Text(gettext_noop(
+                        "El ciclo no corrió los días anteriores: se toma solo el paso más reciente.")))
             return ok
         idx -= 1
     if notes is not None:
         upcoming = [o for o in offsets if o > overdue]
-        nxt = (f" El próximo paso es el {upcoming[0]:+d} el "
-               f"{(inv.due_date + dt.timedelta(upcoming[0])).isoformat()}." if upcoming
-               else " Ya pasó el último paso de la política.")
-        notes.append(f"{inv.ref}: vence el {inv.due_date.isoformat()} ({_days(overdue)}); "
-                     f"hoy no corresponde ningún paso.{nxt}")
+        notes.append(Text(gettext_noop("%(ref)s: vence el %(due)s (%(days)s); hoy no corresponde ningún paso."),
+                          ref=inv.ref, due=Day(inv.due_date), days=_days(overdue)))
+        if upcoming:
+            steps = steps_at[upcoming[0]] if steps_at is not None else [
+                s for s in policy.steps if s.offset == upcoming[0]]
+            notes.append(Text(gettext_noop("El próximo paso, %(steps)s, es el %(day)s."),
+                              steps=Listing(tuple(step_name(s) for s in steps)),
+                              day=Day(inv.due_date + dt.timedelta(upcoming[0]))))
+        else:
+            notes.append(Text(gettext_noop("Ya pasó el último paso de la política.")))
     return []
 
 
-def _days(overdue: int) -> str:
+def _days(overdue: int) -> Text:
     if overdue > 0:
-        return f"{overdue} días de atraso"
+        return ngettext("%(count)s día de atraso", "%(count)s días de atraso", overdue)
     if overdue == 0:
-        return "vence hoy"
-    return f"faltan {-overdue} días"
+        return Text(gettext_noop("vence hoy"))
+    return ngettext("falta %(count)s día", "faltan %(count)s días", -overdue)
 
 
-def _channel(wanted: str, debtor: Debtor, notes: list[str] | None) -> str:
+def _channel(wanted: str, debtor: Debtor, notes: list | None) -> str:
     """The written channel to use, or "" when the customer cannot be written to."""
     first = debtor.preferred if wanted == "preferred" else wanted
     order = [first] + [c for c in FALLBACK if c != first]
@@ -138,11 +183,15 @@ def _channel(wanted: str, debtor: Debtor, notes: list[str] | None) -> str:
             continue
         if ch in debtor.opted_out:
             if notes is not None:
-                notes.append(f"{CHANNEL_ES[ch]}: el cliente pidió no recibir mensajes por este canal.")
+                notes.append(Text(gettext_noop(
+                    "No se escribe por %(channel)s: el cliente pidió no recibir mensajes por ese canal."),
+                    channel=channel_name(ch)))
             continue
         if ch not in debtor.reachable:
             if notes is not None and ch == first:
-                notes.append(f"{CHANNEL_ES[ch]}: sin dirección o sin autorización del cliente.")
+                notes.append(Text(gettext_noop(
+                    "No se escribe por %(channel)s: falta la dirección o la autorización del cliente."),
+                    channel=channel_name(ch)))
             continue
         return ch
     return ""
@@ -220,7 +269,7 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
         debtor = debtors.get(cid)
         if debtor is None:
             continue
-        notes: list[str] | None = [] if cid in explain_for else None
+        notes: list | None = [] if cid in explain_for else None
         code = debtor.policy if debtor.policy in policies else snap.default_policy
         policy, by_offset = policies[code], steps_at[code]
         invs = sorted(invoices.get(cid, ()), key=lambda i: (i.due_date, i.id))
@@ -230,9 +279,7 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
             hold = holds.get(inv.id)
             if hold is not None:
                 if notes is not None:
-                    until = f" hasta el {hold.until.isoformat()}" if hold.until else ""
-                    notes.append(f"{inv.ref}: en {HOLD_ES.get(hold.kind, hold.kind)}{until}"
-                                 + (f" ({hold.reason})" if hold.reason else "") + "; no se cobra.")
+                    notes.append(_hold_note(inv, hold))
                 continue
             if inv.due_date <= as_of:
                 listed.append(inv.id)
@@ -244,9 +291,22 @@ def plan(snap: Snapshot, explain_for: frozenset[int] | set[int] = frozenset()) -
         result.decisions.extend(decisions)
         if notes is not None:
             if not decisions:
-                notes.append("Hoy no hay ninguna acción para este cliente.")
+                notes.append(Text(gettext_noop("Hoy no hay ninguna acción para este cliente.")))
             result.notes[cid] = notes
     return result
+
+
+def _hold_note(inv: OpenInvoice, hold: Hold) -> Text:
+    params = {"ref": inv.ref, "hold": HOLD_NAMES.get(hold.kind, hold.kind), "reason": hold.reason}
+    if hold.until and hold.reason:
+        return Text(gettext_noop("%(ref)s: en %(hold)s hasta el %(until)s (%(reason)s); no se cobra."),
+                    until=Day(hold.until), **params)
+    if hold.until:
+        return Text(gettext_noop("%(ref)s: en %(hold)s hasta el %(until)s; no se cobra."), until=Day(hold.until),
+                    **params)
+    if hold.reason:
+        return Text(gettext_noop("%(ref)s: en %(hold)s (%(reason)s); no se cobra."), **params)
+    return Text(gettext_noop("%(ref)s: en %(hold)s; no se cobra."), **params)
 
 
 def calendar(snap: Snapshot, debtor: Debtor) -> tuple[tuple[ZoneInfo, ...], frozenset[dt.date]]:
@@ -279,7 +339,7 @@ class _Memo:
 
 
 def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], items: list[AgreementItem],
-            holds: dict[int, Hold], snap: Snapshot, history, notes: list[str] | None,
+            holds: dict[int, Hold], snap: Snapshot, history, notes: list | None,
             memo: _Memo | None = None) -> list[Decision]:
     memo = memo or _Memo()
     rules = snap.rules.get(debtor.country, STRICT)
@@ -294,12 +354,13 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
         at, reasons = (next_slot(rules, holidays, zones, as_of, channel, booked) if notes is not None
                        else memo.next_slot(rules, holidays, zones, as_of, channel, booked))
         if notes is not None:
-            notes.extend(f"No se contacta el día previsto: {r}." for r in reasons)
+            notes.extend(Text(gettext_noop("No se contacta el día previsto: %(why)s."), why=r) for r in reasons)
             if at is None:
-                notes.append("No hay un momento permitido en los próximos meses; revise las reglas.")
+                notes.append(Text(gettext_noop(
+                    "No hay un momento permitido en los próximos meses; revise las reglas.")))
         return at
 
-    def add(step: str, action: str, channel: str, template: str, tone: str, invoice_ids, at, **extra):
+    def add(step: str, action: str, channel: str, template: str, tone: str, invoice_ids, at, what=None, **extra):
         d = Decision(customer_id=debtor.id, key=action_key(org, debtor.id, step, as_of), step=step,
                      action=action, channel=channel, template=template, tone=tone,
                      invoice_ids=tuple(invoice_ids), scheduled_for=at, **extra)
@@ -307,12 +368,13 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
         if action in ("message", "call_task", "letter"):
             booked.append(Contact(local_date(at, tz), channel))
         if notes is not None:
-            when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            local = "hora local" if len(zones) == 1 else f"hora de {names[0]}"
-            notes.append(f"Acción {step}: {action} por {CHANNEL_ES.get(channel, channel)}"
-                         f" ({template or '-'}) para el {when} {local}"
-                         + (f", {extra['reason']}" if extra.get("reason") else "")
-                         + (", espera aprobación" if extra.get("status") == "pending_approval" else "") + ".")
+            notes.append(_action_note(what or Text(gettext_noop("paso %(step)s"), step=step), action, channel,
+                                      at.astimezone(tz), names if len(zones) > 1 else (), extra.get("to_stage"),
+                                      snap, debtor))
+            if extra.get("reason"):
+                notes.append(Text(gettext_noop("Motivo: %(reason)s."), reason=Text(extra["reason"])))
+            if extra.get("status") == "pending_approval":
+                notes.append(Text(gettext_noop("Espera la aprobación de un responsable.")))
 
     by_kind: dict[str, list[tuple[OpenInvoice, Step]]] = {}
     for inv, steps in fired:
@@ -336,20 +398,21 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
             step, template, wanted = first.kind, first.template, "preferred"
             tone = "friendly" if first.kind.endswith("reminder") else "neutral"
         if notes is not None and items:
-            notes.append("Acuerdos que se avisan hoy: " + ", ".join(i.kind for i in items) + ".")
+            notes.append(Text(gettext_noop("Acuerdos que se avisan hoy: %(items)s."),
+                              items=Listing(tuple(ITEM_NAMES.get(i.kind, i.kind) for i in items))))
+        what = None if notes is None else step_name(lead) if lead is not None else ITEM_NAMES.get(step, step)
         item_keys = tuple(i.key for i in items)
         channel = _channel(wanted, debtor, notes)
         if channel:
             at = slot(channel)
             if at is not None:
-                add(step, "message", channel, template, tone, ids, at, items=item_keys)
+                add(step, "message", channel, template, tone, ids, at, what=what, items=item_keys)
         else:
             # Nobody can be written to: a person must call or find a way, never a silent skip.
-            why = ("sin canal escrito autorizado: llamar" if "call" in debtor.reachable
-                   else "sin ninguna forma de contacto: buscar datos")
+            why = NO_WRITTEN_CHANNEL if "call" in debtor.reachable else NO_CONTACT
             at = slot("call")
             if at is not None:
-                add(step, "call_task", "call", template, tone, ids, at, reason=why, items=item_keys)
+                add(step, "call_task", "call", template, tone, ids, at, what=what, reason=why, items=item_keys)
 
     for kind in ("call_task", "letter", "fee", "stage"):
         groups: dict[str, list[tuple[OpenInvoice, Step]]] = {}
@@ -364,9 +427,32 @@ def _decide(org: int, as_of: dt.date, debtor: Debtor, fired, listed: list[int], 
                 at = slot("call" if kind == "call_task" else "letter")
                 if at is None:
                     continue
-            reason = "" if kind != "call_task" or "call" in debtor.reachable else "sin teléfono: buscar datos"
+            reason = "" if kind != "call_task" or "call" in debtor.reachable else NO_PHONE
             channel = {"call_task": "call", "letter": "letter"}.get(kind) or (
                 _channel("preferred", debtor, None) or "letter")
-            add(code, kind, channel, s.template, s.tone, ids, at,
+            add(code, kind, channel, s.template, s.tone, ids, at, what=step_name(s) if notes is not None else None,
                 status="pending_approval" if s.approval else "planned", reason=reason, to_stage=s.to_stage)
     return out
+
+
+def _action_note(what, action: str, channel: str, local: dt.datetime, zones: tuple[str, ...], to_stage: str | None,
+                 snap: Snapshot, debtor: Debtor) -> Text:
+    """The sentence for one decision: what, by which channel, when (in the debtor's time)."""
+    day, clock = Day(local.date()), Clock(local.time().replace(second=0, microsecond=0))
+    when = (Text(gettext_noop("el %(day)s a las %(time)s, hora de %(zone)s"), day=day, time=clock, zone=zones[0])
+            if zones else Text(gettext_noop("el %(day)s a las %(time)s, hora local"), day=day, time=clock))
+    if action == "message":
+        return Text(gettext_noop("%(what)s: mensaje por %(channel)s %(when)s."), what=what,
+                    channel=channel_name(channel), when=when)
+    if action == "call_task":
+        return Text(gettext_noop("%(what)s: tarea de llamar al cliente %(when)s."), what=what, when=when)
+    if action == "letter":
+        return Text(gettext_noop("%(what)s: carta %(when)s."), what=what, when=when)
+    if action == "fee":
+        return Text(gettext_noop("%(what)s: cargo por mora el %(day)s."), what=what, day=day)
+    if action == "stage" and to_stage:
+        policy = snap.policies.get(debtor.policy) or snap.policies[snap.default_policy]
+        return Text(gettext_noop("%(what)s: pasa a la etapa «%(stage)s» el %(day)s."), what=what,
+                    stage=stage_name(policy, to_stage), day=day)
+    return Text(gettext_noop("%(what)s: %(action)s por %(channel)s %(when)s."), what=what, action=action,
+                channel=channel_name(channel), when=when)

@@ -12,21 +12,22 @@ import re
 from dataclasses import dataclass, field
 
 from cobro.engine.money import MoneyError, from_minor, to_minor
+from cobro.engine.text import gettext_noop
 
 ACTIONS = ("message", "call_task", "letter", "fee", "stage")
 STEP_CHANNELS = ("preferred", "email", "sms", "whatsapp", "letter", "call")
 TONES = ("friendly", "neutral", "firm", "formal")
 #: Board order. Pagada last: a customer whose book is clear.
 STAGES = (
-    ("por_vencer", "Por vencer"),
-    ("vencida", "Vencida"),
-    ("en_gestion", "En gestión"),
-    ("promesa", "Promesa"),
-    ("plan_de_pagos", "Plan de pagos"),
-    ("disputa", "Disputa"),
-    ("mediacion", "Mediación"),
-    ("legal", "Legal"),
-    ("pagada", "Pagada"),
+    ("por_vencer", gettext_noop("Por vencer")),
+    ("vencida", gettext_noop("Vencida")),
+    ("en_gestion", gettext_noop("En gestión")),
+    ("promesa", gettext_noop("Promesa")),
+    ("plan_de_pagos", gettext_noop("Plan de pagos")),
+    ("disputa", gettext_noop("Disputa")),
+    ("mediacion", gettext_noop("Mediación")),
+    ("legal", gettext_noop("Legal")),
+    ("pagada", gettext_noop("Pagada")),
 )
 _CODE = re.compile(r"^[A-Za-z0-9+\-_.]{1,40}$")
 

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from cobro.dunning.cli import date_arg, organization
 from cobro.dunning.services import explain
@@ -18,5 +19,7 @@ class Command(BaseCommand):
         customer = Customer.objects.for_org(org).filter(ref=opts["customer_ref"]).first()
         if customer is None:
             raise CommandError(f"no customer {opts['customer_ref']!r} in {org.slug}")
-        for line in explain(org, customer, date_arg(opts["as_of"], "--as-of", org)):
-            self.stdout.write(line)
+        as_of = date_arg(opts["as_of"], "--as-of", org)
+        with translation.override(org.language or "es"):  # read by the organization's people
+            for line in explain(org, customer, as_of):
+                self.stdout.write(line)
