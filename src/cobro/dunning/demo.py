@@ -54,13 +54,18 @@ def _month(org: Organization, today: dt.date) -> None:
 
 
 def _approve_yesterdays(org: Organization, day: dt.date, manager) -> None:
-    """The manager goes through the approvals put to her the day before, at ten in the morning."""
+    """The manager goes through the approvals put to her the day before, at ten in the morning: a
+    legal review goes ahead, mediation for one in three (the others get another round of calls)."""
     when = at_local(org, day, 10)
-    for task in Task.objects.for_org(org).filter(kind="approval", status=Task.Status.OPEN,
-                                                  due_on__lt=day).order_by("pk"):
+    for n, task in enumerate(Task.objects.for_org(org).filter(kind="approval", status=Task.Status.OPEN,
+                                                               due_on__lt=day).order_by("pk")):
         action = Action.objects.for_org(org).filter(key=task.data.get("action_key", "")).first()
         if action is None or action.status != Action.Status.PENDING_APPROVAL:
             complete_task(task, "moot", actor=manager, at=when)
+            continue
+        if action.data.get("to_stage") != "legal" and n % 3:
+            Action.objects.for_org(org).filter(pk=action.pk).update(status=Action.Status.REJECTED)
+            complete_task(task, "rejected", actor=manager, at=when)
             continue
         try:
             approve_action(org, action, manager, now=when)
