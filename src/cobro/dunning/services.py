@@ -91,7 +91,8 @@ def move_stage(org: Organization, customer: Customer, to_stage: str, actor=None,
     codes = {c for c, _ in stages(org)}
     if to_stage not in codes:
         raise DunningError(f"unknown stage {to_stage!r}; the stages are {', '.join(sorted(codes))}")
-    current = current_stages(org, [customer.pk])[customer.pk]
+    # Judged on the day of ``at`` (an invoice due after today's real date is overdue on the demo's day).
+    current = current_stages(org, [customer.pk], as_of=timezone.localdate(at) if at else None)[customer.pk]
     if current == to_stage:
         return
     if to_stage not in ALLOWED.get(current, set()):

@@ -71,11 +71,22 @@ def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, 
             email="cobranza@losandes.example", phone="+56225550100",
             options={"transfer_instructions": "Banco de Chile, cuenta corriente 00-123-45678-09, "
                                               "RUT 76.086.428-5, a nombre de Distribuidora Los Andes SpA. "
-                                              "Indique el número de factura en el comentario."})
+                                              "Indique el número de factura en el comentario.",
+                     # Off while the demo writes its months of history (``thank_you_on``): the outbox's
+                     # thank-you is queued by the real clock, not the demo's.
+                     "thank_you": False})
         users = _users(org)
         _ledger(org, today, random.Random(2026), customers, [u for u, role in users if role == Role.AGENT])
     ensure_demo_staff(org)
     return org, True
+
+
+def thank_you_on(org: Organization) -> None:
+    """The history written, the demo organization thanks its customers' payments like any other."""
+    options = dict(org.options or {})
+    if options.pop("thank_you", True) is False:
+        Organization.objects.filter(pk=org.pk).update(options=options)
+        org.options = options
 
 
 def ensure_demo_staff(org: Organization) -> None:
@@ -237,7 +248,7 @@ def date_the_bookkeeping(org: Organization, today: dt.date) -> int:
     demo's bookkeeping, not facts, so here (and only for them) the rows are re-dated afterwards: a row
     written after the demo's day gets the day its own record names (an invoice its issue date, a
     payment its date, a message its scheduled time), or the day the organization was set up; never
-    later than the demo's day. Every other moment (events, stages, tasks done, fees waived, statements
+    later than the demo's day (nor, with a ``today`` after the real date, earlier than its set-up). Every other moment (events, stages, tasks done, fees waived, statements
     read) is given by the services at the time they act. Returns how many values were re-dated.
     """
     from zoneinfo import ZoneInfo
@@ -255,7 +266,7 @@ def date_the_bookkeeping(org: Organization, today: dt.date) -> int:
             return set_up
         if not isinstance(value, dt.datetime):
             value = dt.datetime.combine(value, dt.time(9), tzinfo=zone)
-        return min(value, last)
+        return max(min(value, last), set_up)
 
     changed = 0
     with transaction.atomic():
@@ -277,7 +288,8 @@ def date_the_bookkeeping(org: Organization, today: dt.date) -> int:
                 continue
             own = OWN_DAY.get(model._meta.label)
             for name in auto:
-                late = rows.filter(**{f"{name}__gte": end})
+                # Later than the demo's day, or earlier than its set-up: the real clock, either way.
+                late = rows.filter(dj.Q(**{f"{name}__gte": end}) | dj.Q(**{f"{name}__lt": set_up}))
                 if own is None:
                     changed += late.update(**{name: set_up})  # update() leaves auto_now alone
                     continue
