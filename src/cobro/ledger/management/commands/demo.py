@@ -35,8 +35,8 @@ class Command(BaseCommand):
                     raise
                 continue
             module.populate(org, today)
-        date_the_bookkeeping(org, today)  # the rows' write times, by the demo's clock
-        if created:
+        if created:  # (a kept demo's rows keep the dates they were given)
+            date_the_bookkeeping(org, today)  # the rows' write times, by the demo's clock
             thank_you_on(org)
         self.stdout.write(("Created" if created else "Kept") + f" the demo organization: {org.name}.")
         self.stdout.write("Sign in at http://127.0.0.1:8000/ with any of these (password "
