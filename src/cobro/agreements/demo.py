@@ -28,13 +28,14 @@ def populate(org: Organization, today: dt.date) -> None:
     manager = users.get("supervisora@demo.cobro")
     agent = users.get("gestor1@demo.cobro")
     day = lambda n: today + dt.timedelta(days=n)  # noqa: E731
+    at = lambda n: services.noon_utc(day(n))  # noqa: E731  (the demo's clock: noon of that day)
     picks = _Picker(org, today)
     with transaction.atomic():
         # Promises: one kept (paid in two parts), one broken (only a part arrived), one pending.
         inv = picks.overdue(30)
         if inv:
             services.create_promise(org, inv.customer, day(-12), inv.open_amount, inv.currency, [inv], "call",
-                                    agent, made_on=day(-20))
+                                    agent, made_on=day(-20), at=at(-20))
             part = _part(inv, 2)
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-1", day(-16), part, inv.currency,
                                  "transferencia", invoice=inv)
@@ -44,7 +45,7 @@ def populate(org: Organization, today: dt.date) -> None:
         inv = picks.overdue(20)
         if inv:
             services.create_promise(org, inv.customer, day(-8), inv.open_amount, inv.currency, [inv], "whatsapp",
-                                    agent, made_on=day(-15))
+                                    agent, made_on=day(-15), at=at(-15))
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-1", day(-9), _part(inv, 3), inv.currency,
                                  "transferencia", invoice=inv)
             # Judged below, as of today: today's cycle then tells the customer and the team calls.
@@ -52,13 +53,13 @@ def populate(org: Organization, today: dt.date) -> None:
         if inv:
             # Due tomorrow: today's cycle sends its reminder.
             services.create_promise(org, inv.customer, day(1), inv.open_amount, inv.currency, [inv], "call", agent,
-                                    made_on=day(-1))
+                                    made_on=day(-1), at=at(-1))
 
         # Plans: an active one with the down payment and first instalment paid, a broken one that
         # stopped after the down payment, and one outside the limits waiting for the manager.
         cust = picks.customer_with_open(2)
         if cust:
-            plan = services.create_plan(org, cust, None, 4, "monthly", day(-40), created_by=agent)
+            plan = services.create_plan(org, cust, None, 4, "monthly", day(-40), created_by=agent, at=at(-40))
             first_two = sum(i.amount for i in plan.instalments.all()[:2])
             ledger.apply_payment(org, cust, f"DEMO-AG-PLAN-{plan.pk}-1", day(-40), plan.down_payment, plan.currency,
                                  "transferencia")
@@ -66,16 +67,16 @@ def populate(org: Organization, today: dt.date) -> None:
                                  plan.currency, "transferencia")
         cust = picks.customer_with_open(1)
         if cust:
-            plan = services.create_plan(org, cust, None, 3, "monthly", day(-100), created_by=agent)
+            plan = services.create_plan(org, cust, None, 3, "monthly", day(-100), created_by=agent, at=at(-100))
             ledger.apply_payment(org, cust, f"DEMO-AG-PLAN-{plan.pk}-1", day(-100), plan.down_payment,
                                  plan.currency, "depósito")
         cust = picks.customer_with_open(1)
         if cust:
-            services.create_plan(org, cust, None, 12, "fortnightly", day(0), down_payment=0, created_by=agent)
+            services.create_plan(org, cust, None, 12, "fortnightly", day(0), down_payment=0, created_by=agent,
+                                 at=at(0))
         services.evaluate_agreements(org, today)
 
         # Disputes: open, answered, resolved as not valid (collection resumes), resolved as valid.
-        at = lambda n: services.noon_utc(day(n))  # noqa: E731
         inv = picks.overdue(5)
         if inv:
             services.open_dispute(org, inv, "wrong_amount", "El precio unitario no coincide con la cotización.",
@@ -98,13 +99,14 @@ def populate(org: Organization, today: dt.date) -> None:
 
         # Terms, fees and discounts: Chilean customers with a fixed fee (capped by law), one fee waived.
         for k, inv in enumerate(filter(None, (picks.overdue(35, "CLP") for _ in range(3)))):
-            services.set_terms(org, inv.customer, late_fee_kind="fixed", late_fee_fixed=25_000, grace_days=5)
+            services.set_terms(org, inv.customer, at=at(-3), late_fee_kind="fixed", late_fee_fixed=25_000,
+                               grace_days=5)
             fee = services.post_fee(org, inv, day(-2), key="demo")
             if fee and k == 0 and manager:
                 services.waive_fee(org, fee, manager, "Cliente de años, primer atraso: gesto comercial.",
-                                   on_date=day(-1))
+                                   on_date=day(-1), at=at(-1))
         for cust in picks.recent_customers(4):
-            services.set_terms(org, cust, early_discount_percent=Decimal("2"), early_discount_days=10)
+            services.set_terms(org, cust, at=at(-5), early_discount_percent=Decimal("2"), early_discount_days=10)
 
 
 def _part(inv: Invoice, share: int) -> int:

@@ -115,8 +115,9 @@ def _open_invoices(org: Organization, customer: Customer, invoices: Iterable[Inv
 
 def create_promise(org: Organization, customer: Customer, promised_date: dt.date, amount: int, currency: str,
                    invoices: Sequence[Invoice | int] | None = None, channel: str = "call", taken_by=None, *,
-                   made_on: dt.date | None = None, note: str = "") -> Promise:
-    """Record a promise to pay ``amount`` (minor units) by ``promised_date``.
+                   made_on: dt.date | None = None, note: str = "", at: dt.datetime | None = None) -> Promise:
+    """Record a promise to pay ``amount`` (minor units) by ``promised_date``; ``at``: when it was taken
+    (the timeline's moment; default now).
 
     Without ``invoices`` it covers the customer's open invoices, oldest due first, until the amount
     is reached. The cycle then pauses those invoices until the date plus the grace period. A newer
@@ -149,20 +150,21 @@ def create_promise(org: Organization, customer: Customer, promised_date: dt.date
         promise.invoices.set(rows)
         for old in older:
             _close_promise(org, old, Promise.Status.CANCELLED, made_on, "promise.replaced",
-                           f"Promesa del {old.promised_date} reemplazada por una nueva", actor=taken_by)
+                           f"Promesa del {old.promised_date} reemplazada por una nueva", actor=taken_by, at=at)
         ledger.record_event(org, customer, "promise.made",
                             f"Promesa de pago por {from_minor(amount, currency)} {currency} al {promised_date}",
                             data={"promise_id": promise.pk, "amount": amount, "currency": currency,
                                   "promised_date": promised_date.isoformat(), "channel": channel,
                                   "invoice_refs": [i.ref for i in rows]},
-                            actor=taken_by)
+                            actor=taken_by, at=at)
     return promise
 
 
-def _close_promise(org, promise: Promise, status: str, on: dt.date, kind: str, summary: str, actor=None) -> None:
+def _close_promise(org, promise: Promise, status: str, on: dt.date, kind: str, summary: str, actor=None, *,
+                   at: dt.datetime | None = None) -> None:
     promise.status, promise.resolved_on = status, on
     promise.save(update_fields=["status", "resolved_on"])
-    ledger.record_event(org, promise.customer_id, kind, summary, actor=actor,
+    ledger.record_event(org, promise.customer_id, kind, summary, actor=actor, at=at,
                         data={"promise_id": promise.pk, "amount": promise.amount, "currency": promise.currency})
 
 
@@ -216,8 +218,10 @@ def plan_options(org: Organization, customer: Customer, invoices: Sequence[Invoi
 def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoice | int] | None, count: int,
                 frequency: str = "monthly", start_date: dt.date | None = None, *,
                 down_payment: int | None = None, annual_rate: Decimal | str = Decimal(0),
-                first_due: dt.date | None = None, created_by=None, approved_by=None) -> Plan:
-    """Restructure open invoices into a down payment and ``count`` instalments.
+                first_due: dt.date | None = None, created_by=None, approved_by=None,
+                at: dt.datetime | None = None) -> Plan:
+    """Restructure open invoices into a down payment and ``count`` instalments (``at``: when it was
+    agreed, the timeline's moment; default now).
 
     Inside the organization's limits the plan is active at once; outside them it waits as
     "proposed" until a manager approves it (or is active at once if ``approved_by`` is a manager).
@@ -268,18 +272,18 @@ def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoic
                             data={"plan_id": plan.pk, "principal": principal, "interest": schedule.interest,
                                   "down_payment": down_payment, "count": count, "frequency": frequency,
                                   "invoice_refs": [i.ref for i in rows], "outside_limits": reasons},
-                            actor=created_by)
+                            actor=created_by, at=at)
         if active:
-            _supersede_promises(org, plan, created_by)
+            _supersede_promises(org, plan, created_by, at=at)
     return plan
 
 
-def _supersede_promises(org: Organization, plan: Plan, actor) -> None:
+def _supersede_promises(org: Organization, plan: Plan, actor, *, at: dt.datetime | None = None) -> None:
     """A plan replaces pending promises on its invoices: the plan's dates are what the customer owes now."""
     for old in Promise.objects.for_org(org).filter(status=Promise.Status.PENDING,
                                                    invoices__in=plan.invoices.all()).distinct():
         _close_promise(org, old, Promise.Status.CANCELLED, plan.start_date, "promise.replaced",
-                       "Promesa reemplazada por un plan de pagos", actor=actor)
+                       "Promesa reemplazada por un plan de pagos", actor=actor, at=at)
 
 
 def approve_plan(org: Organization, plan: Plan, approver) -> Plan:
@@ -416,7 +420,7 @@ def resolve_dispute(org: Organization, dispute: Dispute, valid: bool, resolution
                                   "credit_note": dispute.credit_note_ref,
                                   "resolution_seconds": dispute.resolution_seconds})
         for task in Task.objects.for_org(org).filter(source_key=f"dispute:{dispute.pk}", status=Task.Status.OPEN):
-            ledger.complete_task(task, "resolved", actor=actor)
+            ledger.complete_task(task, "resolved", actor=actor, at=at)
     return dispute
 
 
@@ -431,14 +435,15 @@ class CustomerTermsView:
     source: str  # "customer", "organization" or "none"
 
 
-def set_terms(org: Organization, customer: Customer, **fields) -> CustomerTerms:
-    """Create or change one customer's terms (fields of ``CustomerTerms``), checked."""
+def set_terms(org: Organization, customer: Customer, *, at: dt.datetime | None = None, **fields) -> CustomerTerms:
+    """Create or change one customer's terms (fields of ``CustomerTerms``), checked; ``at``: when
+    (the timeline's moment; default now)."""
     kind = fields.get("late_fee_kind", "none")
     if kind not in maths.LATE_FEE_KINDS:
         raise AgreementError(f"unknown late fee kind {kind!r}")
     terms, _ = CustomerTerms.objects.update_or_create(organization=org, customer=customer, defaults=fields)
     ledger.record_event(org, customer, "terms.changed", "Condiciones de pago actualizadas",
-                        data={k: str(v) for k, v in fields.items()})
+                        data={k: str(v) for k, v in fields.items()}, at=at)
     return terms
 
 
@@ -558,8 +563,10 @@ def noon_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
 
 
-def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date | None = None) -> Fee:
-    """Forgive a late fee (a goodwill gesture): a credit note on its charge, by a manager, with a reason."""
+def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date | None = None, *,
+              at: dt.datetime | None = None) -> Fee:
+    """Forgive a late fee (a goodwill gesture): a credit note on its charge, by a manager, with a reason.
+    ``at``: when (``waived_at`` and the timeline; default now)."""
     if not reason.strip():
         raise AgreementError("say why the fee is waived")
     if not _is_manager(org, actor):
@@ -574,11 +581,11 @@ def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date 
                 ledger.add_credit_note(org, charge, f"NC-{charge.ref}", on_date, charge.open_amount,
                                        reason=f"Condonación: {reason}"[:200], actor=actor)
         fee.status, fee.waived_by, fee.waived_reason, fee.waived_at = (
-            Fee.Status.WAIVED, actor, reason[:300], timezone.now())
+            Fee.Status.WAIVED, actor, reason[:300], at or timezone.now())
         fee.save(update_fields=["status", "waived_by", "waived_reason", "waived_at"])
         ledger.record_event(org, fee.customer_id, "fee.waived",
                             f"Cargo por mora condonado ({from_minor(fee.amount, fee.currency)} {fee.currency}): "
-                            f"{reason}", invoice=fee.invoice, actor=actor,
+                            f"{reason}", invoice=fee.invoice, actor=actor, at=at,
                             data={"fee_id": fee.pk, "amount": fee.amount, "reason": reason})
     return fee
 

@@ -314,12 +314,15 @@ def as_json(d: Decision, snap: Snapshot, refs: dict[int, str], as_of: dt.date) -
 
 
 def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch_customers: int = 2000,
-              on_batch=None) -> CycleResult:
+              on_batch=None, now: dt.datetime | None = None) -> CycleResult:
     """Run (or, with ``dry_run``, preview) the cycle of one organization for one day.
 
     ``created`` lists the actions this call wrote (dry run: would write), as the JSON objects of
     ``cobro cycle --json``. ``on_batch`` is called after each committed batch (the crash test uses it).
+    ``now``: the clock the run goes by (its start and finish, the actions', tasks' and stage moves'
+    moments); default the real clock. A replay or the demo, running a past day, passes that day's.
     """
+    clock = (lambda: now) if now is not None else timezone.now
     if not dry_run:
         # A run that died midway is finished first, so its missing actions are not lost to the window.
         for earlier in CycleRun.objects.for_org(org).filter(as_of__lt=as_of, finished_at__isnull=True) \
@@ -353,7 +356,7 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
     if done is None:
         try:
             with transaction.atomic():
-                done = CycleRun.objects.create(organization=org, as_of=as_of, started_at=timezone.now())
+                done = CycleRun.objects.create(organization=org, as_of=as_of, started_at=clock())
         except IntegrityError:
             done = CycleRun.objects.for_org(org).get(as_of=as_of)
     start, encode = 0, JsonOnce()
@@ -363,13 +366,13 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
         while end < len(new) and new[end].customer_id == new[end - 1].customer_id:
             end += 1
         batch = new[start:end]
-        mine = {a.key for a in _persist(org, snap, batch, refs, as_of, encode)}
+        mine = {a.key for a in _persist(org, snap, batch, refs, as_of, encode, clock())}
         result.created.extend(as_json(d, snap, refs, as_of) for d in batch if d.key in mine)
         start = end
         if on_batch is not None:
             on_batch(start)
     CycleRun.objects.for_org(org).filter(pk=done.pk).update(
-        finished_at=timezone.now(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
+        finished_at=clock(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
     return result
 
 
@@ -400,7 +403,7 @@ ACTION_COLUMNS = ("customer_id", "key", "step", "action", "channel", "template",
 
 
 def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dict[int, str], as_of: dt.date,
-             encode: JsonOnce) -> list[Planned]:
+             encode: JsonOnce, now: dt.datetime | None = None) -> list[Planned]:
     """Write one batch of decisions with what follows from them, in one transaction; returns the
     actions this call inserted (a key another process wrote first is that process's to follow up)."""
     planned = [Planned(org.pk, d, refs, as_of) for d in batch]
@@ -414,7 +417,7 @@ def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dic
     with transaction.atomic():
         ids = dict(insert_rows(Action, ACTION_COLUMNS, params, returning=("key", "id"),
                                constants={"organization_id": org.pk, "as_of": as_of,
-                                          "created_at": timezone.now()}))
+                                          "created_at": now or timezone.now()}))
         actions = []
         for p in planned:
             if p.key in ids:
@@ -424,15 +427,16 @@ def _persist(org: Organization, snap: Snapshot, batch: list[Decision], refs: dic
                  else (a, "no_contact" if "buscar datos" in a.data.get("reason", "") else "call")
                  for a in actions if a.status == Action.Status.PENDING_APPROVAL or a.action == "call_task"]
         if tasks:
-            _open_tasks(org, snap, tasks)
+            _open_tasks(org, snap, tasks, now)
         for a in actions:
             if a.action == "stage" and a.status == Action.Status.PLANNED and a.data.get("to_stage"):
-                _stage(org, a)
+                _stage(org, a, now)
         actions_created.send(sender=Action, organization=org, actions=actions)
     return actions
 
 
-def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Planned, str]]) -> None:
+def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Planned, str]],
+                now: dt.datetime | None = None) -> None:
     """The team's tasks for call steps, approvals and customers nobody can reach, opened in bulk
     through the ledger (one per cause, the customer's owner as assignee)."""
     rows = []
@@ -444,13 +448,13 @@ def _open_tasks(org: Organization, snap: Snapshot, tasks: list[tuple[Planned, st
                      a.scheduled_for.astimezone(zone(snap.debtors[a.customer_id].zone_names[0])).date(),
                      f"dunning:{a.key}",
                      json.dumps({"action_key": a.key, "reason": a.data.get("reason", ""), "template": a.template})))
-    ledger_services.create_task_rows(org, rows)
+    ledger_services.create_task_rows(org, rows, now=now)
 
 
-def _stage(org: Organization, a: Planned) -> None:
+def _stage(org: Organization, a: Planned, now: dt.datetime | None = None) -> None:
     customer = Customer.objects.for_org(org).get(pk=a.customer_id)
     try:
-        services.move_stage(org, customer, a.data["to_stage"], reason=f"paso {a.step}")
+        services.move_stage(org, customer, a.data["to_stage"], reason=f"paso {a.step}", at=now)
     except services.DunningError:
         pass  # the customer is already past that stage (or in a dispute): the board keeps it
 

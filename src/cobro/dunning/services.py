@@ -84,12 +84,15 @@ def current_stages(org: Organization, customer_ids=None, as_of: dt.date | None =
             for cid in customers.values_list("pk", flat=True)}
 
 
-def move_stage(org: Organization, customer: Customer, to_stage: str, actor=None, reason: str = "") -> None:
-    """Move a customer on the board, if the move is allowed; records "stage.moved"."""
+def move_stage(org: Organization, customer: Customer, to_stage: str, actor=None, reason: str = "", *,
+               at: dt.datetime | None = None) -> None:
+    """Move a customer on the board, if the move is allowed; records "stage.moved". ``at``: when
+    (``since`` and the event; default now: the cycle passes the clock it runs by)."""
     codes = {c for c, _ in stages(org)}
     if to_stage not in codes:
         raise DunningError(f"unknown stage {to_stage!r}; the stages are {', '.join(sorted(codes))}")
-    current = current_stages(org, [customer.pk])[customer.pk]
+    # Judged on the day of ``at`` (an invoice due after today's real date is overdue on the demo's day).
+    current = current_stages(org, [customer.pk], as_of=timezone.localdate(at) if at else None)[customer.pk]
     if current == to_stage:
         return
     if to_stage not in ALLOWED.get(current, set()):
@@ -99,9 +102,9 @@ def move_stage(org: Organization, customer: Customer, to_stage: str, actor=None,
     with transaction.atomic():
         CustomerStage.objects.update_or_create(
             organization=org, customer=customer,
-            defaults={"stage": to_stage, "since": timezone.now(), "moved_by": actor})
+            defaults={"stage": to_stage, "since": at or timezone.now(), "moved_by": actor})
         record_event(org, customer, "stage.moved", f"Etapa: {current} → {to_stage}",
-                     data={"from": current, "to": to_stage, "reason": reason}, actor=actor)
+                     data={"from": current, "to": to_stage, "reason": reason}, actor=actor, at=at)
 
 
 def _is(org: Organization, user, role: str) -> bool:
@@ -476,8 +479,9 @@ def change_contact_rules(org: Organization, country: str, params: dict, actor=No
 
 # --- Approvals ------------------------------------------------------------------------------------
 
-def approve_action(org: Organization, action: Action, actor) -> Action | None:
-    """A manager approves a mediation or legal step: the stage moves and the notice goes out."""
+def approve_action(org: Organization, action: Action, actor, *, now: dt.datetime | None = None) -> Action | None:
+    """A manager approves a mediation or legal step: the stage moves and the notice goes out.
+    ``now``: when (default the clock's now; the demo approves by its own)."""
     from cobro.dunning.signals import actions_created
 
     if not _is(org, actor, "manager"):
@@ -492,19 +496,19 @@ def approve_action(org: Organization, action: Action, actor) -> Action | None:
         to_stage = locked.data.get("to_stage")
         if to_stage:
             try:
-                move_stage(org, customer, to_stage, actor=actor, reason=f"aprobado: {locked.step}")
+                move_stage(org, customer, to_stage, actor=actor, reason=f"aprobado: {locked.step}", at=now)
             except DunningError:
                 pass  # already further along (e.g. legal after a manual move): the notice still goes
         notice = None
         if locked.template:
             notice = Action.objects.create(
-                organization=org, customer=customer, key=f"{locked.key}:aprobada", as_of=timezone.localdate(),
+                organization=org, customer=customer, key=f"{locked.key}:aprobada", as_of=timezone.localdate(now),
                 step=locked.step, action="message", channel=locked.channel, template=locked.template,
                 tone=locked.tone, invoice_ids=locked.invoice_ids, invoice_refs=locked.invoice_refs,
-                scheduled_for=_next_allowed(org, customer, locked.channel), data={"approved_by": actor.pk})
+                scheduled_for=_next_allowed(org, customer, locked.channel, now), data={"approved_by": actor.pk})
             actions_created.send(sender=Action, organization=org, actions=[notice])
         record_event(org, customer, "action.approved", f"Paso {locked.step} aprobado", actor=actor,
-                     data={"key": locked.key})
+                     data={"key": locked.key}, at=now)
     return notice
 
 
@@ -515,7 +519,8 @@ def customer_zones(org: Organization, customer: Customer) -> Zones:
                            list(dict.fromkeys(n for pair in phones for n in pair if n)), fallback=org.timezone)
 
 
-def _next_allowed(org: Organization, customer: Customer, channel: str) -> dt.datetime:
+def _next_allowed(org: Organization, customer: Customer, channel: str, now: dt.datetime | None = None
+                  ) -> dt.datetime:
     """The first moment from now the contact rules allow ``channel`` for this customer (in every zone
     they may be in)."""
     from cobro.dunning.cycle import load_snapshot
@@ -523,7 +528,7 @@ def _next_allowed(org: Organization, customer: Customer, channel: str) -> dt.dat
     from cobro.engine.contact import Contact as Booked
     from cobro.engine.plan import calendar
 
-    now = timezone.now()
+    now = now or timezone.now()
     today = now.astimezone(zone(customer_zones(org, customer).names[0])).date()
     snap = load_snapshot(org, today, customer_ids=[customer.pk])
     zones, holidays = calendar(snap, snap.debtors[customer.pk])

@@ -71,11 +71,22 @@ def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, 
             email="cobranza@losandes.example", phone="+56225550100",
             options={"transfer_instructions": "Banco de Chile, cuenta corriente 00-123-45678-09, "
                                               "RUT 76.086.428-5, a nombre de Distribuidora Los Andes SpA. "
-                                              "Indique el número de factura en el comentario."})
+                                              "Indique el número de factura en el comentario.",
+                     # Off while the demo writes its months of history (``thank_you_on``): the outbox's
+                     # thank-you is queued by the real clock, not the demo's.
+                     "thank_you": False})
         users = _users(org)
         _ledger(org, today, random.Random(2026), customers, [u for u, role in users if role == Role.AGENT])
     ensure_demo_staff(org)
     return org, True
+
+
+def thank_you_on(org: Organization) -> None:
+    """The history written, the demo organization thanks its customers' payments like any other."""
+    options = dict(org.options or {})
+    if options.pop("thank_you", True) is False:
+        Organization.objects.filter(pk=org.pk).update(options=options)
+        org.options = options
 
 
 def ensure_demo_staff(org: Organization) -> None:
@@ -218,3 +229,73 @@ def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: 
         part = inv.open_amount if k < 3 else inv.open_amount // 10 or inv.open_amount
         services.add_credit_note(org, inv, f"NC-{700 + k}", today - dt.timedelta(days=rng.randrange(1, 30)),
                                  part, reason="Devolución de mercadería" if k < 3 else "Descuento comercial")
+
+
+#: The day a row's own record says it came about: its write time is dated by it (model label → field).
+OWN_DAY = {"ledger.Invoice": "issue_date", "ledger.Payment": "date", "ledger.CreditNote": "date",
+           "ledger.Task": "due_on", "agreements.Promise": "made_on", "agreements.Plan": "start_date",
+           "payments.Statement": "statement_date", "payments.StatementLine": "booking_date",
+           "messaging.Message": "scheduled_for"}
+#: How long before ``today`` the demo's organization was set up (its invoices go back 170 days).
+SET_UP_DAYS = 200
+
+
+def date_the_bookkeeping(org: Organization, today: dt.date) -> int:
+    """Date the rows' write times (``auto_now``/``auto_now_add`` columns) by the demo's clock.
+
+    Django stamps those columns itself when a row is written, and the demo writes its months of
+    history in one go: left alone, every ``created_at`` would be the moment the demo ran. Those are the
+    demo's bookkeeping, not facts, so here (and only for them) the rows are re-dated afterwards: a row
+    written after the demo's day gets the day its own record names (an invoice its issue date, a
+    payment its date, a message its scheduled time), or the day the organization was set up; never
+    later than the demo's day (nor, with a ``today`` after the real date, earlier than its set-up). Every other moment (events, stages, tasks done, fees waived, statements
+    read) is given by the services at the time they act. Returns how many values were re-dated.
+    """
+    from zoneinfo import ZoneInfo
+
+    from django.apps import apps
+    from django.db import models as dj
+
+    zone = ZoneInfo(org.timezone or "UTC")
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    last = end - dt.timedelta(minutes=1)
+    set_up = dt.datetime.combine(today - dt.timedelta(days=SET_UP_DAYS), dt.time(9), tzinfo=zone)
+
+    def moment(value) -> dt.datetime:
+        if value is None:
+            return set_up
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime.combine(value, dt.time(9), tzinfo=zone)
+        return max(min(value, last), set_up)
+
+    changed = 0
+    with transaction.atomic():
+        for model in apps.get_models():
+            if not model.__module__.startswith("cobro."):
+                continue
+            auto = [f.attname for f in model._meta.concrete_fields if isinstance(f, dj.DateTimeField)
+                    and (f.auto_now or f.auto_now_add)]
+            if not auto:
+                continue
+            names = {f.name for f in model._meta.concrete_fields}
+            if "organization" in names:
+                rows = model.objects.filter(organization=org)
+            elif model is Organization:
+                rows = model.objects.filter(pk=org.pk)
+            elif model is Membership:
+                rows = model.objects.filter(organization=org)
+            else:
+                continue
+            own = OWN_DAY.get(model._meta.label)
+            for name in auto:
+                # Later than the demo's day, or earlier than its set-up: the real clock, either way.
+                late = rows.filter(dj.Q(**{f"{name}__gte": end}) | dj.Q(**{f"{name}__lt": set_up}))
+                if own is None:
+                    changed += late.update(**{name: set_up})  # update() leaves auto_now alone
+                    continue
+                objs = list(late.only("pk", own))
+                for obj in objs:
+                    setattr(obj, name, moment(getattr(obj, own)))
+                model.objects.bulk_update(objs, [name], batch_size=500)  # no pre_save: the value stays
+                changed += len(objs)
+    return changed

@@ -85,10 +85,10 @@ def create_tasks(org: Organization, tasks: list[Task]) -> None:
 TASK_COLUMNS = ("customer_id", "kind", "title", "due_on", "source_key", "data", "assignee_id")
 
 
-def create_task_rows(org: Organization, rows: list[tuple]) -> None:
+def create_task_rows(org: Organization, rows: list[tuple], *, now: dt.datetime | None = None) -> None:
     """Open many tasks from plain rows (the cycle opens thousands): (customer_id, kind, title, due_on,
     source_key, data as JSON text[, assignee_id]). One per ``source_key``: repeats are skipped; no
-    assignee: the customer's owner."""
+    assignee: the customer's owner. ``now``: the moment they are opened (the cycle's clock)."""
     if not rows:
         return
     missing = {r[0] for r in rows if len(r) < 7 or r[6] is None}
@@ -99,13 +99,15 @@ def create_task_rows(org: Organization, rows: list[tuple]) -> None:
     params = [(cid, kind, title[:200], due_on, source_key, data,
                rest[0] if rest and rest[0] is not None else owners.get(cid))
               for cid, kind, title, due_on, source_key, data, *rest in rows]
-    insert_rows(Task, TASK_COLUMNS, params, constants={"organization_id": org.pk})
+    constants = {"organization_id": org.pk, **({"created_at": now} if now is not None else {})}
+    insert_rows(Task, TASK_COLUMNS, params, constants=constants)
 
 
-def complete_task(task: Task, outcome: str = "", actor=None) -> Task:
+def complete_task(task: Task, outcome: str = "", actor=None, *, at: dt.datetime | None = None) -> Task:
+    """Close a task; ``at``: when it was done (the caller's clock; default now)."""
     task.status = Task.Status.DONE
     task.outcome = outcome
-    task.done_at = timezone.now()
+    task.done_at = at or timezone.now()
     task.save(update_fields=["status", "outcome", "done_at"])
     return task
 
@@ -208,9 +210,10 @@ def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date
         note = CreditNote.objects.create(organization=org, customer_id=invoice.customer_id, invoice=invoice,
                                          ref=ref, date=date, currency=invoice.currency, amount=amount,
                                          reason=reason)
+        # Dated like a payment: a note known by its date sits at that date's noon (not when it was typed in).
         record_event(org, invoice.customer_id, "credit_note.added", f"Nota de crédito {ref} sobre {invoice.ref}",
                      data={"ref": ref, "amount": amount, "currency": invoice.currency, "reason": reason},
-                     invoice=invoice, actor=actor)
+                     invoice=invoice, actor=actor, at=_noon_utc(date))
         delta = Totals()
         delta.movement(invoice.currency, invoice.issue_date, invoice.due_date, date, amount)
         totals.save(org, delta)
@@ -284,14 +287,16 @@ class NewPayment:
     provider_ref: str = ""
 
 
-def apply_payments(org: Organization, new: list[NewPayment], actor=None) -> list[Payment]:
+def apply_payments(org: Organization, new: list[NewPayment], actor=None, *,
+                   now: dt.datetime | None = None) -> list[Payment]:
     """Record many payments at once, each allocated exactly as ``apply_payment`` would, in list order.
 
     For a statement of thousands of lines: the customers' open invoices are read (and locked) once,
     the payments, allocations and timeline events are inserted in bulk, the invoices touched are
     settled together and the Dashboard's daily totals get one change equal to the sum of the single
     payments' changes. A reference already recorded (or repeated in ``new``) returns the first
-    payment and changes nothing. Returns one payment per item of ``new``.
+    payment and changes nothing. Returns one payment per item of ``new``. ``now``: the moment they are
+    recorded (``created_at``; the caller's clock, default now).
     """
     if not new:
         return []
@@ -351,7 +356,7 @@ def apply_payments(org: Organization, new: list[NewPayment], actor=None) -> list
             plans.append((p, applied))
         from cobro.ledger.importing import _db_now, _insert  # straight through the driver, as the importer
 
-        now, events_at = _db_now(), _db_time
+        now, events_at = (_db_time(now) if now is not None else _db_now()), _db_time
         _insert(Payment, ["organization", "customer", "ref", "date", "currency", "amount", "method", "unallocated",
                           "provider", "provider_ref", "created_at"],
                 [(org.pk, r.customer_id, r.ref, r.date, r.currency, r.amount, r.method, r.unallocated, r.provider,

@@ -1,9 +1,10 @@
 """Demo data for messaging: the default templates, and today's outbox rendered and "sent" through
-the demo transport (no network; the pages say so), with a few receipts, a failure and a reply."""
+the demo transport (no network; the pages say so), with the providers' receipts, a few failures and a reply."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 from cobro.ledger.models import Invoice, Organization
@@ -29,22 +30,40 @@ def populate(org: Organization, today: dt.date) -> None:
            .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).distinct())
     for moment in sorted(set(due)):
         outbox.deliver(org, now=moment, transport="demo")
+    _receipts(org, end)
     sent = todays.filter(transport="demo").order_by("id")
     shown = list(sent.exclude(template="thank_you")[:12]) or list(sent[:12])
-    for i, msg in enumerate(shown):
-        if i < 8:
-            services.apply_receipt(msg.provider_id, "delivered", at=msg.sent_at)
-        if i < 4:
-            services.apply_receipt(msg.provider_id, "read", at=msg.sent_at)
-        if i == 9:
-            services.apply_receipt(msg.provider_id, "failed", at=msg.sent_at,
-                                   error="Ejemplo de la demostración: el buzón del destinatario está lleno")
     if shown:
         first = shown[0]
         services.record_reply(org, first.customer, first.channel, address=first.to,
                               text="Hola, pagaremos el viernes. ¿Me pueden enviar el detalle de la factura?",
                               provider_id=f"demo-reply-{today.isoformat()}",
-                              at=(first.sent_at or start) + dt.timedelta(hours=2))
+                              at=min((first.sent_at or start) + dt.timedelta(hours=2), end - dt.timedelta(minutes=1)))
+
+
+def _receipts(org: Organization, end: dt.datetime) -> None:
+    """The providers' receipts, as a month of real sending brings them back: most messages delivered
+    and many read minutes or hours later, a few still without news, a few failed (a full mailbox, a
+    number no longer on WhatsApp). Each receipt comes by its own time, never after the demo's day."""
+    rng = random.Random(1313)
+    sent = (Message.objects.for_org(org).filter(direction="out", transport="demo", status="sent")
+            .exclude(sent_at=None).order_by("id"))
+    last = end - dt.timedelta(minutes=1)
+    for msg in sent:
+        roll = rng.random()
+        delivered = min(msg.sent_at + dt.timedelta(minutes=rng.randint(1, 20)), last)
+        if roll < 0.03:
+            services.apply_receipt(msg.provider_id, "failed", at=delivered, error=rng.choice(FAILURES))
+        elif roll < 0.90:
+            services.apply_receipt(msg.provider_id, "delivered", at=delivered)
+            if roll < 0.50 and msg.channel != "sms":  # SMS brings no read receipt
+                read = min(delivered + dt.timedelta(minutes=rng.randint(5, 360)), last)
+                services.apply_receipt(msg.provider_id, "read", at=read)
+
+
+#: Why a demo message failed (the demo's own words; a real provider sends its own).
+FAILURES = ["Ejemplo de la demostración: el buzón del destinatario está lleno",
+            "Ejemplo de la demostración: el número ya no usa WhatsApp"]
 
 
 def _queue_examples(org: Organization, today: dt.date, at: dt.datetime) -> None:

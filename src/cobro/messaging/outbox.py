@@ -136,7 +136,7 @@ def recover_interrupted(now: dt.datetime | None = None) -> int:
         reason = "the worker stopped while sending; not retried so it cannot arrive twice — check and resend"
         Message.objects.filter(pk=msg.pk, status=Message.Status.SENDING).update(
             status=Message.Status.FAILED, failed_at=now, last_error=reason)
-        services._failed_task(msg, reason)
+        services._failed_task(msg, reason, at=now)
     return len(stuck)
 
 
@@ -177,7 +177,7 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now, stand_in=None)
     ready = []
     for msg in msgs:
         use = forced or (stand_in if stand_in and not getattr(settings, ENABLED_SETTING[msg.channel]) else None)
-        rendered = _prepare(msg, renderer, opted, use, report)
+        rendered = _prepare(msg, renderer, opted, use, report, now)
         if rendered is not None:
             ready.append((msg, rendered, use or msg.channel))
     events = []
@@ -206,14 +206,14 @@ def _deliver_org(org, msgs, report, opened, forced, limiter, now, stand_in=None)
         record_events(events)
 
 
-def _prepare(msg, renderer, opted, forced, report):
+def _prepare(msg, renderer, opted, forced, report, now=None):
     """Render a claimed message, or settle it (cancelled, failed, held) and return None."""
     if msg.channel in opted.get(msg.customer_id, ()):
         _finish(msg, Message.Status.CANCELLED, "opted out of this channel")
         report.cancelled += 1
         return None
     if not forced and not getattr(settings, ENABLED_SETTING[msg.channel]):
-        _fail(msg, f"the {msg.channel} channel is turned off ({ENABLED_SETTING[msg.channel]})", report)
+        _fail(msg, f"the {msg.channel} channel is turned off ({ENABLED_SETTING[msg.channel]})", report, now)
         return None
     try:
         rendered = renderer.render(msg)
@@ -222,20 +222,20 @@ def _prepare(msg, renderer, opted, forced, report):
             _finish(msg, Message.Status.CANCELLED, str(exc))
             report.cancelled += 1
         else:
-            _fail(msg, str(exc), report)
+            _fail(msg, str(exc), report, now)
         return None
     _store_rendered(msg, rendered)
     if rendered.legal_missing:
         reason = f"required by law and missing: {', '.join(rendered.legal_missing)}"
         _finish(msg, Message.Status.HELD, reason)
-        services._failed_task(msg, reason)
+        services._failed_task(msg, reason, at=now)
         report.held += 1
         return None
     tpl = renderer.templates.get((msg.template, rendered.context["language"], msg.channel))
     if rendered.tone.flagged and not (tpl and tpl.override_reason):
         words = "; ".join(f"{f.rule}: {', '.join(f.words)}" for f in rendered.tone.findings)
         _finish(msg, Message.Status.HELD, f"tone check: {words}")
-        services._failed_task(msg, f"held by the tone check ({words})")
+        services._failed_task(msg, f"held by the tone check ({words})", at=now)
         report.held += 1
         return None
     return rendered
@@ -307,17 +307,17 @@ def _finish(msg: Message, status: str, reason: str) -> None:
                             "body_html", "segments", "language", "data"])
 
 
-def _fail(msg: Message, reason: str, report: Report) -> None:
-    msg.failed_at = timezone.now()
+def _fail(msg: Message, reason: str, report: Report, now=None) -> None:
+    msg.failed_at = now or timezone.now()  # the batch's clock, as sent_at
     msg.save(update_fields=["failed_at"])
     _finish(msg, Message.Status.FAILED, reason)
-    services._failed_task(msg, reason)
+    services._failed_task(msg, reason, at=msg.failed_at)
     report.failed += 1
 
 
 def _retry_or_fail(msg: Message, exc: TransportError, report: Report, now) -> None:
     if exc.permanent or msg.attempts >= MAX_ATTEMPTS:
-        _fail(msg, str(exc), report)
+        _fail(msg, str(exc), report, now)
         return
     wait = backoff(msg.attempts)
     if exc.retry_after:

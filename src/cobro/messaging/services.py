@@ -195,7 +195,7 @@ def apply_receipt(provider_id: str, status: str, *, at: dt.datetime | None = Non
         if msg.status != Message.Status.FAILED:
             msg.status, msg.failed_at, msg.last_error = Message.Status.FAILED, at, error[:1000]
             msg.save(update_fields=["status", "failed_at", "last_error"])
-            _failed_task(msg, error or "the provider could not deliver it")
+            _failed_task(msg, error or "the provider could not deliver it", at=at)
         return True
     if _RANK.get(status, -1) <= _RANK.get(msg.status, -1):
         return True
@@ -215,12 +215,14 @@ def apply_receipt(provider_id: str, status: str, *, at: dt.datetime | None = Non
     return True
 
 
-def _failed_task(msg: Message, reason: str) -> None:
+def _failed_task(msg: Message, reason: str, at: dt.datetime | None = None) -> None:
+    """The failure on the timeline and a task for the team; ``at``: when it failed (the caller's clock)."""
+    at = at or timezone.now()
     record_event(msg.organization, msg.customer_id, "message.failed",
                  f"No se pudo enviar el mensaje por {msg.channel}: {reason[:200]}",
-                 data={"channel": msg.channel, "message_id": msg.pk, "error": reason[:500]})
+                 data={"channel": msg.channel, "message_id": msg.pk, "error": reason[:500]}, at=at)
     create_task(msg.organization, msg.customer_id, "message_failed",
-                f"Revisar mensaje no enviado ({msg.channel}, {msg.template})", timezone.localdate(),
+                f"Revisar mensaje no enviado ({msg.channel}, {msg.template})", timezone.localdate(at),
                 source_key=f"message_failed:{msg.pk}", data={"message_id": msg.pk, "error": reason[:500]})
 
 

@@ -1,9 +1,10 @@
-"""The demo organization's bank: a month of statements from two accounts in two formats, matched.
+"""The demo organization's bank: a month of statements, one account per currency it invoices in, matched.
 
-A Chilean current account sends its "cartola" as CSV every day and a Spanish one sends Norma 43; the
-payers type invoice numbers and tax ids their own way (``cobro.payments.synth``). Each day's file is
-read by the same ``import_statement`` the command and the folder drop use, dated that day, so most
-lines are applied, some wait on the reconciliation page as suggestions and a few are unmatched.
+A Chilean current account sends its "cartola" as CSV every day, a Colombian one MT940, a Mexican one
+CAMT.053 and a Spanish one Norma 43; the payers type invoice numbers and tax ids their own way
+(``cobro.payments.synth``). Each day's file is read by the same ``import_statement`` the command and
+the folder drop use, dated that day and read that evening (the demo's clock), so most lines are
+applied, some wait on the reconciliation page as suggestions and a few are unmatched.
 Invoices under a promise, a plan or a dispute are left alone: the other demos tell their story.
 Idempotent: a second run finds the accounts and adds nothing.
 """
@@ -13,16 +14,28 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter, defaultdict
+from zoneinfo import ZoneInfo
 
+from cobro.engine.money import exponent
 from cobro.ledger.models import Customer, Invoice, Organization
 from cobro.payments import matching, services, synth
 from cobro.payments.models import BankAccount
 
 ACCOUNTS = [  # name, number, currency, country style, format
     ("Banco de Chile · cuenta corriente", "00-123-45678-09", "CLP", "CL", "csv"),
+    ("Bancolombia · cuenta corriente", "03012345678", "COP", "CO", "mt940"),
+    ("BBVA México · cuenta de cheques", "012180001234567891", "MXN", "MX", "camt053"),
     ("CaixaBank · cuenta euros", "210004184502000513", "EUR", "ES", "n43"),
 ]
 DAYS = 30
+
+
+def accounts(org: Organization) -> list[tuple[str, str, str, str, str]]:
+    """One account per currency the organization's invoices are in (a currency without a bank above
+    gets a plain CSV account)."""
+    used = sorted(set(Invoice.objects.for_org(org).values_list("currency", flat=True).distinct()))
+    known = {a[2]: a for a in ACCOUNTS}
+    return [known.get(cur) or (f"Cuenta {cur}", f"DEMO-{cur}-0001", cur, org.country, "csv") for cur in used]
 
 
 def populate(org: Organization, today: dt.date) -> None:
@@ -35,7 +48,8 @@ def populate(org: Organization, today: dt.date) -> None:
     names = Counter(matching.payer_key(c.name) for c in customers.values())
     unique = {cid for cid, c in customers.items() if names[matching.payer_key(c.name)] == 1}
     tolerance = services.fee_tolerance(org)
-    for name, number, currency, country, fmt in ACCOUNTS:
+    zone = ZoneInfo(org.timezone or "UTC")
+    for name, number, currency, country, fmt in accounts(org):
         BankAccount.objects.create(organization=org, name=name, number=number, currency=currency)
         used: set[int] = set()
         for back in range(DAYS, 0, -1):
@@ -53,9 +67,9 @@ def populate(org: Organization, today: dt.date) -> None:
                                        ref_prefix="DEMO" if fmt == "csv" else "")
             if not lines:
                 continue
-            data = synth.write(fmt, lines, number, currency, 0 if currency == "CLP" else 2)
+            data = synth.write(fmt, lines, number, currency, exponent(currency))
             services.import_statement(org, data, fmt=fmt, account=number, filename=f"demo/{number}/{day}.{fmt}",
-                                      as_of=day)
+                                      as_of=day, now=dt.datetime.combine(day, dt.time(20), tzinfo=zone))
 
 
 def _held_invoices(org: Organization) -> set[int]:

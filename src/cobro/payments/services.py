@@ -176,8 +176,12 @@ def find_account(org: Organization, account: str | None) -> BankAccount | None:
 
 def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", account: str | None = None,
                      filename: str = "", dry_run: bool = False, actor=None,
-                     as_of: dt.date | None = None) -> ImportOutcome:
+                     as_of: dt.date | None = None, now: dt.datetime | None = None) -> ImportOutcome:
     """Read a statement file, store its new lines and apply what matches; all or nothing.
+
+    ``now``: the moment the file is read (the statement's ``imported_at``, its lines' and payments'
+    ``created_at``, the "statement.applied" events); default the clock's now. A caller running by
+    its own clock (the demo, a replay) passes it.
 
     Raises ``StatementError`` ("line N: ...") for a file that cannot be read; nothing is written then.
     """
@@ -220,7 +224,7 @@ def import_statement(org: Organization, data: bytes, *, fmt: str = "auto", accou
                          new_rows, seen_in_file)
         if dry_run:
             return outcome
-        return _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows)
+        return _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows, now)
     finally:
         if paused:
             gc.enable()
@@ -258,7 +262,8 @@ def _match_lines(org, parsed, minor, keys, existing, book, customers, invoice_re
             confidence=result.confidence, reasons=[list(r) for r in result.reasons]), result))
 
 
-def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows) -> ImportOutcome:
+def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome, new_rows, at=None
+           ) -> ImportOutcome:
     with transaction.atomic(), translation.override(org.language or "es"):
         if chosen is None:
             chosen = BankAccount.objects.create(organization=org, name=number[-24:], number=number,
@@ -267,7 +272,10 @@ def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome
         stmt = Statement.objects.create(organization=org, account=chosen, format=parsed.format, filename=filename[:300],
                                         sha256=hashlib.sha256(data).hexdigest(), statement_date=parsed.date,
                                         lines_total=len(parsed.entries), lines_new=len(new_rows), imported_by=actor)
-        now = _db_now()
+        if at is not None:  # ``imported_at`` is stamped on insert (auto_now_add): the caller's clock wins
+            Statement.objects.filter(pk=stmt.pk).update(imported_at=at)
+            stmt.imported_at = at
+        now = ledger._db_time(at) if at is not None else _db_now()
         for row, result in new_rows:
             row.account, row.statement = chosen, stmt
             if result.status == matching.APPLIED:
@@ -282,7 +290,7 @@ def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome
         for row, _result in new_rows:
             row.pk = row.id = ids[row.key]
         _apply_many(org, [(row, r) for row, r in new_rows if r.status == matching.APPLIED],
-                    {o.key: o.why for o in outcome.lines})
+                    {o.key: o.why for o in outcome.lines}, at)
         if parsed.date and (chosen.last_statement_date is None or parsed.date > chosen.last_statement_date):
             chosen.last_statement_date = parsed.date
             chosen.save(update_fields=["last_statement_date"])
@@ -294,8 +302,8 @@ _LINE_FIELDS = ["organization", "account", "statement", "key", "position", "book
                 "status", "customer", "allocations", "confidence", "reasons", "created_at"]
 
 
-def _apply_many(org: Organization, applied: list[tuple[StatementLine, matching.Result]], whys: dict[str, str]
-                ) -> None:
+def _apply_many(org: Organization, applied: list[tuple[StatementLine, matching.Result]], whys: dict[str, str],
+                at: dt.datetime | None = None) -> None:
     """Record the payments of the lines the matcher applied, in one batch through ``ledger.apply_payments``.
 
     The same payments, allocations, events and totals as ``_apply`` line by line, at statement speed.
@@ -304,7 +312,7 @@ def _apply_many(org: Organization, applied: list[tuple[StatementLine, matching.R
         return
     payments = ledger.apply_payments(org, [ledger.NewPayment(
         result.customer_id, f"ST-{row.pk}", row.booking_date, row.amount, row.currency, "transfer",
-        tuple(a[0] for a in result.allocations), "statement", row.key) for row, result in applied])
+        tuple(a[0] for a in result.allocations), "statement", row.key) for row, result in applied], now=at)
     fee_reason = _("Comisión bancaria descontada del pago")
     for row, result in applied:
         for n, (inv_id, off) in enumerate(result.writeoff or ()):
@@ -315,7 +323,7 @@ def _apply_many(org: Organization, applied: list[tuple[StatementLine, matching.R
     through = StatementLine.payments.through
     _insert(through, ["statementline", "payment"],
             [(row.pk, pay.pk) for (row, _r), pay in zip(applied, payments, strict=True)])
-    title, now = _("Movimiento bancario conciliado"), _db_now()
+    title, now = _("Movimiento bancario conciliado"), (ledger._db_time(at) if at is not None else _db_now())
     _insert(TimelineEvent, ["organization", "customer", "at", "kind", "summary", "data"], [(
         org.pk, result.customer_id, now, "statement.applied", f"{title}: {whys.get(row.key, '')}"[:300],
         json.dumps({"line_id": row.pk, "key": row.key, "payment": pay.ref,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -148,11 +149,14 @@ def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reas
         summary += " · " + dict(delay_reasons(org)).get(reason, reason)
     with transaction.atomic():
         event = record_event(org, customer, "call.logged", summary, data=data, actor=actor, at=at)
+        # A call logged at a given moment (the demo's, a late entry) dates what it agreed by that moment.
+        made_on = at.astimezone(ZoneInfo(customer.home_zone)).date() if at is not None else None
         if promise is not None:
             _agreements().create_promise(org, customer, promise.date, promise.amount, promise.currency,
-                                         channel="call", taken_by=actor)
+                                         channel="call", taken_by=actor, made_on=made_on, at=at)
         if dispute is not None:
-            _agreements().open_dispute(org, dispute.invoice, dispute.reason_code, dispute.text, actor=actor)
+            _agreements().open_dispute(org, dispute.invoice, dispute.reason_code, dispute.text, actor=actor,
+                                       at=at)
         if plan_proposal:
             # A proposal is a request for a manager to build the plan, so it becomes their task.
             from cobro.ledger.services import create_task
@@ -161,30 +165,30 @@ def log_call(org: Organization, customer: Customer, actor, *, outcome: str, reas
                 "t": plan_proposal.strip()[:120]}, event.at.date(), source_key=f"plan-proposal:{event.pk}",
                 data={"proposal": plan_proposal.strip(), "event_id": event.pk})
         if task is not None and task.status == Task.Status.OPEN:
-            complete_task(task, outcome)
+            complete_task(task, outcome, at=at)
             # The day's list shows a customer once: its other open tasks due by then are this call too.
             for other in (Task.objects.for_org(org).filter(customer=customer, status=Task.Status.OPEN,
                                                            due_on__lte=max(task.due_on, event.at.date()))
                           .exclude(kind="approval")):
-                complete_task(other, outcome)
+                complete_task(other, outcome, at=at)
         if callback is not None:
             # After the loop above, so the call that agreed it does not close it at once.
             schedule_callback(org, customer, actor, callback, event=event)
         if dispute is not None:
-            _follow_agreement(org, customer, "disputa", actor)
+            _follow_agreement(org, customer, "disputa", actor, at)
         elif promise is not None:
-            _follow_agreement(org, customer, "promesa", actor)
+            _follow_agreement(org, customer, "promesa", actor, at)
     return event
 
 
-def _follow_agreement(org: Organization, customer: Customer, stage: str, actor) -> None:
+def _follow_agreement(org: Organization, customer: Customer, stage: str, actor, at=None) -> None:
     """A promise or dispute just agreed puts the customer in that stage, even from "En gestión"."""
     try:
         from cobro.dunning import services as dunning
     except ImportError:
         return
     try:
-        dunning.move_stage(org, customer, stage, actor=actor, reason=str(_("acordado en la llamada")))
+        dunning.move_stage(org, customer, stage, actor=actor, reason=str(_("acordado en la llamada")), at=at)
     except ValueError:
         pass  # further along (mediation, legal): the agreement shows as a badge there
 
