@@ -178,7 +178,7 @@ def candidate_zones(own: str, country: str, phones=(), fallback: str = "UTC", re
         return Zones(_ranked(found, country), "phone")
     from_address = region_zones(country, region)
     if from_address and len(country_zones(country)) > 1:
-        return Zones(_ranked(from_address, country), "address")
+        return Zones(from_address, "address")  # the table's order: where most of the region lives first
     names = country_zones(country)
     if names:
         return Zones(names, "country")
