@@ -21,7 +21,15 @@ from cobro.engine.contact import (
     zone,
 )
 from cobro.engine.text import localized
-from cobro.engine.zones import Zones, candidate_zones, country_zones, phone_zones, zone_country
+from cobro.engine.zones import (
+    Zones,
+    candidate_zones,
+    country_zones,
+    phone_zones,
+    region_known,
+    region_zones,
+    zone_country,
+)
 
 D = dt.date
 UTC = dt.UTC
@@ -68,6 +76,73 @@ def test_candidate_zones_in_order_customer_phone_country():
     assert everywhere.source == "country" and everywhere.names == country_zones("US")
     assert candidate_zones("Mars/Olympus", "MX", []).source == "country"  # an unknown setting is no setting
     assert candidate_zones("", "ZZ", [], fallback="America/Lima") == Zones(("America/Lima",), "fallback")
+
+
+REGION_TABLE = [line for line in (resources.files("cobro.engine") / "data" / "region_zones.csv")
+                .read_text(encoding="utf-8").splitlines()[1:] if line and not line.startswith(("#", "country,"))]
+
+
+def _table():
+    import csv
+
+    return list(csv.reader(REGION_TABLE))
+
+
+def test_the_region_table_names_every_region_once_and_reaches_every_populated_zone():
+    per_country: dict[str, int] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    reached: dict[str, set[str]] = {}
+    for country, code, names, zones in _table():
+        per_country[country] = per_country.get(country, 0) + 1
+        whole = set(country_zones(country))
+        assert len(whole) > 1, f"{country} has one zone: its regions say nothing"
+        for choice in zones.split():
+            assert any(name in whole for name in choice.split("|")), f"{country}-{code}: {choice} not in zone.tab"
+        got = region_zones(country, code)
+        assert got and set(got) <= whole and got == region_zones(country, f"{country}-{code}")
+        reached.setdefault(country, set()).update(got)
+        for spelling in (code, *names.split("|")):
+            key = "".join(ch for ch in spelling.casefold() if ch.isalnum())
+            # No spelling means two regions (of one country): an address is placed in one place only.
+            assert claimed.setdefault((country, key), code) == code, f"{country}: {spelling!r} names two regions"
+            assert region_zones(country, spelling) == got
+    # Every first-level region of each country (ISO 3166-2), and every zone people live in.
+    assert per_country == {"US": 51, "MX": 32, "BR": 27, "AR": 24, "CL": 16, "ES": 19, "PT": 20, "EC": 24,
+                           "CA": 13, "AU": 8}
+    for country, zones in reached.items():
+        assert set(country_zones(country)) - zones <= {"Antarctica/Macquarie"}, country
+
+
+def test_a_region_is_found_by_code_or_name_in_any_spelling():
+    assert region_zones("US", "TX") == region_zones("us", "US-TX") == region_zones("US", " texas ") == (
+        "America/Chicago", "America/Denver")
+    assert region_zones("MX", "Baja California") == ("America/Tijuana",)
+    assert region_zones("MX", "baja california sur") == ("America/Mazatlan",)
+    assert region_zones("MX", "Ciudad de México") == region_zones("MX", "CDMX") == ("America/Mexico_City",)
+    assert region_zones("CL", "Región de Magallanes") == ("America/Punta_Arenas",)
+    assert region_zones("CL", "Valparaíso") == ("America/Santiago", "Pacific/Easter")
+    assert region_zones("BR", "SÃO PAULO") == ("America/Sao_Paulo",)
+    assert region_zones("BR", "Pernambuco") == ("America/Recife", "America/Noronha")  # most people first
+    assert region_zones("ES", "Santa Cruz de Tenerife") == ("Atlantic/Canary",)
+    assert region_zones("ES", "Melilla") == ("Africa/Ceuta",)
+    assert region_zones("US", "Narnia") == () and region_zones("US", "") == ()
+    assert region_zones("CO", "Antioquia") == ()  # one zone: the country says it all
+    assert region_known("CO", "Antioquia") and region_known("US", "Texas") and not region_known("US", "Narnia")
+
+
+def test_candidate_zones_in_order_customer_phone_address_country():
+    assert candidate_zones("", "US", [], region="CA") == Zones(("America/Los_Angeles",), "address")
+    # The phone that says where comes before the address; the customer's own zone before both.
+    assert candidate_zones("", "US", ["+18085551234"], region="CA") == Zones(("Pacific/Honolulu",), "phone")
+    assert candidate_zones("America/Denver", "US", [], region="CA").source == "customer"
+    # A phone that says nothing (toll-free, mobile of the whole country) leaves the address to decide.
+    assert candidate_zones("", "US", ["+18005551234"], region="Florida") == Zones(
+        ("America/New_York", "America/Chicago"), "address")
+    assert candidate_zones("", "CL", ["+56912345678"], region="Magallanes") == Zones(
+        ("America/Punta_Arenas",), "address")
+    # A region Cobro does not know, or a country of one zone: the country's zones, as before.
+    assert candidate_zones("", "US", [], region="Narnia") == Zones(country_zones("US"), "country")
+    assert candidate_zones("", "CO", [], region="Antioquia") == Zones(("America/Bogota",), "country")
 
 
 def test_all_us_zones_share_a_window_and_it_opens_at_eight_in_honolulu():
@@ -190,3 +265,18 @@ def test_a_single_zone_debtor_behaves_exactly_as_before(case):
     assert at == _old_next_slot(rules, hol, tz, start, channel, booked)
     if at is not None:
         assert allowed_at(rules, hol, at, (tz,))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([row for row in _table() if row[0] in RULES]),
+       st.dates(D(2026, 1, 1), D(2030, 12, 31)), st.sampled_from(["email", "sms", "whatsapp", "call"]))
+def test_a_debtor_placed_by_their_address_is_contacted_inside_every_zone_of_their_region(row, start, channel):
+    country, code, names, _ = row
+    spelling = names.split("|")[0]
+    where = candidate_zones("", country, [], region=spelling)
+    assert where.source == "address" and set(where.names) <= set(country_zones(country))
+    zones = tuple(zone(n) for n in where.names)
+    at, _ = next_slot(RULES[country], HOLIDAYS[country], zones, start, channel, [])
+    assert at is not None
+    for tz in zones:
+        assert allowed_at(RULES[country], HOLIDAYS[country], at, (tz,)), f"{at} outside the window in {tz.key}"

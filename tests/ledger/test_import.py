@@ -182,6 +182,49 @@ def test_customers_file_with_tax_ids_and_upsert(org):
     assert found == ["row 2, column tax_id: '76.086.428-0' is not a valid RUT for CL"]
 
 
+def test_customers_file_with_addresses_places_customers_of_multi_zone_countries(org):
+    from cobro.dunning.services import customer_zones
+
+    text = ("cliente,nombre,correo,pais,direccion,ciudad,estado,codigo_postal\n"
+            "K-1,Distribuidora Norte,norte@example.com,MX,Av. Revolución 1200,Tijuana,Baja California,22000\n"
+            "K-2,Hardware Plains,plains@example.com,US,500 Main St,El Paso,TX,79901\n"
+            "K-3,Lost Mills,lost@example.com,US,1 Elm St,Springfield,Springfield County,00000\n"
+            "K-4,Ferretería Andina,andina@example.com,CO,Cra 7 # 12-30,Bogotá,Cundinamarca,110111\n")
+    result = imp(org, "customers", text)
+    assert result.created == 4
+    # One customer of a multi-zone country could not be placed: said once, not a problem per row.
+    (note,) = [str(n) for n in result.notes]
+    assert note.startswith("customers of a country with several time zones whose region is not recognised: 1;")
+    k1 = Customer.objects.get(organization=org, ref="K-1")
+    assert (k1.address, k1.city, k1.region, k1.postal_code) == ("Av. Revolución 1200", "Tijuana",
+                                                                "Baja California", "22000")
+    assert customer_zones(org, k1).names == ("America/Tijuana",) and customer_zones(org, k1).source == "address"
+    k2 = Customer.objects.get(organization=org, ref="K-2")
+    assert customer_zones(org, k2).names == ("America/Chicago", "America/Denver")
+    assert customer_zones(org, Customer.objects.get(organization=org, ref="K-3")).source == "country"
+    assert customer_zones(org, Customer.objects.get(organization=org, ref="K-4")).source == "country"
+    # A file without the address columns keeps the addresses; a new value replaces one.
+    again = imp(org, "customers", "cliente,nombre,pais\nK-1,Distribuidora Norte SA,MX\nK-2,Hardware Plains,US\n")
+    assert (again.updated, again.unchanged) == (1, 1)
+    k1.refresh_from_db()
+    assert (k1.name, k1.region, k1.postal_code) == ("Distribuidora Norte SA", "Baja California", "22000")
+    imp(org, "customers", "cliente,nombre,pais,region\nK-1,Distribuidora Norte SA,MX,Sonora\n")
+    k1.refresh_from_db()
+    assert k1.region == "Sonora" and customer_zones(org, k1).names == ("America/Hermosillo",)
+    # The export carries the address, and reads back unchanged.
+    out = io.StringIO()
+    write_csv(org, "customers", out)
+    header, *rows = out.getvalue().splitlines()
+    assert header.startswith("customer_ref,name,email,phone,whatsapp,country,language,timezone,tax_id,"
+                             "address,city,region,postal_code,")
+    assert any(row.startswith("K-1,Distribuidora Norte SA,") and ",Sonora,22000," in row for row in rows)
+    assert imp(org, "customers", out.getvalue()).unchanged == 4
+    # Too long to keep: refused whole, naming the column.
+    found = problems(org, "customers", f"cliente,nombre,pais,codigo_postal\nK-9,Nuevo,CL,{'9' * 17}\n")
+    assert found == ["row 2, column postal_code: '99999999999999999'... is longer than 16 characters"]
+    assert not Customer.objects.filter(organization=org, ref="K-9").exists()
+
+
 def test_export_round_trips(org):
     imp(org, "invoices", GOOD)
     out = io.StringIO()

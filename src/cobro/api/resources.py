@@ -131,7 +131,8 @@ def _customers_out(request, rows):
                             .values_list("customer_id", "currency", "t")):
         balances.setdefault(cid, {})[cur] = money(total, cur)
     return [{"ref": c.ref, "name": c.name, "tax_id": c.tax_id, "country": c.country, "language": c.language,
-             "timezone": c.timezone, "segment": c.segment, "preferred_channel": c.preferred_channel,
+             "timezone": c.timezone, "address": c.address, "city": c.city, "region": c.region,
+             "postal_code": c.postal_code, "segment": c.segment, "preferred_channel": c.preferred_channel,
              "balances": balances.get(c.pk, {}), "created_at": c.created_at, "updated_at": c.updated_at}
             for c in rows]
 

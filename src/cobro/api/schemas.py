@@ -95,6 +95,11 @@ class CustomerFields(In):
                                 description="ISO 3166-1 alpha-2 code")
     language: Literal["es", "en", "pt-br"] | None = None
     timezone: str | None = Field(None, max_length=64, description="IANA zone, e.g. America/Santiago")
+    address: str | None = Field(None, max_length=200)
+    city: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100, description="state, province or community, by ISO 3166-2 "
+                               "code (TX, US-TX) or name; places a customer of a country with several zones")
+    postal_code: str | None = Field(None, max_length=16)
     segment: str | None = Field(None, max_length=64)
     preferred_channel: Literal["email", "sms", "whatsapp", "call", "letter"] | None = None
 
@@ -111,6 +116,10 @@ class CustomerOut(Schema):
     country: str
     language: str
     timezone: str
+    address: str
+    city: str
+    region: str
+    postal_code: str
     segment: str
     preferred_channel: str
     balances: dict[str, str] = Field(description="open balance per currency")

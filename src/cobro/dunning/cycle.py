@@ -160,11 +160,12 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
 
     customers = about(Customer.objects.for_org(org), "pk")
     customer_rows = {row[0]: row for row in _rows(customers, "pk", "ref", "country", "timezone",
-                                                  "preferred_channel", "segment")}
+                                                  "preferred_channel", "segment", "region")}
 
     def debtor(cid: int, row: tuple) -> Debtor:
-        _, ref, country, tz, preferred, segment = row
-        where = candidate_zones(tz, country, _phones(contact_rows.get(cid, ())), fallback=org.timezone)
+        _, ref, country, tz, preferred, segment, region = row
+        where = candidate_zones(tz, country, _phones(contact_rows.get(cid, ())), fallback=org.timezone,
+                                region=region)
         return Debtor(
             id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
             zones=where.names, zone_source=where.source,

@@ -135,7 +135,9 @@ def lift_pause(org: Organization, pause: Pause, actor=None) -> None:
 ZONE_SOURCES = {
     "customer": gettext_lazy("la zona horaria del cliente"),
     "phone": gettext_lazy("los teléfonos de sus contactos (no tiene zona propia)"),
-    "country": gettext_lazy("su país: no tiene zona propia ni un teléfono que diga dónde está, se toman todas las zonas"),
+    "address": gettext_lazy("la región de su dirección (no tiene zona propia ni un teléfono que diga dónde está)"),
+    "country": gettext_lazy("su país: no tiene zona propia, ni un teléfono o una región en su dirección que "
+                            "digan dónde está; se toman todas las zonas"),
     "fallback": gettext_lazy("la zona de la organización: su país no figura en la base de zonas horarias"),
 }
 
@@ -516,7 +518,8 @@ def customer_zones(org: Organization, customer: Customer) -> Zones:
     """The zones this customer may be in, and why (their setting, their contacts' phones, the country)."""
     phones = Contact.objects.for_org(org).filter(customer=customer).values_list("phone", "whatsapp")
     return candidate_zones(customer.timezone, customer.country,
-                           list(dict.fromkeys(n for pair in phones for n in pair if n)), fallback=org.timezone)
+                           list(dict.fromkeys(n for pair in phones for n in pair if n)), fallback=org.timezone,
+                           region=customer.region)
 
 
 def _next_allowed(org: Organization, customer: Customer, channel: str, now: dt.datetime | None = None

@@ -77,7 +77,7 @@ def _customers(org: Organization) -> Iterator[list]:
         # One line per currency owed, so a customer with CLP and USD debts shows both.
         for cur, total in owed:
             yield [c.ref, c.name, email, phone, whatsapp, c.country, c.language, c.timezone, c.tax_id,
-                   amount_text(total, cur), cur]
+                   c.address, c.city, c.region, c.postal_code, amount_text(total, cur), cur]
 
 
 def _invoices(org: Organization) -> Iterator[list]:

@@ -29,6 +29,7 @@ from cobro.engine.allocation import OpenItem, allocate
 from cobro.engine.daybook import Totals
 from cobro.engine.money import MoneyError, check_currency, exponent, guess_decimal_mark, parse_amount
 from cobro.engine.text import Text, gettext_noop, message_of
+from cobro.engine.zones import region_known
 from cobro.insights import totals
 from cobro.ledger import search, signals
 from cobro.ledger.models import (
@@ -73,6 +74,11 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "timezone": ("timezone", "zonahoraria", "husohorario", "tz"),
         "tax_id": ("taxid", "rut", "nit", "rfc", "nif", "cif", "cuit", "ruc", "cnpj", "cpf",
                    "identificadortributario", "idtributario", "vat"),
+        "address": ("address", "direccion", "domicilio", "calle", "endereco", "street", "addressline1"),
+        "city": ("city", "ciudad", "municipio", "comuna", "localidad", "poblacion", "cidade", "town"),
+        "region": ("region", "estado", "provincia", "departamento", "comunidad", "comunidadautonoma", "uf",
+                   "state", "province", "regioncode", "statecode"),
+        "postal_code": ("postalcode", "codigopostal", "cp", "zip", "zipcode", "cep", "postcode"),
     },
     "invoices": {
         "invoice_ref": ("invoiceref", "factura", "nfactura", "nrofactura", "numerofactura", "nodefactura",
@@ -107,6 +113,8 @@ REQUIRED = {
     "invoices": ("invoice_ref", "customer_ref", "issue_date", "due_date", "amount"),
     "payments": ("payment_ref", "customer_ref", "date", "amount"),
 }
+#: The address columns of a customers file, with their longest accepted value (the model's fields).
+ADDRESS_FIELDS = {"address": 200, "city": 100, "region": 100, "postal_code": 16}
 EXPORT_EXTRA = {"customers": ("open_balance", "currency"), "invoices": ("open_amount", "status"),
                 "payments": ("unallocated", "provider", "provider_ref")}
 
@@ -116,7 +124,8 @@ EXPORT_EXTRA = {"customers": ("open_balance", "currency"), "invoices": ("open_am
 TEMPLATE_HEADERS: dict[str, dict[str, str]] = {
     "customers": {"customer_ref": "cliente", "name": "nombre", "email": "correo", "phone": "telefono",
                   "whatsapp": "whatsapp", "country": "pais", "language": "idioma", "timezone": "zona_horaria",
-                  "tax_id": "id_tributario"},
+                  "tax_id": "id_tributario", "address": "direccion", "city": "ciudad", "region": "region",
+                  "postal_code": "codigo_postal"},
     "invoices": {"invoice_ref": "factura", "customer_ref": "cliente", "customer_name": "nombre",
                  "issue_date": "fecha_emision", "due_date": "fecha_vencimiento", "currency": "moneda",
                  "amount": "monto", "email": "correo", "phone": "telefono", "country": "pais"},
@@ -292,6 +301,7 @@ class _Reader:
         self.org, self.kind, self.table, self.progress = org, kind, table, progress
         self.problems: list[Problem] = []
         self.notes: list[Text | str] = []
+        self.unplaced_regions = 0  # customers of a multi-zone country whose region names no known place
         self._titles: dict[str, str] = {}  # canonical column -> the file's header for it
         self._dates: dict[str, dt.date | None] = {}
         self._contacts: dict[tuple, dict] = {}
@@ -342,6 +352,11 @@ class _Reader:
                 self.progress(i)
         if self.progress:
             self.progress(len(self.table.rows))
+        if self.unplaced_regions:
+            self.notes.append(Text(gettext_noop(
+                "clientes de un país con varias zonas horarias cuya región no se reconoce: %(count)s; se les "
+                "contacta solo a las horas permitidas en todas las zonas de su país (ponga el estado o la "
+                "provincia por su nombre o su código, o la zona horaria del cliente)"), count=self.unplaced_regions))
         return records
 
     def _screen(self, row: int, raw: dict) -> bool:
@@ -523,6 +538,13 @@ class _Reader:
             return None
         return value
 
+    def text(self, row: int, column: str, value: str, longest: int) -> str | None:
+        if len(value) > longest:
+            self.problem(row, column, Text(gettext_noop("%(start)r... tiene más de %(limit)s caracteres"),
+                                           start=value[:20], limit=longest))
+            return None
+        return value
+
     def _check_customers(self, row: int, raw: dict) -> dict | None:
         ref = self.ref(row, "customer_ref", raw["customer_ref"])
         name = raw["name"]
@@ -537,6 +559,10 @@ class _Reader:
                            if raw.get("timezone") else "")
         rec["tax_id"] = (self.checked(row, "tax_id", check_tax_id, raw["tax_id"], country)
                          if raw.get("tax_id") and country else "")
+        for column, longest in ADDRESS_FIELDS.items():
+            rec[column] = self.text(row, column, raw.get(column, ""), longest)
+        if rec["region"] and country and not rec["timezone"] and not region_known(country, rec["region"]):
+            self.unplaced_regions += 1
         return rec if ref and name and country and None not in rec.values() else None
 
     def _contact(self, row: int, raw: dict, country: str | None) -> dict:
@@ -731,7 +757,7 @@ def _ensure_customers(org: Organization, wanted: dict[str, dict], result: Import
 
 
 def _write_customers(org: Organization, records: list[dict], result: ImportResult, reader: _Reader) -> None:
-    fields = ("name", "country", "tax_id", "language", "timezone")
+    fields = ("name", "country", "tax_id", "language", "timezone", *ADDRESS_FIELDS)
     existing = {ref: (pk, rest) for ref, pk, *rest in Customer.objects.for_org(org).values_list("ref", "pk", *fields)}
     contacts = {cust: (pk, email, phone, whatsapp) for cust, pk, email, phone, whatsapp in (
         Contact.objects.for_org(org).filter(is_primary=True).order_by("-id")
@@ -742,9 +768,14 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
     for rec in records:
         country = rec["country"]
         values = (rec["name"], country, rec["tax_id"], rec["language"] or COUNTRY_LANGUAGE.get(country, "es"),
-                  rec["timezone"])
+                  rec["timezone"], *(rec[k] for k in ADDRESS_FIELDS))
         email, phone, whatsapp = (rec.get(k, "") for k in ("email", "phone", "whatsapp"))
         old = existing.get(rec["customer_ref"])
+        if old is not None:
+            # A blank address cell keeps the address Cobro already has (a file without those columns
+            # does not erase them); a new value replaces it.
+            kept = len(values) - len(ADDRESS_FIELDS)
+            values = values[:kept] + tuple(new or was for new, was in zip(values[kept:], old[1][kept:], strict=True))
         if old is None:
             channel = "whatsapp" if whatsapp else "email" if email else "sms" if phone else "call"
             new_rows.append((org.pk, rec["customer_ref"], *values, channel, "", now, now))
@@ -784,7 +815,8 @@ def _write_customers(org: Organization, records: list[dict], result: ImportResul
     with connection.cursor() as cur:
         if customer_updates:
             cur.executemany(f"UPDATE {Customer._meta.db_table} SET name = %s, country = %s, tax_id = %s, "
-                            "language = %s, timezone = %s, updated_at = %s WHERE id = %s", customer_updates)
+                            "language = %s, timezone = %s, address = %s, city = %s, region = %s, "
+                            "postal_code = %s, updated_at = %s WHERE id = %s", customer_updates)
         if contact_updates:
             cur.executemany(f"UPDATE {Contact._meta.db_table} SET email = %s, phone = %s, whatsapp = %s "
                             "WHERE id = %s", contact_updates)

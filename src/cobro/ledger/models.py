@@ -115,9 +115,20 @@ class Customer(TenantModel):
     country = models.CharField(_("país"), max_length=2)
     language = models.CharField(_("idioma"), max_length=8, default="es")
     #: The customer's own zone; empty when unknown: the cycle then takes every zone the customer may be
-    #: in, from their contacts' phones or their country (``cobro.engine.zones``).
+    #: in, from their contacts' phones, their address's region or their country (``cobro.engine.zones``).
     timezone = models.CharField(_("zona horaria"), max_length=64, blank=True,
-                                help_text=_("vacía: según los teléfonos de sus contactos o su país"))
+                                help_text=_("vacía: según los teléfonos de sus contactos, la región de su dirección "
+                                            "o su país"))
+    #: The billing address. ``region`` (state, province, autonomous community: a code such as "TX" or
+    #: "US-TX", or a name) places a customer of a country with several zones when neither their own
+    #: zone nor their phones do (``cobro.engine.zones.region_zones``); the rest goes on letters.
+    # ``db_default``: the importers' plain-row inserts that predate these columns leave them empty.
+    address = models.CharField(_("dirección"), max_length=200, blank=True, default="", db_default="")
+    city = models.CharField(_("ciudad"), max_length=100, blank=True, default="", db_default="")
+    region = models.CharField(_("región"), max_length=100, blank=True, default="", db_default="",
+                              help_text=_("estado, provincia o comunidad; en un país con varias zonas "
+                                          "horarias dice en cuál está el cliente"))
+    postal_code = models.CharField(_("código postal"), max_length=16, blank=True, default="", db_default="")
     preferred_channel = models.CharField(_("canal preferido"), max_length=16, choices=Channel.choices,
                                          default=Channel.EMAIL)
     segment = models.CharField(_("segmento"), max_length=64, blank=True)

@@ -507,7 +507,8 @@ def _noon_utc(day: dt.date) -> dt.datetime:
 
 # -- upserts by external reference (the API: an ERP syncs every night) ------------------------------
 
-CUSTOMER_FIELDS = ("name", "tax_id", "country", "language", "timezone", "segment", "preferred_channel")
+CUSTOMER_FIELDS = ("name", "tax_id", "country", "language", "timezone", "segment", "preferred_channel",
+                   "address", "city", "region", "postal_code")
 
 
 def upsert_customer(org: Organization, ref: str, **fields) -> tuple[Customer, bool]:
@@ -525,7 +526,8 @@ def upsert_customer(org: Organization, ref: str, **fields) -> tuple[Customer, bo
             org, ref, given.get("name", ""), country=given.get("country", ""),
             language=given.get("language", ""), timezone_name=given.get("timezone", ""),
             tax_id=given.get("tax_id", ""))
-        rest = {k: v for k, v in given.items() if k in ("segment", "preferred_channel")}
+        rest = {k: v for k, v in given.items()
+                if k in ("segment", "preferred_channel", "address", "city", "region", "postal_code")}
         if rest:
             Customer.objects.filter(pk=customer.pk).update(**rest)
             customer.refresh_from_db()
