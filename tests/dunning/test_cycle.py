@@ -1,6 +1,6 @@
 import datetime as dt
 
-from cobro.dunning.cycle import run_cycle
+from cobro.dunning.cycle import load_snapshot, run_cycle
 from cobro.dunning.models import Action, CycleRun
 from cobro.ledger.models import Task, TimelineEvent
 
@@ -103,3 +103,37 @@ def test_reading_only_customers_with_a_step_today_decides_the_same(org, book):
     everyone = load_snapshot(org, D(2026, 3, 6), customer_ids=Customer.objects.values_list("pk", flat=True))
     assert len(narrow.debtors) < len(everyone.debtors)
     assert plan(narrow).decisions == plan(everyone).decisions != []
+
+
+def test_a_pause_of_some_invoices_holds_only_those_for_its_days_then_lifts(org, book):
+    """A pause that names invoices (the portal's "I have paid") holds those and no other: the
+    customer's other invoice keeps getting its steps, the paused one gets none until the day after
+    the pause ends; a pause lifted early stops holding at once."""
+    from cobro.dunning import services
+    from cobro.ledger.services import add_invoice, get_or_create_customer
+
+    k9, _ = get_or_create_customer(org, "K-9", "Nueve", country="CL", email="nueve@example.com")
+    claimed = add_invoice(org, k9, "J-1", D(2026, 1, 20), D(2026, 2, 19), "USD", 30000)
+    add_invoice(org, k9, "J-2", D(2026, 1, 21), D(2026, 2, 19), "USD", 40000)
+    run_cycle(org, D(2026, 3, 3))  # the first run: each invoice has had its +7 step
+    pause = services.pause_customer(org, k9, D(2026, 3, 8), "Transferencia informada (J-1)", invoices=[claimed])
+    assert TimelineEvent.objects.filter(customer=k9, kind="collection.paused", summary__contains="J-1").exists()
+
+    def k9_refs(day):
+        return [o["invoice_refs"] for o in run_cycle(org, day).created
+                if o["customer_ref"] == "K-9" and o["action"] == "message"]
+
+    # +15 of both invoices falls on 6 March, inside the pause: one message, for J-2 alone.
+    assert k9_refs(D(2026, 3, 4)) == [] and k9_refs(D(2026, 3, 5)) == []
+    assert k9_refs(D(2026, 3, 6)) == [["J-2"]]
+    assert all("J-1" not in refs for day in (7, 8) for refs in k9_refs(D(2026, 3, day)))
+    # The pause ended on 8 March: J-1 is chased again, with the next step (+30, on 21 March).
+    assert k9_refs(D(2026, 3, 21)) == [["J-1", "J-2"]]
+
+    # A new pause lifted early (the payment was confirmed) holds nothing from then on.
+    later = services.pause_customer(org, k9, D(2026, 4, 30), "otra transferencia", invoices=[claimed])
+    snap_holds = {h.invoice_id for h in load_snapshot(org, D(2026, 4, 1)).holds}
+    assert claimed.pk in snap_holds and len([h for h in snap_holds if h == claimed.pk]) == 1
+    assert services.lift_pause(org, later) and not services.lift_pause(org, later)
+    assert claimed.pk not in {h.invoice_id for h in load_snapshot(org, D(2026, 4, 1)).holds}
+    assert pause.invoices.get() == claimed

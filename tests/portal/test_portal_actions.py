@@ -1,6 +1,7 @@
 """What the debtor does from the portal and what it changes in the database: "ya pagué" with a
 receipt, promise, plan, dispute (uploads checked by content), the pay form, the survey."""
 
+import datetime as dt
 import sys
 import types
 
@@ -34,13 +35,62 @@ def test_every_form_needs_the_csrf_token(book, client):
 def test_i_have_paid_stores_the_receipt_pauses_and_opens_a_task(book, client):
     resp = client.post(book.path(book.es) + "paid/", {"invoice": ["F-101"],
                                                        "receipt": SimpleUploadedFile("comprobante.png", PNG)})
-    assert resp.status_code == 200 and "no le enviaremos recordatorios hasta el" in resp.content.decode()
+    html = resp.content.decode()
+    assert resp.status_code == 200 and "no le enviaremos recordatorios de F-101 hasta el" in html
     notice = TransferNotice.objects.get()
     assert notice.invoice_refs == ["F-101"] and notice.receipt.read() == PNG
     pause = Pause.objects.get(customer=book.es)
     assert str(pause.until) == "2026-03-15"  # five days, the default
+    assert list(pause.invoices.all()) == [book.inv["a"]] and notice.pause == pause  # that invoice only
     task = Task.objects.get(customer=book.es, kind="confirm_transfer")
-    assert task.data["invoice_refs"] == ["F-101"]
+    assert task.data["invoice_refs"] == ["F-101"] and "F-101" in task.title
+    event = TimelineEvent.objects.get(customer=book.es, kind="collection.paused")
+    assert "F-101" in event.summary and "F-102" not in event.summary and event.data["invoice_refs"] == ["F-101"]
+
+
+def test_the_transfer_form_lists_the_invoices_to_choose(book, client):
+    html = client.get(book.path(book.es)).content.decode()
+    form = html[html.index('action="' + book.path(book.es) + 'paid/"'):]
+    form = form[:form.index("</form>")]
+    assert all(f'name="invoice" value="{ref}" checked' in form for ref in ("F-101", "F-102", "F-103"))
+
+
+def test_i_have_paid_pauses_only_those_invoices_for_the_set_days_then_the_cycle_chases_them(book, client):
+    """The cycle, day by day: F-101 (reported paid) gets no step while paused; F-103 of the same
+    customer keeps being collected; after the pause's last day F-101 is chased again."""
+    from cobro.dunning.cycle import run_cycle
+
+    book.org.options = {**book.org.options, "transfer_pause_days": 3}
+    book.org.save(update_fields=["options"])
+    client.post(book.path(book.es) + "paid/", {"invoice": ["F-101"], "receipt": SimpleUploadedFile("c.pdf", PDF)})
+    assert str(Pause.objects.get().until) == "2026-03-13"
+
+    def refs(day):
+        return [set(o["invoice_refs"]) for o in run_cycle(book.org, day).created
+                if o["customer_ref"] == "C1" and o["action"] == "message"]
+
+    first = refs(dt.date(2026, 3, 10))  # F-103 (+30 days) and F-102 (due in 3 days) are due a step
+    assert first and all("F-101" not in r for r in first) and any("F-103" in r for r in first)
+    assert all("F-101" not in r for day in (11, 12, 13) for r in refs(dt.date(2026, 3, day)))
+    # F-101 is due 28 Feb: its +15 fell inside the pause (15 March is after it): chased again.
+    assert any("F-101" in r for r in refs(dt.date(2026, 3, 15)))
+
+
+def test_a_payment_to_the_reported_invoice_lifts_its_pause_and_closes_the_task(book, client,
+                                                                             django_capture_on_commit_callbacks):
+    from cobro.ledger.services import apply_payment
+
+    client.post(book.path(book.es) + "paid/", {"invoice": ["F-101"], "receipt": SimpleUploadedFile("c.pdf", PDF)})
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment(book.org, book.es, "T-1", dt.date(2026, 3, 10), 90_000, "CLP", invoice=book.inv["c"])
+    assert Pause.objects.get().lifted_at is None  # a payment to another invoice confirms nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment(book.org, book.es, "T-2", dt.date(2026, 3, 11), 1_200_000, "CLP", invoice=book.inv["a"])
+    assert Pause.objects.get().lifted_at is not None
+    task = Task.objects.get(kind="confirm_transfer")
+    assert (task.status, task.outcome) == ("done", "paid")
+    resumed = TimelineEvent.objects.get(customer=book.es, kind="collection.resumed")
+    assert "F-101" in resumed.summary and resumed.data["invoice_refs"] == ["F-101"]
 
 
 @pytest.mark.parametrize("upload, error", [

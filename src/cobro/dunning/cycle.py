@@ -173,14 +173,7 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
             segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
             policy=assigned.get(cid) or by_segment.get(segment, ""))
 
-    paused: dict[int, Hold] = {}
-    for cid, until, reason in scoped(Pause.objects.for_org(org).filter(lifted_at__isnull=True)).values_list(
-            "customer_id", "until", "reason"):
-        if until is None or until >= as_of:
-            paused[cid] = Hold(0, "pause", until, reason)
-    if paused:
-        holds.extend(Hold(inv.id, "pause", paused[inv.customer_id].until, paused[inv.customer_id].reason)
-                     for inv in invoices if inv.customer_id in paused)
+    holds.extend(_pause_holds(org, as_of, invoices, scoped))
     since = dt.datetime.combine(as_of - dt.timedelta(days=HISTORY_DAYS), dt.time(), tzinfo=dt.UTC)
     history: dict[int, list[tuple]] = {}
     # Actions of earlier days that have not gone yet (or just went) count as contacts; this day's own
@@ -203,6 +196,34 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
         default_policy=default_code, rules=services.contact_rules(org, countries),
         holidays=Holidays((as_of.year - 1, as_of.year, as_of.year + 1)), last_run=last_run,
         holds=tuple(holds), items=tuple(items), contacts=LazyMap(history, _contacts))
+
+
+def _pause_holds(org: Organization, as_of: dt.date, invoices: tuple[OpenInvoice, ...], scoped) -> list[Hold]:
+    """Live pauses as holds: a pause that names invoices holds those (the portal's "I have paid");
+    one that names none holds every open invoice of its customer. Two queries, the second only
+    when some live pause exists (and reading only the links of live pauses)."""
+    live = scoped(Pause.objects.for_org(org).filter(lifted_at__isnull=True))
+    current = {pk: (cid, until, reason) for pk, cid, until, reason
+               in live.values_list("pk", "customer_id", "until", "reason") if until is None or until >= as_of}
+    if not current:
+        return []
+    named: dict[int, list[int]] = {}
+    for pause_id, inv_id in Pause.invoices.through.objects.filter(pause__in=live).values_list(
+            "pause_id", "invoice_id"):
+        if pause_id in current:
+            named.setdefault(pause_id, []).append(inv_id)
+    whole: dict[int, Hold] = {}
+    holds: list[Hold] = []
+    open_ids = {inv.id for inv in invoices}
+    for pk, (cid, until, reason) in current.items():
+        if pk in named:
+            holds.extend(Hold(i, "pause", until, reason) for i in named[pk] if i in open_ids)
+        else:
+            whole[cid] = Hold(0, "pause", until, reason)
+    if whole:
+        holds.extend(Hold(inv.id, "pause", whole[inv.customer_id].until, whole[inv.customer_id].reason)
+                     for inv in invoices if inv.customer_id in whole)
+    return holds
 
 
 class Holidays(Mapping):

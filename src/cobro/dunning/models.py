@@ -64,9 +64,11 @@ class CustomerStage(TenantModel):
 
 
 class Pause(TenantModel):
-    """A manual pause of collection for one customer (every open invoice), until a date or lifted."""
+    """A pause of collection for one customer, until a date or lifted: of every open invoice, or,
+    when ``invoices`` names some (the portal's "I have paid"), of those invoices only."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    invoices = models.ManyToManyField("ledger.Invoice", blank=True, related_name="pauses")
     until = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -112,24 +112,42 @@ def _is(org: Organization, user, role: str) -> bool:
     return bool(membership and membership.can(role))
 
 
-def pause_customer(org: Organization, customer: Customer, until: dt.date | None, reason: str, actor=None) -> Pause:
-    """Stop chasing every open invoice of a customer until a date (None: until lifted)."""
+def pause_customer(org: Organization, customer: Customer, until: dt.date | None, reason: str, actor=None, *,
+                   invoices=None) -> Pause:
+    """Stop chasing a customer until a date (None: until lifted): every open invoice, or with
+    ``invoices`` (that customer's), those invoices only; the others keep being collected."""
     if not reason.strip():
         raise DunningError("a pause needs a reason (it is shown to whoever looks at the customer)")
+    scope = list(invoices or ())
+    if any(inv.customer_id != customer.pk or inv.organization_id != org.pk for inv in scope):
+        raise DunningError("a pause covers invoices of its own customer only")
+    refs = [inv.ref for inv in scope]
     with transaction.atomic():
         pause = Pause.objects.create(organization=org, customer=customer, until=until, reason=reason[:300],
                                      actor=actor)
+        if scope:
+            pause.invoices.set(scope)
+        of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, customer, "collection.paused",
-                     f"Cobranza en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],
-                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk}, actor=actor)
+                     f"Cobranza{of} en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],
+                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk,
+                           **({"invoice_refs": refs} if refs else {})}, actor=actor)
     return pause
 
 
-def lift_pause(org: Organization, pause: Pause, actor=None) -> None:
+def lift_pause(org: Organization, pause: Pause, actor=None, reason: str = "") -> bool:
+    """End a pause now; False (and nothing written) when it was already lifted."""
     with transaction.atomic():
-        Pause.objects.for_org(org).filter(pk=pause.pk, lifted_at__isnull=True).update(lifted_at=timezone.now())
-        record_event(org, pause.customer_id, "collection.resumed", "Cobranza reanudada",
-                     data={"pause_id": pause.pk}, actor=actor)
+        lifted = Pause.objects.for_org(org).filter(pk=pause.pk, lifted_at__isnull=True).update(
+            lifted_at=timezone.now())
+        if not lifted:
+            return False
+        refs = sorted(pause.invoices.values_list("ref", flat=True))
+        of = f" de {', '.join(refs)}" if refs else ""
+        record_event(org, pause.customer_id, "collection.resumed",
+                     f"Cobranza{of} reanudada{': ' + reason if reason else ''}"[:300],
+                     data={"pause_id": pause.pk, **({"invoice_refs": refs} if refs else {})}, actor=actor)
+    return True
 
 
 ZONE_SOURCES = {

@@ -1,4 +1,5 @@
-"""What the portal stores itself: the one-question survey after paying (for the dashboard)."""
+"""What the portal stores itself: the one-question survey after paying (for the dashboard), and the
+transfers debtors say they made ("I have paid")."""
 
 from django.conf import settings
 from django.db import models
@@ -34,4 +35,6 @@ class TransferNotice(TenantModel):
     invoice_refs = models.JSONField(default=list)
     receipt = models.FileField(upload_to=receipt_upload_to)
     receipt_name = models.CharField(max_length=200)
+    #: The pause of those invoices' collection it opened; lifted when a payment to them is recorded.
+    pause = models.ForeignKey("dunning.Pause", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

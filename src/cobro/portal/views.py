@@ -348,7 +348,9 @@ def _paused_days(org) -> int:
 @require_POST
 @portal_view
 def paid(request, token, org, customer):
-    """"Ya pagué": store the receipt, pause collection a few days, open a task to confirm it."""
+    """"Ya pagué": store the receipt, pause collection of the invoices paid (only those) a few
+    days, open a task to confirm the transfer. The pause lifts by itself on its last day, or as
+    soon as a payment to those invoices is recorded (``portal.receivers``)."""
     from django.core.files.base import ContentFile
 
     from cobro.dunning.services import pause_customer
@@ -358,21 +360,26 @@ def paid(request, token, org, customer):
         return _page(request, token, org, customer, status=400, paid_error=checked or _("Adjunte el comprobante."))
     try:
         invoices = _chosen(request, org, customer)
+        if not invoices:
+            raise ValueError(_("No tiene facturas pendientes."))
     except ValueError as exc:
         return _page(request, token, org, customer, status=400, paid_error=str(exc))
     today = agreements.debtor_today(customer)
     until = today + dt.timedelta(days=_paused_days(org))
     refs = [i.ref for i in invoices]
+    listed = ", ".join(refs)
     name, content = checked
     with transaction.atomic():
         notice = TransferNotice(organization=org, customer=customer, invoice_refs=refs, receipt_name=name)
         notice.receipt.save(name, ContentFile(content), save=False)
+        notice.pause = pause_customer(org, customer, until, f"Transferencia informada en el portal ({listed})",
+                                      invoices=invoices)
         notice.save()
-        pause_customer(org, customer, until, f"Transferencia informada en el portal ({', '.join(refs)})")
-        ledger.create_task(org, customer, "confirm_transfer", _("Confirmar transferencia informada en el portal"),
+        ledger.create_task(org, customer, "confirm_transfer",
+                           _("Confirmar transferencia informada en el portal: %(refs)s") % {"refs": listed},
                            today, source_key=f"portal-transfer-{notice.pk}",
-                           data={"notice_id": notice.pk, "invoice_refs": refs})
-    return _page(request, token, org, customer, paid_done=until)
+                           data={"notice_id": notice.pk, "invoice_refs": refs, "pause_id": notice.pause.pk})
+    return _page(request, token, org, customer, paid_done=until, paid_refs=listed)
 
 
 @portal_view
