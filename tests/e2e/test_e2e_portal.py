@@ -1,12 +1,19 @@
-"""Browser journey through the debtor portal at phone and laptop sizes: the statement, a promise, a
-plan inside the limits, a dispute with an attachment, the survey; and the start page for a lost link."""
+"""Browser journeys through the debtor portal (issue 11's "Done when"): a debtor opens the link of a
+demo message, sees what they owe, pays one invoice by card through Stripe (the local server speaking
+its API, and its hosted page), answers the survey on the thank-you page, promises a date for another
+invoice, gets a plan for a third accepted inside the limits and disputes a fourth; the team sees each
+on the customer's timeline. At 390×844 and 1366×768, in Spanish and in English; and a plan and the
+start page for a lost link in Portuguese."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from cobro.agreements.models import Dispute, Plan, Promise
-from cobro.ledger.models import Customer, Invoice
+from cobro.ledger import services as ledger
+from cobro.ledger.models import Customer, Invoice, Payment, TimelineEvent
+from cobro.messaging.models import Message
 from cobro.portal.access import portal_url
 from cobro.portal.models import Survey
 
@@ -23,44 +30,158 @@ def _debtor(org, min_open=3):
     pytest.skip("no demo customer with three free open invoices")
 
 
-@pytest.mark.parametrize("viewport", ["phone", "laptop"])
-def test_debtor_sees_promises_plans_disputes_and_answers_the_survey(demo, open_page, shot, viewport, tmp_path):
-    customer, invoices = _debtor(demo.org)
-    Customer.objects.filter(pk=customer.pk).update(language="es")
-    path = portal_url(customer).split("8000", 1)[1]
-    page = open_page(viewport)
+MANAGER = "supervisora@demo.cobro"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+WHSEC = "whsec_e2e_portal"
+#: Words of the portal's own Spanish text: none may show to a debtor who reads English.
+SPANISH = ("Estado de cuenta", "Facturas pendientes", "Vencimiento", "Saldo", "Pagar", "Ya pagué", "Comprometer",
+           "Proponer", "Reclamar", "Gracias", "días de atraso", "Cuota", "Monto incorrecto", "Otro motivo")
+WORDS = {
+    "es": {"statement": "Estado de cuenta", "thanks": "¡Gracias por su pago!", "survey": "Gracias por su opinión",
+           "back": "Volver al estado de cuenta", "promise": "Registramos su compromiso de pago",
+           "plan": "Su plan de pagos quedó aceptado", "dispute": "Pausamos la cobranza de esa factura"},
+    "en": {"statement": "Statement", "thanks": "Thank you for your payment!", "survey": "Thank you for your feedback",
+           "back": "Back to the statement", "promise": "We have recorded your promise to pay",
+           "plan": "Your payment plan is accepted", "dispute": "Collection of that invoice is paused"},
+}
+
+
+@pytest.fixture
+def stripe_local(demo, live_server, settings):
+    """The demo organization takes card payments through Stripe, here the local server speaking
+    Stripe's API (and its hosted page, which notifies Cobro's webhook the way Stripe does)."""
+    from tests.providers.fakes import FakeProviders
+
+    from cobro.providers import services as providers
+
+    fake = FakeProviders()
+    settings.COBRO_STRIPE_API_BASE = fake.base
+    settings.COBRO_BASE_URL = live_server.url
+    providers.set_credentials(demo.org, "stripe", secret_key=fake.stripe_key, webhook_secret=WHSEC)
+    fake.stripe_webhook = (f"{live_server.url}/webhooks/stripe/{demo.org.slug}/", WHSEC)
+    yield fake
+    fake.close()
+
+
+def _linked_debtor(demo):
+    """A debtor the demo sent a message with the portal link to, with four invoices of their own
+    (one to pay, one to promise, one for a plan, one to dispute), and the path of that link."""
+    linked = (Message.objects.for_org(demo.org).filter(direction="out", body_text__contains="/portal/",
+                                                      customer__country=demo.org.country)
+              .exclude(sent_at=None).order_by("id").first())
+    assert linked is not None, "the demo sends messages with a portal link"
+    path = "/portal/" + linked.body_text.split("/portal/", 1)[1].split()[0].split("/")[0] + "/"
+    customer = linked.customer
+    d = dt.timedelta
+    fresh = [ledger.add_invoice(demo.org, customer, f"E2E-{n}", demo.today - d(days=40 + n), demo.today - d(days=10 + n),
+                                demo.org.currency, amount)
+             for n, amount in enumerate((150_000, 240_000, 360_000, 90_000), start=1)]
+    return customer, path, fresh
+
+
+def _no_spanish(page):
+    text = page.inner_text("main")
+    assert not [w for w in SPANISH if w in text], text
+
+
+@pytest.mark.parametrize("viewport, language", [("phone", "es"), ("laptop", "es"), ("phone", "en")])
+def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_sees_each(
+        demo, stripe_local, live_server, open_page, sign_in, shot, viewport, language, tmp_path):
+    customer, path, (paid, promised, planned, disputed) = _linked_debtor(demo)
+    Customer.objects.filter(pk=customer.pk).update(language=language)
+    words = WORDS[language]
+    page = open_page(viewport, locale="es-CL" if language == "es" else "en-US")
     page.goto(path)
-    body = page.content()
-    assert "Estado de cuenta" in body and all(i.ref in body for i in invoices)
+    assert page.url.endswith(path)
+    # What they owe: every open invoice, on a page no wider than the phone, with no third-party script.
+    main = page.inner_text("main")
+    assert words["statement"] in main
+    assert all(i.ref in main for i in Invoice.objects.for_org(demo.org).filter(customer=customer, status="open"))
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"] + 1
     sources = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
-    assert all(src.startswith(page.url.split("/portal/")[0]) for src in sources)  # no third-party scripts
-    shot(page, "60-portal-statement", viewport)
-    # Promise a date (the promise covers every open invoice).
-    day = (demo.today + dt.timedelta(days=7)).isoformat()
-    page.fill("#promise-date", day)
-    page.click("text=Comprometer la fecha")
-    assert "Registramos su compromiso de pago" in page.content()
-    shot(page, "61-portal-promise", viewport)
-    assert Promise.objects.filter(customer=customer, channel="portal", promised_date=day).exists()
-    # A dispute with a PDF attachment on the last invoice.
+    assert all(src.startswith(page.url.split("/portal/")[0]) for src in sources)
+    if language == "en":
+        _no_spanish(page)
+    shot(page, f"60-portal-statement-{language}", viewport)
+
+    # Pay ONE invoice by card: only that box ticked, Stripe's (local) page, back to the thank-you.
+    pay_form = page.locator("form[action$='/pay/']")
+    for box in pay_form.locator("input[name=invoice]").all():
+        box.set_checked(box.get_attribute("value") == paid.ref)
+    with page.expect_navigation():
+        pay_form.locator("button[type=submit]").click()
+    assert page.url.startswith(stripe_local.base + "/pay/cs_test_")
+    assert page.inner_text("#amount") == f"{paid.amount} {demo.org.currency}"
+    with page.expect_navigation():
+        page.click("#pay")
+    assert stripe_local.webhook_answers == [(200, "recorded")]
+    assert page.url == f"{live_server.url}{path}thanks/"
+    assert words["thanks"] in page.inner_text("main")
+    if language == "en":
+        _no_spanish(page)
+    shot(page, f"61-portal-thanks-{language}", viewport)
+    payment = Payment.objects.get(customer=customer, provider="stripe")
+    assert list(payment.allocations.values_list("invoice__ref", "amount")) == [(paid.ref, paid.amount)]
+    assert Invoice.objects.get(pk=paid.pk).status == "paid"
+    assert all(Invoice.objects.get(pk=i.pk).open_amount == i.amount for i in (promised, planned, disputed))
+    # The survey.
+    page.check("input[name=rating][value='5']")
+    page.fill("#comment", "Fácil" if language == "es" else "Easy")
+    page.click("button[type=submit]")
+    assert words["survey"] in page.inner_text("main")
+    survey = Survey.objects.get(customer=customer)
+    assert (survey.rating, survey.comment) == (5, "Fácil" if language == "es" else "Easy")
+    page.click(f"text={words['back']}")
+    assert paid.ref not in page.inner_text("main")
+
+    # Promise a date for another invoice.
+    day = demo.today + dt.timedelta(days=7)
+    page.select_option("#promise-inv", promised.ref)
+    page.fill("#promise-date", day.isoformat())
+    page.locator("form[action$='/promise/'] button[type=submit]").click()
+    assert words["promise"] in page.inner_text("main")
+    shot(page, f"62-portal-promise-{language}", viewport)
+    promise = Promise.objects.get(customer=customer, channel="portal", promised_date=day)
+    assert [i.pk for i in promise.invoices.all()] == [promised.pk] and promise.amount == promised.amount
+
+    # A plan for a third, inside the limits: accepted at once, its schedule shown.
+    page.select_option("#plan-inv", planned.ref)
+    page.fill("#plan-count", "3")
+    page.locator("form[action$='/plan/'] button[type=submit]").click()
+    assert words["plan"] in page.inner_text("main")
+    assert page.locator("[role=status] li").count() == 4  # the down payment and three instalments
+    if language == "en":
+        _no_spanish(page)
+    shot(page, f"63-portal-plan-{language}", viewport)
+    page.screenshot(path=str(SCREENSHOTS / f"63-portal-plan-{language}-{viewport}-full.png"), full_page=True)
+    plan = Plan.objects.get(customer=customer, invoices=planned)
+    assert plan.status == "active" and [i.pk for i in plan.invoices.all()] == [planned.pk]
+
+    # A dispute on the fourth, with a PDF.
     pdf = tmp_path / "guia.pdf"
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n")
-    page.select_option("#d-inv", invoices[-1].ref)
-    page.fill("#d-text", "La mercadería llegó dañada")
+    page.select_option("#d-inv", disputed.ref)
+    page.fill("#d-text", "La mercadería llegó dañada" if language == "es" else "The goods arrived damaged")
     page.set_input_files("#d-file", str(pdf))
-    page.click("text=Enviar el reclamo")
-    assert "Pausamos la cobranza de esa factura" in page.content()
-    assert Dispute.objects.filter(invoice=invoices[-1], status="open").exists()
-    shot(page, "62-portal-dispute", viewport)
-    # The thank-you page and its survey.
-    page.goto(path + "thanks/")
-    page.check("input[name=rating][value='5']")
-    page.fill("#comment", "Fácil")
-    page.click("button[type=submit]")
-    assert "Gracias por su opinión" in page.content()
-    shot(page, "63-portal-thanks", viewport)
-    assert Survey.objects.filter(customer=customer, rating=5, comment="Fácil").exists()
+    page.locator("form[action$='/dispute/'] button[type=submit]").click()
+    assert words["dispute"] in page.inner_text("main")
+    if language == "en":
+        _no_spanish(page)
+    shot(page, f"64-portal-dispute-{language}", viewport)
+    assert Dispute.objects.filter(invoice=disputed, status="open").count() == 1
+
+    # The team sees each on the customer's timeline.
+    team = open_page("laptop" if viewport == "phone" else "phone")
+    sign_in(team, MANAGER, demo.password)
+    team.goto(f"/customers/{customer.pk}/")
+    timeline = team.inner_text("#timeline")
+    kinds = set(TimelineEvent.objects.filter(customer=customer).values_list("kind", flat=True))
+    assert {"payment.received", "portal.survey", "promise.made", "plan.created", "dispute.opened"} <= kinds
+    assert "Encuesta del portal: 5/5" in timeline
+    for kind in ("payment.received", "promise.made", "plan.created", "dispute.opened"):
+        summary = TimelineEvent.objects.filter(customer=customer, kind=kind).latest("at", "id").summary
+        assert summary in timeline, (kind, summary)
+    shot(team, f"65-portal-team-timeline-{language}", "laptop" if viewport == "phone" else "phone")
 
 
 def test_plan_inside_limits_and_the_start_page_in_portuguese(demo, open_page, shot):

@@ -73,6 +73,8 @@ def test_old_statement_links_redirect_to_the_portal(book, client):
 def test_the_portal_speaks_the_debtors_language(book, client):
     html = client.get(book.path(book.en)).content.decode()
     assert "Open invoices" in html and "Pay by bank transfer" in html and "Facturas" not in html
+    # The shipped dispute reasons too, while the organization has not reworded them.
+    assert "Wrong amount" in html and "Monto incorrecto" not in html
 
 
 class Inbox:

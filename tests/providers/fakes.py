@@ -9,14 +9,23 @@ The real SDKs (stripe, mercadopago, transbank-sdk) talk to it through COBRO_*_AP
   Tbk-Api-Key-Secret) -> token and url; PUT .../transactions/{token} -> the commit result, once.
 
 The "debtor" side (paying on the provider's page) is driven by the test through pay_* methods, which
-return what the provider would then send to Cobro.
+return what the provider would then send to Cobro. For browser tests, Stripe's hosted page is there
+too: GET /pay/{session id} shows the amount with a pay button and a cancel link; its POST marks the
+session paid, sends the signed ``checkout.session.completed`` to ``stripe_webhook`` (url, secret) as
+Stripe would, and redirects (303) to the session's success_url.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
 import itertools
 import json
 import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
@@ -48,6 +57,8 @@ class FakeProviders:
     payments: dict = field(default_factory=dict)
     transactions: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
+    stripe_webhook: tuple[str, str] | None = None  # (url, signing secret) the hosted page notifies
+    webhook_answers: list = field(default_factory=list)
 
     def __post_init__(self):
         self._ids = itertools.count(1001)
@@ -63,6 +74,16 @@ class FakeProviders:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", "req_fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _page(self, status, text="", location=None):
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                if location:
+                    self.send_header("Location", location)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -111,6 +132,8 @@ class FakeProviders:
                        "url": f"{self.base}/pay/{sid}", "form": form}
             self.sessions[sid] = session
             return h._send(200, {k: v for k, v in session.items() if k != "form"})
+        if path.startswith("/pay/cs_test_") and method in ("GET", "POST"):
+            return self._stripe_hosted_page(h, method, path.rsplit("/", 1)[1])
         if path == "/checkout/preferences" and method == "POST":
             if auth != f"Bearer {self.mp_token}":
                 return h._send(401, {"message": "invalid access token", "status": 401})
@@ -156,6 +179,32 @@ class FakeProviders:
                                      "payment_type_code": "VN", "response_code": 0 if ok else -1,
                                      "installments_number": 0})
         return h._send(404, {"error": {"message": f"no route {method} {path}"}})
+
+    def _stripe_hosted_page(self, h, method, sid):
+        session = self.sessions.get(sid)
+        if session is None:
+            return h._page(404, "<h1>No such checkout session</h1>")
+        if method == "GET":
+            amount = f"{session['amount_total']} {session['currency'].upper()}"
+            return h._page(200, (
+                '<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width">'
+                f'<title>Fake Stripe Checkout</title></head><body><h1>Fake Stripe Checkout</h1>'
+                f'<p id="amount">{html.escape(amount)}</p><form method="post"><button id="pay" type="submit">Pay</button>'
+                f'</form><p><a id="cancel" href="{html.escape(session["cancel_url"])}">Cancel</a></p></body></html>'))
+        event = self.stripe_completed_event(sid)
+        if self.stripe_webhook:
+            url, secret = self.stripe_webhook
+            payload = json.dumps(event).encode()
+            ts = int(time.time())
+            sig = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+            request = urllib.request.Request(url, payload, method="POST", headers={
+                "Content-Type": "application/json", "Stripe-Signature": f"t={ts},v1={sig}"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    self.webhook_answers.append((answer.status, answer.read().decode()))
+            except urllib.error.HTTPError as refused:  # Cobro said no: the test reads why
+                self.webhook_answers.append((refused.code, refused.read().decode()))
+        return h._page(303, "", location=session["success_url"])
 
     # ---- what the debtor does on the provider's page --------------------------------------------
     def stripe_session_for(self, checkout_url: str) -> dict:

@@ -33,6 +33,11 @@ MAGIC = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\
 
 
 NOT_RECORDED = gettext_noop("No pudimos registrarlo. Revise los datos o escríbanos.")  # translated where shown
+#: The dispute reasons agreements ships (stored in Spanish): in the debtor's language while the
+#: organization has not reworded them; a label it wrote shows as written.
+SHIPPED_REASONS = {"wrong_amount": gettext_noop("Monto incorrecto"),
+                   "not_received": gettext_noop("Mercadería o servicio no recibido"),
+                   "already_paid": gettext_noop("Ya pagada"), "other": gettext_noop("Otro motivo")}
 
 
 class Gone(Exception):
@@ -136,9 +141,14 @@ def _page(request, token, org, customer, *, status=200, **extra):
     base = reverse("portal:statement", args=[token])
     ctx = {**_context(token, org, customer, statement), "today": today, "base": base,
            "has_logo": bool(org.option(paying.LOGO_OPTION)),
-           "reasons": agreements.dispute_reasons(org) if statement["rows"] else [],
+           "reasons": _reasons(org) if statement["rows"] else [],
            "promise_max_days": _promise_max_days(org), "limits": agreements.plan_limits(org), **extra}
     return render(request, "portal/statement.html", ctx, status=status)
+
+
+def _reasons(org) -> list[dict]:
+    return [{"code": r.code, "label": _(r.label) if SHIPPED_REASONS.get(r.code) == r.label else r.label}
+            for r in agreements.dispute_reasons(org)]
 
 
 def pdf_context(token, org, customer, invoice: Invoice | None = None) -> dict:
