@@ -32,6 +32,15 @@ def test_disputed_and_promised_invoices_are_not_chased_and_the_promise_is_follow
                                 made_on=D(2026, 3, 15))
     run_cycle(org, D(2026, 3, 22))  # F-1 is 21 days overdue, F-2 7: both held
     assert Action.objects.for_org(org).filter(as_of=D(2026, 3, 22)).count() == 0
+    # Explain names the dispute's reason in words, in the reader's language (never its code).
+    from django.utils import translation
+
+    from cobro.dunning.services import explain
+
+    for lang, words in (("es", "en disputa (Monto incorrecto)"), ("en", "(Wrong amount)")):
+        with translation.override(lang):
+            text = " ".join(explain(org, customer, D(2026, 3, 22)))
+        assert words in text and "wrong_amount" not in text, (lang, text)
     run_cycle(org, D(2026, 3, 24))  # the day before the promised date: a reminder, nothing else
     [reminder] = Action.objects.for_org(org).filter(as_of=D(2026, 3, 24))
     assert reminder.data["items"] == [f"promise:{p.pk}:reminder"] and reminder.action == "message"

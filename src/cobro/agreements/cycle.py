@@ -17,13 +17,14 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 
-from cobro.agreements.models import Dispute, Instalment, Plan, Promise
-from cobro.agreements.services import noon_utc
+from cobro.agreements.models import Dispute, DisputeReason, Instalment, Plan, Promise
+from cobro.agreements.services import DEFAULT_DISPUTE_REASONS, noon_utc
 from cobro.engine import agreements as maths
 from cobro.engine.money import from_minor
 from cobro.engine.snapshot import AgreementItem, Hold
+from cobro.engine.text import Text
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Allocation, Invoice, Organization, Payment, TimelineEvent
 
@@ -95,13 +96,17 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
             items.append(AgreementItem(cid, "instalment_late", f"plan:{pid}:inst:{number}:late", due + _days(1),
                                        amount - paid, currency, "instalment_late", label))
 
-    for did, cid, inv_id, status, reason, resolved_at, ref, open_amount, currency in (
+    # The reason's label comes with the dispute (one query): explain shows words, never the code.
+    label = Subquery(DisputeReason.objects.filter(organization=OuterRef("organization"), code=OuterRef("reason"))
+                     .values("label")[:1])
+    for did, cid, inv_id, status, reason, resolved_at, ref, open_amount, currency, named in (
             Dispute.objects.for_org(org)
             .filter(Q(status__in=_OPEN_DISPUTE) | Q(resolved_at__date__gte=recent, resolved_at__date__lte=as_of))
+            .annotate(reason_label=label)
             .values_list("pk", "customer_id", "invoice_id", "status", "reason", "resolved_at", "invoice__ref",
-                         "invoice__open_amount", "invoice__currency")):
+                         "invoice__open_amount", "invoice__currency", "reason_label")):
         if status in _OPEN_DISPUTE:
-            holds.append(Hold(inv_id, "dispute", None, f"Disputa abierta: {reason}"))
+            holds.append(Hold(inv_id, "dispute", None, reason_words(reason, named)))
         else:
             items.append(AgreementItem(cid, "dispute_resolved", f"dispute:{did}:resolved", resolved_at.date(),
                                        open_amount, currency, "dispute_resolved", ref, (inv_id,)))
@@ -265,3 +270,15 @@ def _update_rows(model, fields: list[str], rows: list) -> None:
               for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+
+_SHIPPED_REASONS = dict(DEFAULT_DISPUTE_REASONS)
+
+
+def reason_words(code: str, label: str | None) -> Text | str:
+    """What explain shows for a dispute's reason: the organization's label, in the reader's language
+    while it is the label Cobro ships (the portal's catalog translates those), as written otherwise."""
+    if not label:
+        return code
+    return Text(label) if _SHIPPED_REASONS.get(code) == label else label
