@@ -574,3 +574,88 @@ def test_the_victims_ids_in_every_post_field_change_and_show_nothing(world, reco
     assert not found, "\n".join(found)
     assert not errors, "\n".join(errors)
     assert snapshot(victim) == crossing.before
+
+
+# ---- management commands: the victim's ids, refs and people in every argument -------------------------
+
+#: What the victim's value is for an argument, by its name (positional ``dest`` or option without dashes).
+def _command_values(victim, name: str, users, prefix="ZAF") -> list[str]:
+    people = [u.username for u in users]
+    customer, invoice = f"{prefix}-C1", f"{prefix}-1001" if prefix == "ZAF" else f"{prefix}-3"
+    by_name = {"customer_ref": [customer], "customer": [customer], "invoice": [invoice], "ref": [invoice],
+               "by": people, "approved_by": people, "taken_by": people, "email": [u.email for u in users][:1],
+               "prefix": victim_values(victim, "api.ApiKey")[3:4] or ["x"], "slug": [victim.slug],
+               "provider": ["stripe"], "kind": ["invoices"]}
+    if name in by_name:
+        return by_name[name]
+    if name in ("id", "pk"):
+        return victim_values(victim, "*")
+    return []
+
+
+_FILLER = {"reason": "cambiado", "text": "cambiado", "note": "cambiado", "amount": "1", "date": "2026-04-01",
+           "as_of": "2026-03-10", "on": "2026-04-01", "start": "2026-04-01", "first_due": "2026-05-01",
+           "made_on": "2026-03-10", "instalments": "2", "frequency": "monthly", "url": "https://x.example/in",
+           "name": "cambiado", "number": "123", "currency": "CLP", "role": "admin", "path": "/nonexistent"}
+
+
+def test_every_per_org_command_refuses_the_victims_ids_refs_and_people(world):
+    """Each sub-command of every command taking ``--org``, run for the attacker with every argument that
+    names something (ids, customer and invoice refs, ``--by`` people) set to the victim's, the other
+    required ones filled: it refuses or does nothing to the victim, and prints nothing of it."""
+    import argparse
+    import io
+
+    from django.core.management import call_command, get_commands, load_command_class
+
+    attacker, victim, users = world
+    crossing = Crossing(attacker, victim)
+    people = list(get_user_model().objects.filter(memberships__organization=victim).order_by("pk"))
+    ran, tried_names = 0, set()
+    for name, app in sorted(get_commands().items()):
+        # Not per organization: the demo, servers and workers, and the installation operator's own
+        # ``org`` and ``user`` (``user create`` adds an existing account to an organization: whoever has the
+        # shell is the installation's administrator; see docs/security.md).
+        if not app.startswith("cobro.") or name in ("demo", "org", "user", "run", "worker"):
+            continue
+        parser = load_command_class(app, name).create_parser("cobro", name)
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for sub, sp in ([(s, p) for a in subs for s, p in a.choices.items()] or [(None, parser)]):
+            actions = [a for a in sp._actions if a.dest not in ("help", "version") and not a.dest.startswith("_")]
+            if not any("--org" in a.option_strings for a in actions):
+                continue
+            named = [a for a in actions if _command_values(victim, a.dest, people)]
+            for target in named or [None]:
+                for value in (_command_values(victim, target.dest, people) if target else [None])[:6]:
+                    argv = [sub] if sub else []
+                    for a in actions:
+                        if a.option_strings and "--org" in a.option_strings:
+                            argv += ["--org", attacker.slug]
+                            continue
+                        if "--once" in a.option_strings:  # a polling loop runs one pass
+                            argv.append("--once")
+                            continue
+                        if a is target:
+                            given = value
+                        elif a.required or not a.option_strings:
+                            if a.choices:
+                                given = str(next(iter(a.choices)))
+                            else:
+                                own = _command_values(attacker, a.dest, [users["admin"]], "ACME")
+                                given = _FILLER.get(a.dest) or (own[0] if own else "1")
+                        else:
+                            continue
+                        argv += [a.option_strings[0], given] if a.option_strings else [given]
+                    out = io.StringIO()
+                    with transaction.atomic():
+                        try:
+                            call_command(name, *argv, stdout=out, stderr=out)
+                        except (Exception, SystemExit):  # a refusal is fine; only leaks and changes count
+                            pass
+                        problems = crossing.problems()
+                        transaction.set_rollback(True)
+                    ran += 1
+                    tried_names.add(name)
+                    shown = [m for m in MARKERS if m.lower() in out.getvalue().lower()]
+                    assert not shown and not problems, f"cobro {name} {' '.join(argv)}: {shown} {problems}"
+    assert ran > 50 and {"promise", "plan", "dispute", "fee", "portal", "explain", "apikey"} <= tried_names
