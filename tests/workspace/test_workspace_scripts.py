@@ -21,6 +21,13 @@ def test_render_keeps_unknown_placeholders_and_survives_stray_braces():
     assert render_script("Debe {amount}", amount="") == "Debe {amount}"
 
 
+def test_a_script_is_text_never_a_format_string():
+    """A manager's script can neither walk attributes nor ask for a huge width (issue #10.1)."""
+    hostile = "{agent.__class__.__mro__} {agent:>999999999} {agent!r} {0} {agent[0]}"
+    assert render_script(hostile, agent="Ana") == hostile
+    assert render_script("{agent}/{agent}", agent="Ana") == "Ana/Ana"
+
+
 def test_situation_from_task_kind_or_explicit_data():
     assert situation_for("promise_broken") == Situation.PROMISE_BROKEN
     assert situation_for("call") == Situation.FIRST_CONTACT

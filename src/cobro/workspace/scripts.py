@@ -7,6 +7,8 @@ organization overrides any of them in Settings → Scripts (``CallScript`` rows)
 
 from __future__ import annotations
 
+import re
+
 from cobro.workspace.models import CallScript, Situation
 
 #: Placeholders a script may use; unknown ones are left as written so a typo is visible, not fatal.
@@ -179,14 +181,15 @@ def load_scripts(org) -> dict[tuple[str, str], str]:
     return texts
 
 
-class _Keep(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
 
 def render_script(body: str, **values: str) -> str:
-    """Fill the placeholders; a stray brace in an organization's text shows the text as written."""
-    try:
-        return body.format_map(_Keep({k: v for k, v in values.items() if v not in (None, "")}))
-    except (ValueError, IndexError):
-        return body
+    """Fill the ``{name}`` placeholders with plain text, and nothing else (issue #10.1).
+
+    Not ``str.format``: an organization's text could otherwise walk attributes (``{agent.__class__}``)
+    or ask for a width of a billion characters (``{agent:>999999999}``). Anything that is not exactly a
+    known ``{name}`` is shown as written.
+    """
+    known = {k: str(v) for k, v in values.items() if v not in (None, "")}
+    return _PLACEHOLDER.sub(lambda m: known.get(m.group(1), m.group(0)), body)

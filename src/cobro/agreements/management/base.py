@@ -76,9 +76,11 @@ class AgreementCommand(BaseCommand):
     def user(self, username: str | None):
         if not username:
             return None
-        found = get_user_model().objects.filter(username=username).first()
+        # Only a person of this organization: another tenant's user never becomes who took, made or
+        # approved this organization's promises, plans, disputes and waivers (issue #10).
+        found = get_user_model().objects.filter(username=username, memberships__organization=self.org).first()
         if found is None:
-            raise bad(f"no user {username!r}")
+            raise bad(f"no user {username!r} in {self.org.slug}")
         return found
 
     def amount(self, text: str, currency: str) -> int:
