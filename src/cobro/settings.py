@@ -155,6 +155,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when collectstatic never ran
+# "default" is Django's own default (rate limits live there); "portal" keeps the portal's rendered
+# statements (portal.pagecache), on its own so pages never push rate-limit counters out.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "portal": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cobro-portal",
+               "TIMEOUT": 600, "OPTIONS": {"MAX_ENTRIES": 2000}},
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": str(DATA_DIR / "media")}},

@@ -23,7 +23,7 @@ from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Customer, Invoice
 from cobro.messaging import defaults, links
-from cobro.portal import access, paying
+from cobro.portal import access, pagecache, paying
 from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
@@ -134,16 +134,19 @@ def _context(token, org, customer, statement: dict) -> dict:
             "reference": customer.ref, **statement}
 
 
-def _page(request, token, org, customer, *, status=200, **extra):
+def _page_context(token, org, customer, **extra) -> dict:
     language = _lang(org, customer)
     today = agreements.debtor_today(customer)
     statement = _statement(org, customer, language, today)
     base = reverse("portal:statement", args=[token])
-    ctx = {**_context(token, org, customer, statement), "today": today, "base": base,
-           "has_logo": bool(org.option(paying.LOGO_OPTION)),
-           "reasons": _reasons(org) if statement["rows"] else [],
-           "promise_max_days": _promise_max_days(org), "limits": agreements.plan_limits(org), **extra}
-    return render(request, "portal/statement.html", ctx, status=status)
+    return {**_context(token, org, customer, statement), "today": today, "base": base,
+            "has_logo": bool(org.option(paying.LOGO_OPTION)),
+            "reasons": _reasons(org) if statement["rows"] else [],
+            "promise_max_days": _promise_max_days(org), "limits": agreements.plan_limits(org), **extra}
+
+
+def _page(request, token, org, customer, *, status=200, **extra):
+    return render(request, "portal/statement.html", _page_context(token, org, customer, **extra), status=status)
 
 
 def _reasons(org) -> list[dict]:
@@ -208,7 +211,8 @@ def _promise_max_days(org) -> int:
 
 @portal_view
 def statement(request, token, org, customer):
-    return _page(request, token, org, customer)
+    # The page as the link shows it, with no form answered: rendered once per content (pagecache).
+    return pagecache.render_shared(request, "portal/statement.html", _page_context(token, org, customer))
 
 
 def _chosen(request, org, customer) -> list[Invoice]:
