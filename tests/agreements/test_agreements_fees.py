@@ -89,6 +89,23 @@ def test_early_payment_discount_at_the_window_edge(org, customer, invoices, pay,
         assert inv.open_amount == 2_000 and not Discount.objects.exists()
 
 
+def test_many_payments_at_once_are_looked_at_in_batches_with_the_same_result(org, customer, invoices, monkeypatch):
+    """A large book's statement names more payments than SQLite takes in one query: batches of them
+    give the discounts one query would, each invoice judged by its latest payment over all batches."""
+    services.set_terms(org, customer, early_discount_percent=Decimal("2"), early_discount_days=10)
+    monkeypatch.setattr(services, "DISCOUNT_BATCH", 1)
+    ids = [ledger.apply_payment(org, customer, ref, day, amount, "CLP", invoice=inv).pk for ref, day, amount, inv in (
+        ("P-1", D(2026, 2, 5), 49_000, invoices[1]),   # F-2 paid at 98 % inside its window: discounted
+        ("P-2", D(2026, 2, 5), 50_000, invoices[0]),   # F-1: half inside the window...
+        ("P-3", D(2026, 2, 20), 48_000, invoices[0]),  # ...the rest after it: no discount
+    )]
+    granted = services.apply_early_discounts(org, ids)
+    assert [d.invoice.ref for d in granted] == ["F-2"]
+    assert Invoice.objects.get(pk=invoices[0].pk).open_amount == 2_000
+    assert Invoice.objects.get(pk=invoices[1].pk).open_amount == 0
+    assert services.apply_early_discounts(org, ids) == []  # once per invoice
+
+
 def test_partial_payment_in_the_window_earns_no_discount(org, customer, invoices, pay):
     services.set_terms(org, customer, early_discount_percent=Decimal("2"), early_discount_days=10)
     pay("P-1", D(2026, 2, 5), 50_000, invoice=invoices[0])

@@ -611,6 +611,9 @@ def discount_offers(org: Organization, as_of: dt.date, invoice_ids: Iterable[int
     return out
 
 
+DISCOUNT_BATCH = 10_000  # payments looked at per query (well under SQLite's 32,766 variables)
+
+
 def apply_early_discounts(org: Organization, payment_ids: Iterable[int]) -> list[Discount]:
     """Grant the early-payment discount when a payment in the window leaves no more than the discount open.
 
@@ -619,14 +622,24 @@ def apply_early_discounts(org: Organization, payment_ids: Iterable[int]) -> list
     """
     from cobro.ledger.models import Allocation
 
-    allocs = list(Allocation.objects.for_org(org).filter(payment_id__in=list(payment_ids))
-                  .values_list("invoice_id", "date"))
-    if not allocs:
-        return []
-    paid_on = {}
-    for inv_id, day in allocs:
-        paid_on[inv_id] = max(day, paid_on.get(inv_id, day))
-    invoices = list(Invoice.objects.for_org(org).filter(pk__in=list(paid_on), open_amount__gt=0)
+    # In batches: a statement or a payments file of a large book names more payments and invoices
+    # than SQLite takes values in one query (32,766). Each invoice's latest payment date is taken
+    # over all the payments before anything is granted.
+    ids = list(payment_ids)
+    paid_on: dict[int, dt.date] = {}
+    for start in range(0, len(ids), DISCOUNT_BATCH):
+        for inv_id, day in (Allocation.objects.for_org(org).filter(payment_id__in=ids[start:start + DISCOUNT_BATCH])
+                            .values_list("invoice_id", "date")):
+            paid_on[inv_id] = max(day, paid_on.get(inv_id, day))
+    paid = list(paid_on)
+    granted = []
+    for start in range(0, len(paid), DISCOUNT_BATCH):
+        granted += _grant_discounts(org, paid_on, paid[start:start + DISCOUNT_BATCH])
+    return granted
+
+
+def _grant_discounts(org: Organization, paid_on: dict[int, dt.date], invoice_ids: list[int]) -> list[Discount]:
+    invoices = list(Invoice.objects.for_org(org).filter(pk__in=invoice_ids, open_amount__gt=0)
                     .exclude(early_discount__isnull=False))
     terms = terms_for(org, {i.customer_id for i in invoices})
     granted = []
