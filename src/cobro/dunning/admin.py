@@ -13,6 +13,7 @@ from cobro.dunning.models import (
     CustomerStage,
     CycleRun,
     Pause,
+    PausedInvoice,
     Policy,
     PolicyAssignment,
     PolicyChange,
@@ -41,6 +42,12 @@ class CustomerStageAdmin(ReadOnlyTenantAdmin):
 @admin.register(Pause)
 class PauseAdmin(ReadOnlyTenantAdmin):
     list_display = ("customer", "until", "reason", "actor", "created_at", "lifted_at")
+
+
+@admin.register(PausedInvoice)
+class PausedInvoiceAdmin(ReadOnlyTenantAdmin):
+    list_display = ("pause", "invoice")
+    raw_id_fields = ("pause", "invoice")
 
 
 @admin.register(ContactRuleChange)

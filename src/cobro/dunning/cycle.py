@@ -40,7 +40,7 @@ from cobro.ledger.models import (
 )
 
 from . import services
-from .models import Action, ContactRuleChange, CustomerStage, CycleRun, Pause, PolicyAssignment
+from .models import Action, ContactRuleChange, CustomerStage, CycleRun, Pause, PausedInvoice, PolicyAssignment
 from .models import Policy as PolicyRow
 from .signals import actions_created
 
@@ -208,7 +208,7 @@ def _pause_holds(org: Organization, as_of: dt.date, invoices: tuple[OpenInvoice,
     if not current:
         return []
     named: dict[int, list[int]] = {}
-    for pause_id, inv_id in Pause.invoices.through.objects.filter(pause__in=live).values_list(
+    for pause_id, inv_id in PausedInvoice.objects.for_org(org).filter(pause__in=live).values_list(
             "pause_id", "invoice_id"):
         if pause_id in current:
             named.setdefault(pause_id, []).append(inv_id)

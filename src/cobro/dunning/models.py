@@ -68,7 +68,7 @@ class Pause(TenantModel):
     when ``invoices`` names some (the portal's "I have paid"), of those invoices only."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    invoices = models.ManyToManyField("ledger.Invoice", blank=True, related_name="pauses")
+    invoices = models.ManyToManyField("ledger.Invoice", blank=True, related_name="pauses", through="PausedInvoice")
     until = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -77,6 +77,18 @@ class Pause(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "customer"])]
+
+
+class PausedInvoice(TenantModel):
+    """One invoice a pause names: a row of its organization (every table is, so a sharded database can
+    keep a pause and its invoices together)."""
+
+    pause = models.ForeignKey(Pause, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("ledger.Invoice", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "pause", "invoice"],
+                                               name="uniq_paused_invoice")]
 
 
 class ContactRuleChange(TenantModel):

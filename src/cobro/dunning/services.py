@@ -126,7 +126,7 @@ def pause_customer(org: Organization, customer: Customer, until: dt.date | None,
         pause = Pause.objects.create(organization=org, customer=customer, until=until, reason=reason[:300],
                                      actor=actor)
         if scope:
-            pause.invoices.set(scope)
+            pause.invoices.set(scope, through_defaults={"organization": org})
         of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, customer, "collection.paused",
                      f"Cobranza{of} en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from cobro.dunning.models import Pause
+from cobro.dunning.models import PausedInvoice
 from cobro.dunning.services import lift_pause
 from cobro.ledger.models import Allocation, Task
 from cobro.ledger.services import complete_task
@@ -30,7 +30,7 @@ def confirm_transfers(org, invoice_ids) -> list[int]:
     notices = list(_live_notices(org).select_related("pause"))
     if not wanted or not notices:
         return []
-    links = Pause.invoices.through.objects.filter(pause_id__in=[n.pause_id for n in notices])
+    links = PausedInvoice.objects.for_org(org).filter(pause_id__in=[n.pause_id for n in notices])
     covered = {}
     for pause_id, inv_id in links.values_list("pause_id", "invoice_id"):
         covered.setdefault(pause_id, set()).add(inv_id)
