@@ -11,7 +11,9 @@ AGENT = "gestor1@demo.cobro"
 
 @pytest.mark.parametrize("viewport", ["laptop", "phone"])
 def test_agent_previews_and_sends_a_one_off_message(demo, open_page, sign_in, shot, viewport):
+    # A customer with something overdue: an overdue reminder to someone who owes nothing yet is refused.
     customer = (Customer.objects.for_org(demo.org).filter(language="es", invoices__status=Invoice.Status.OPEN,
+                                                          invoices__due_date__lt=demo.today,
                                                           pk__in=Contact.objects.exclude(email="")
                                                           .values("customer_id")).order_by("pk").first())
     page = open_page(viewport)

@@ -68,7 +68,7 @@ def test_the_demo_is_a_well_run_month(demo):
     org, today = demo
     out = Message.objects.for_org(org).filter(direction="out")
     total = out.count()
-    assert total >= 40
+    assert total >= 30  # a month of a small book (the last week's approved notices not sent yet)
     templates = Counter(out.values_list("template", flat=True))
     statuses = Counter(out.values_list("status", flat=True))
     # Mostly kind reminders; the late-fee notice a small minority.

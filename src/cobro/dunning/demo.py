@@ -3,7 +3,7 @@
 The cycle has run every morning of the demo's month (``MONTH`` days before ``today``), each run by
 that morning's clock: every step happens on its own day (a reminder three days before, a firm one at
 +15, a late-fee notice at +30...), not all at once on the first run, and the manager approved the
-mediation and legal steps put to her on an earlier day. Today's run is left for today's worklist.
+mediation and legal steps put to her until a week ago; the last week's wait on her list with today's.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from .services import DunningError, approve_action, ensure_default_policy
 
 #: Days of history before ``today`` the demo's cycle ran through.
 MONTH = 30
+#: The manager's last days not gone through yet: their approvals wait on today's list (a few, as in
+#: a real week, not the flood of a first run).
+BEHIND = 7
 
 
 def at_local(org: Organization, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -49,7 +52,7 @@ def _month(org: Organization, today: dt.date) -> None:
     for back in range(MONTH, 0, -1):
         day = today - dt.timedelta(days=back)
         run_cycle(org, day, now=at_local(org, day, 6))
-        if manager is not None:
+        if manager is not None and back > BEHIND:
             _approve_yesterdays(org, day, manager)
 
 
