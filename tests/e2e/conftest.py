@@ -114,3 +114,21 @@ def _sign_in(page, username: str, password: str) -> None:
 @pytest.fixture
 def sign_in():
     return _sign_in
+
+
+#: The elements that stick out of the viewport without a scrolling box of their own to hold them.
+OVERFLOWING = """() => {
+  const width = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 1) continue;
+    let p = el.parentElement, held = false;
+    while (p) {
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)
+          && p.getBoundingClientRect().right <= width + 1) { held = true; break; }
+      p = p.parentElement;
+    }
+    if (!held) out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
+  }
+  return out.slice(0, 5);
+}"""

@@ -4,6 +4,7 @@ in the top bar drops, and the task and the timeline say so. The inbox and the te
 from __future__ import annotations
 
 import pytest
+from tests.e2e.conftest import OVERFLOWING
 
 from cobro.ledger.models import Customer, Task, TimelineEvent
 
@@ -11,22 +12,6 @@ pytestmark = pytest.mark.e2e
 
 AGENT = "gestor1@demo.cobro"
 MANAGER = "supervisora@demo.cobro"
-
-OVERFLOWING = """() => {
-  const width = window.innerWidth, out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= width + 1) continue;
-    let p = el.parentElement, held = false;
-    while (p) {
-      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)
-          && p.getBoundingClientRect().right <= width + 1) { held = true; break; }
-      p = p.parentElement;
-    }
-    if (!held) out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
-  }
-  return out.slice(0, 5);
-}"""
 
 
 def _reply(demo, n: int) -> Task:

@@ -5,30 +5,13 @@ dashboard's figures, a board of nine columns). What overflows must scroll inside
 from __future__ import annotations
 
 import pytest
+from tests.e2e.conftest import OVERFLOWING
 
 from cobro.messaging.models import Message
 
 pytestmark = pytest.mark.e2e
 
 MANAGER = "supervisora@demo.cobro"
-
-#: The elements that stick out of the viewport without a scrolling box of their own to hold them.
-OVERFLOWING = """() => {
-  const width = window.innerWidth, out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= width + 1) continue;
-    let p = el.parentElement, held = false;
-    while (p) {
-      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)
-          && p.getBoundingClientRect().right <= width + 1) { held = true; break; }
-      p = p.parentElement;
-    }
-    if (!held) out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
-  }
-  return out.slice(0, 5);
-}"""
-
 
 def _pages(demo):
     linked = (Message.objects.for_org(demo.org).filter(direction="out", channel="sms", body_text__contains="/portal/")
