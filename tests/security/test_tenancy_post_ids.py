@@ -52,7 +52,7 @@ SEGMENT_MODEL = {"tasks": "ledger.Task", "inbox": "ledger.Task", "move": "ledger
                  "customers": "ledger.Customer", "views": "workspace.SavedView", "reasons": "workspace.DelayReason",
                  "team": "ledger.Membership", "messages": "messaging.Message", "templates": "messaging.MessageTemplate",
                  "lines": "payments.StatementLine", "keys": "api.ApiKey", "webhooks": "api.WebhookEndpoint",
-                 "deliveries": "api.WebhookDelivery"}
+                 "deliveries": "api.WebhookDelivery", "invitations": "workspace.Invitation"}
 #: Other parameters: the attacker's own value.
 OWN_PARAM = {"stage": "legal", "fmt": "csv", "kind": "invoices"}
 
@@ -86,7 +86,7 @@ def _extras(org, tag: str, marker: str, user) -> None:
     from cobro.api.webhooks import create_endpoint
     from cobro.ledger.models import Customer
     from cobro.payments.models import BankAccount, Statement, StatementLine
-    from cobro.workspace.models import SavedView
+    from cobro.workspace.models import Invitation, SavedView
 
     customer = Customer.objects.filter(organization=org).order_by("pk").first()
     account = BankAccount.objects.create(organization=org, name=f"Cuenta {marker}", number=f"{tag}-0001",
@@ -99,6 +99,8 @@ def _extras(org, tag: str, marker: str, user) -> None:
                                      text=f"Transferencia {marker}", counterparty=f"Ordenante {marker}",
                                      kind="credit", status=status, customer=customer if n > 1 else None)
     SavedView.objects.create(organization=org, user=user, name=f"Vista {marker}", query="stage=legal")
+    Invitation.objects.create(organization=org, email=f"{tag.lower()}@invitada.example", role="admin",
+                              created_at=timezone.now())
     create_key(org, f"Llave {marker}", "write")
     endpoint = create_endpoint(org, f"https://hooks.{tag.lower()}.example/in", [], f"Destino {marker}")
     WebhookDelivery.objects.create(organization=org, endpoint=endpoint, event_id=f"{tag}-ev1",

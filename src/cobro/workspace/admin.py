@@ -7,6 +7,7 @@ from cobro.workspace.models import (
     CallScript,
     DelayReason,
     ExchangeRate,
+    Invitation,
     LoginFailure,
     SavedView,
     UserPreference,
@@ -24,6 +25,18 @@ class CallScriptAdmin(TenantAdmin):
 class DelayReasonAdmin(TenantAdmin):
     list_display = ("position", "code", "label", "active")
     list_filter = ("active",)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantAdmin):
+    """Read-only trail of who was invited and what became of it; invitations are sent from Settings."""
+
+    list_display = ("email", "role", "created_at", "accepted_at", "revoked_at")
+    list_filter = ("role",)
+    readonly_fields = ("email", "role", "invited_by", "created_at", "accepted_at", "accepted_by", "revoked_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(UserPreference)

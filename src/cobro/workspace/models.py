@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cobro.ledger.models import TenantModel
+from cobro.ledger.models import Role, TenantModel
 
 
 class UserPreference(models.Model):
@@ -119,3 +119,27 @@ class SavedView(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(TenantModel):
+    """An invitation to the organization's team, e-mailed as a signed link that names this row: it is
+    used once (``accepted_at``), can be withdrawn by an admin (``revoked_at``) and expires."""
+
+    email = models.EmailField(_("correo"))
+    role = models.CharField(_("rol"), max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("enviada"))
+    accepted_at = models.DateTimeField(_("aceptada"), null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(_("anulada"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "email"], name="invitation_org_email")]
+        verbose_name = _("invitación")
+        verbose_name_plural = _("invitaciones")
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -18,7 +19,7 @@ from cobro.ledger.models import Membership, Role
 from cobro.ledger.tenancy import SESSION_KEY, require_role
 from cobro.workspace import invitations, services
 from cobro.workspace.forms import InviteForm, ReasonForm, ScriptForm
-from cobro.workspace.models import DelayReason, Situation
+from cobro.workspace.models import DelayReason, Invitation, Situation
 from cobro.workspace.scripts import load_scripts
 
 SCRIPT_LANGUAGES = [("es", "Español"), ("en", "English"), ("pt-br", "Português (Brasil)")]
@@ -136,9 +137,22 @@ def settings_team(request):
             messages.success(request, _("Invitación enviada a %(e)s: será miembro cuando la acepte.") % {"e": email})
             return redirect("settings_team")
     members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
+    is_admin = request.membership.can("admin")
     return render(request, "workspace/settings/team.html", {
-        **settings_tabs("team"), "members": members, "form": form, "roles": Role.choices,
-        "is_admin": request.membership.can("admin")})
+        **settings_tabs("team"), "members": members, "form": form, "roles": Role.choices, "is_admin": is_admin,
+        "pending": list(invitations.pending(request.org)) if is_admin else []})
+
+
+@require_POST
+@require_role("admin")
+def settings_invitation_revoke(request, pk: int):
+    """Withdraw a pending invitation: its link stops working at once."""
+    try:
+        row = invitations.revoke(request.org, pk)
+    except Invitation.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("Invitación a %(e)s anulada.") % {"e": row.email})
+    return redirect("settings_team")
 
 
 @require_POST

@@ -45,6 +45,8 @@ urlpatterns = [
     path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
     path("invitation/<str:token>/", settings_views.invitation, name="invitation"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),
+    path("settings/team/invitations/<int:pk>/revoke/", settings_views.settings_invitation_revoke,
+         name="settings_invitation_revoke"),
     path("import/", import_views.import_page, name="import"),
     path("import/template/<slug:kind>.csv", import_views.import_template, name="import_template"),
     path("", views.home, name="home"),
