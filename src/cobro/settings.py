@@ -130,6 +130,18 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# Reads off the primary (#16, cobro.ledger.replica): the dashboard, reports and exports read from a
+# streaming replica when one is given, while it is at most COBRO_REPLICA_MAX_LAG seconds behind.
+if env_str("COBRO_DATABASE_REPLICA_URL"):
+    _replica_url = env_str("COBRO_DATABASE_REPLICA_URL")
+    try:
+        DATABASES["replica"] = dj_database_url.parse(_replica_url, conn_max_age=env_int("COBRO_DB_CONN_MAX_AGE", 60))
+    except Exception as exc:  # dj-database-url raises several kinds for a bad URL
+        raise SettingError(f"COBRO_DATABASE_REPLICA_URL={_replica_url!r} is not a database URL: {exc}") from exc
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["cobro.ledger.replica.ReplicaRouter"]
+COBRO_REPLICA_MAX_LAG = env_int("COBRO_REPLICA_MAX_LAG", 60)
+COBRO_REPLICA_CHECK_SECONDS = env_int("COBRO_REPLICA_CHECK_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

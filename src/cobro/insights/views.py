@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from cobro.engine import metrics
 from cobro.engine.money import format_money, from_minor
 from cobro.insights import cashflow, results, services
+from cobro.ledger.replica import replica_reads
 from cobro.ledger.tenancy import require_role
 
 
@@ -44,6 +45,7 @@ def _filename(board: services.Dashboard, ext: str) -> str:
 
 
 @require_role("viewer")
+@replica_reads
 def dashboard(request):
     period, error = _period(request)
     board = services.dashboard(request.org, period)
@@ -66,7 +68,7 @@ def dashboard(request):
     context = {
         "board": board, "period": period, "period_error": error, "periods": services.PERIODS,
         "currencies": currencies, "currency": chosen, "figures": figures, "summary": summary,
-        "query": request.GET.urlencode(),
+        "query": request.GET.urlencode(), "replica_lag": getattr(request, "replica_lag", None),
     }
     if figures is not None:
         labels = [str(services.BUCKET_LABELS[code]) for code in metrics.BUCKETS]
@@ -139,6 +141,7 @@ def _change(now: int, before: int):
 
 
 @require_role("viewer")
+@replica_reads
 def export_csv(request):
     period, _error = _period(request)
     board = services.dashboard(request.org, period)
@@ -160,6 +163,7 @@ def _cell(value: str):
 
 
 @require_role("viewer")
+@replica_reads
 def export_xlsx(request):
     period, _error = _period(request)
     board = services.dashboard(request.org, period)

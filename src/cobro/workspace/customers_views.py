@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cobro.ledger.exporting import table_xlsx_bytes, write_table_csv
+from cobro.ledger.replica import replica_reads
 from cobro.ledger.models import Customer, Membership, Task
 from cobro.ledger.tenancy import require_role
 from cobro.workspace import board as boardlib
@@ -64,6 +65,7 @@ def customers(request):
 
 @require_GET
 @require_role("agent")
+@replica_reads
 def customers_export(request, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404(fmt)

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cobro.insights import services
 from cobro.ledger.models import Organization
+from cobro.ledger.replica import reading_from_replica
 
 
 def _date(text: str) -> dt.date:
@@ -36,5 +37,6 @@ class Command(BaseCommand):
             chosen = services.make_period(as_of or services.org_today(organization), period, start, end)
         except services.PeriodError as exc:
             raise CommandError(str(exc)) from None
-        board = services.dashboard(organization, chosen)
+        with reading_from_replica():
+            board = services.dashboard(organization, chosen)
         self.stdout.write(json.dumps(services.as_json(board), ensure_ascii=False, indent=2))

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cobro.ledger.exporting import write_csv, xlsx_bytes
 from cobro.ledger.models import Organization
+from cobro.ledger.replica import reading_from_replica
 
 
 class Command(BaseCommand):
@@ -16,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         parser.add_argument("--output", help="file to write (required for xlsx; CSV default: standard output)")
 
-    def handle(self, *args, kind, org, format, output, **opts):
+    def handle(self, *args, **opts):
+        with reading_from_replica():  # a replica when one is configured and close enough behind
+            self._export(**opts)
+
+    def _export(self, *, kind, org, format, output, **opts):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"no organization {org!r} (see `cobro org list`)")
