@@ -41,8 +41,8 @@ def theirs(other):
         ledger.add_credit_note(other, invoice, "NC-SECRETA", dt.date(2026, 2, 1), 100000, "ajuste")
         ledger.apply_payment(other, customer, "PAG-SECRETO", dt.date(2026, 2, 10), 500000, "COP", "transfer",
                              invoice=invoice)
-        agreements.create_promise(other, customer, dt.date(2026, 3, 20), 1000000, "COP", [invoice])
-        agreements.create_plan(other, customer, [Invoice.objects.get(organization=other, ref="OTRA-10")], 3,
+        promise = agreements.create_promise(other, customer, dt.date(2026, 3, 20), 1000000, "COP", [invoice])
+        plan = agreements.create_plan(other, customer, [Invoice.objects.get(organization=other, ref="OTRA-10")], 3,
                                "monthly", dt.date(2026, 3, 10))
         reason = agreements.dispute_reasons(other)[0].code
         dispute = agreements.open_dispute(other, invoice, reason, "Secreto: no recibimos la mercadería")
@@ -54,11 +54,11 @@ def theirs(other):
                                          scheduled_for=NOW, next_attempt_at=NOW)
         endpoint = webhooks.create_endpoint(other, "http://127.0.0.1:9/secreto.example", [])
         webhooks.pump(other)
-        statements.import_statement(other, "fecha;glosa;abono\n02/03/2026;BANCO SECRETO PAGO;70.000\n".encode(),
+        statements.import_statement(other, b"fecha;glosa;abono\n02/03/2026;BANCO SECRETO PAGO;70.000\n",
                                     account="CTA-OTRA", filename="secreto.csv", as_of=NOW.date())
         delivery = WebhookDelivery.objects.filter(organization=other).first()
         assert delivery is not None, "the pump made no delivery to probe"
-        yield {"dispute": dispute.pk, "endpoint": endpoint.pk, "delivery": delivery.pk, "action": action.pk,
+        yield {"promise": promise.pk, "plan": plan.pk, "dispute": dispute.pk, "endpoint": endpoint.pk, "delivery": delivery.pk, "action": action.pk,
                 "message": message.pk, "statement": Statement.objects.get(organization=other).pk}
 
 
@@ -102,6 +102,11 @@ def probes(t):
         ("GET", "/promises"): ("get", "/promises", None, {200}),
         ("POST", "/promises"): ("post", "/promises", {"customer_ref": "SECRET-1", "promised_date": "2026-03-20",
                                                       "amount": "1", "currency": "COP"}, unknown),
+        ("GET", "/promises/{promise_id}"): ("get", f"/promises/{t['promise']}", None, not_found),
+        ("POST", "/promises/{promise_id}/cancel"): ("post", f"/promises/{t['promise']}/cancel", {}, not_found),
+        ("GET", "/plans/{plan_id}"): ("get", f"/plans/{t['plan']}", None, not_found),
+        ("POST", "/plans/{plan_id}/cancel"): ("post", f"/plans/{t['plan']}/cancel", {}, not_found),
+        ("GET", "/disputes/{dispute_id}"): ("get", f"/disputes/{d}", None, not_found),
         ("GET", "/plans"): ("get", "/plans", None, {200}),
         ("POST", "/plans"): ("post", "/plans", {"customer_ref": "SECRET-1", "count": 3}, unknown),
         ("GET", "/disputes"): ("get", "/disputes", None, {200}),

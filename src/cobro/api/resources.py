@@ -18,7 +18,7 @@ from pydantic import Field
 from cobro.agreements import services as agreements
 from cobro.agreements.models import Dispute, Plan, Promise
 from cobro.api import schemas as s
-from cobro.api.problems import ERRORS, ApiProblem
+from cobro.api.problems import ERRORS, ApiProblem, Problem
 from cobro.dunning.models import Action
 from cobro.engine.agreements import AgreementError
 from cobro.engine.money import MoneyError, check_currency, from_minor, to_minor
@@ -398,6 +398,24 @@ def create_payment(request, payload: s.PaymentIn):
 
 # -- promises, plans, disputes ---------------------------------------------------------------------
 
+def _call_off(request, model, pk: int, cancel, reason: str, out) -> dict:
+    """Cancel a promise or a plan through its service; 409 when it is no longer pending or active."""
+    writable(request)
+    row = by_id_or_404(request, model, pk, model._meta.model_name)
+    try:
+        row = cancel(org(request), row, reason=reason)
+    except AgreementError as exc:
+        raise ApiProblem(409, str(exc), errors=[{"field": "status", "message": str(exc)}]) from None
+    return out(request, [row])[0]
+
+
+def by_id_or_404(request, model, pk: int, what: str):
+    found = model.objects.for_org(org(request)).filter(pk=pk).first()
+    if found is None:
+        raise Http404(f"no such {what}")
+    return found
+
+
 def _promises_out(request, rows):
     customers = refs_by_id(Customer, org(request), [p.customer_id for p in rows])
     refs: dict[int, list[str]] = {}
@@ -432,6 +450,17 @@ def create_promise(request, payload: s.PromiseIn):
     except AgreementError as exc:
         raise invalid("body", str(exc)) from None
     return Status(201, _promises_out(request, [promise])[0])
+
+
+@router.get("/promises/{promise_id}", response=answers(s.PromiseOut), tags=["agreements"])
+def get_promise(request, promise_id: int):
+    return _promises_out(request, [by_id_or_404(request, Promise, promise_id, "promise")])[0]
+
+
+@router.post("/promises/{promise_id}/cancel", response=answers({200: s.PromiseOut, 409: Problem}), tags=["agreements"])
+def cancel_promise(request, promise_id: int, payload: s.CancelIn):
+    """Call off a pending promise (the customer's collection resumes by its steps)."""
+    return _call_off(request, Promise, promise_id, agreements.cancel_promise, payload.reason, _promises_out)
 
 
 def _plans_out(request, rows):
@@ -482,6 +511,18 @@ def create_plan(request, payload: s.PlanIn):
     return Status(201, _plans_out(request, [plan])[0])
 
 
+@router.get("/plans/{plan_id}", response=answers(s.PlanOut), tags=["agreements"])
+def get_plan(request, plan_id: int):
+    return _plans_out(request, [by_id_or_404(request, Plan, plan_id, "plan")])[0]
+
+
+@router.post("/plans/{plan_id}/cancel", response=answers({200: s.PlanOut, 409: Problem}), tags=["agreements"])
+def cancel_plan(request, plan_id: int, payload: s.CancelIn):
+    """Call off a proposed or active plan. A plan outside the limits is approved by a manager in Cobro,
+    never by a key."""
+    return _call_off(request, Plan, plan_id, agreements.cancel_plan, payload.reason, _plans_out)
+
+
 def _disputes_out(request, rows):
     customers = refs_by_id(Customer, org(request), [d.customer_id for d in rows])
     invoices = refs_by_id(Invoice, org(request), [d.invoice_id for d in rows])
@@ -513,12 +554,15 @@ def open_dispute(request, payload: s.DisputeIn):
     return Status(201, _disputes_out(request, [dispute])[0])
 
 
+@router.get("/disputes/{dispute_id}", response=answers(s.DisputeOut), tags=["agreements"])
+def get_dispute(request, dispute_id: int):
+    return _disputes_out(request, [by_id_or_404(request, Dispute, dispute_id, "dispute")])[0]
+
+
 @router.post("/disputes/{dispute_id}/resolve", response=answers(s.DisputeOut), tags=["agreements"])
 def resolve_dispute(request, dispute_id: int, payload: s.DisputeResolveIn):
     writable(request)
-    dispute = Dispute.objects.for_org(org(request)).filter(pk=dispute_id).first()
-    if dispute is None:
-        raise Http404("no such dispute")
+    dispute = by_id_or_404(request, Dispute, dispute_id, "dispute")
     try:
         dispute = agreements.resolve_dispute(org(request), dispute, payload.valid, payload.resolution)
     except AgreementError as exc:

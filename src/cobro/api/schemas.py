@@ -298,6 +298,10 @@ class DisputeIn(In):
     text: str = Field("", max_length=5000)
 
 
+class CancelIn(In):
+    reason: str = Field("", max_length=300, description="why, for the customer's timeline")
+
+
 class DisputeResolveIn(In):
     valid: bool
     resolution: str = Field(min_length=1, max_length=5000)
