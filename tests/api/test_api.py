@@ -70,6 +70,17 @@ def test_usd_cents_and_too_many_decimals_name_the_field(writer):
     assert bad.json()["errors"][0]["field"] == "amount"
 
 
+def test_the_timeline_speaks_money_as_exact_strings(writer):
+    writer.post("/customers", {"ref": "US-1", "name": "Acme Inc", "country": "US"})
+    writer.post("/invoices", {"ref": "U-1", "customer_ref": "US-1", "issue_date": "2026-10-01",
+                              "due_date": "2026-10-31", "currency": "USD", "amount": "1234.56"})
+    writer.post("/payments", {"ref": "P-U1", "customer_ref": "US-1", "date": "2026-11-02", "currency": "USD",
+                              "amount": "1300.05"})
+    [paid] = [e for e in writer.get("/events", customer="US-1").json()["items"] if e["kind"] == "payment.received"]
+    assert (paid["data"]["amount"], paid["data"]["credit"], paid["data"]["currency"]) == ("1300.05", "65.49", "USD")
+    assert "allocated" not in paid["data"]  # internal ids; the payment's allocations are on /payments
+
+
 def test_validation_errors_are_problem_details_with_the_field(writer):
     answer = writer.post("/invoices", {"ref": "X", "customer_ref": "nobody", "issue_date": "not a date",
                                        "due_date": "2026-10-31", "currency": "CLP", "amount": "1"})

@@ -19,6 +19,7 @@ from cobro.agreements import services as agreements
 from cobro.agreements.models import Dispute, Plan, Promise
 from cobro.api import schemas as s
 from cobro.api.problems import ERRORS, ApiProblem, Problem
+from cobro.api.webhooks import public_data
 from cobro.dunning.models import Action
 from cobro.engine.agreements import AgreementError
 from cobro.engine.money import MoneyError, check_currency, from_minor, to_minor
@@ -602,7 +603,7 @@ def list_messages(request, paging: Query[Paging], customer: str | None = None,
 
 @router.get("/events", response=answers(s.EventPage), tags=["history"])
 def list_events(request, paging: Query[Paging], customer: str | None = None, kind: str | None = None):
-    """The timeline: every fact and decision, oldest first."""
+    """The timeline: every fact and decision, oldest first; amounts in ``data`` are exact strings."""
     qs = TimelineEvent.objects.for_org(org(request))
     if customer:
         qs = qs.filter(customer__ref=customer)
@@ -612,9 +613,10 @@ def list_events(request, paging: Query[Paging], customer: str | None = None, kin
     def build(rows):
         customers = refs_by_id(Customer, org(request), [e.customer_id for e in rows])
         invoices = refs_by_id(Invoice, org(request), [e.invoice_id for e in rows if e.invoice_id])
+        data = public_data(org(request), rows)
         return [{"id": e.pk, "customer_ref": customers[e.customer_id],
                  "invoice_ref": invoices.get(e.invoice_id), "at": e.at, "kind": e.kind, "summary": e.summary,
-                 "data": e.data} for e in rows]
+                 "data": data[e.pk]} for e in rows]
     return page(qs, paging, build, updated_field="at")
 
 

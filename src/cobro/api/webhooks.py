@@ -96,6 +96,13 @@ def _plans(org: Organization, events: list[TimelineEvent]) -> dict[int, dict]:
             for row in Plan.objects.for_org(org).filter(pk__in=ids - {None}).values("pk", *fields)}
 
 
+def public_data(org: Organization, events: list[TimelineEvent]) -> dict[int, dict]:
+    """Each event's data as the API and the webhooks speak it: amounts as exact strings (plan events
+    with their plan's currency and terms), no internal ids of allocations."""
+    plans = _plans(org, events)
+    return {e.pk: _money_fields({**plans.get(e.data.get("plan_id"), {}), **e.data}) for e in events}
+
+
 def pump(org: Organization) -> int:
     """Turn the timeline's new events into deliveries; returns how many deliveries were added."""
     endpoints = list(WebhookEndpoint.objects.for_org(org).filter(active=True))
@@ -115,10 +122,9 @@ def pump(org: Organization) -> int:
                          .values_list("pk", "ref"))
         invoices = dict(Invoice.objects.for_org(org).filter(pk__in={e.invoice_id for e in events if e.invoice_id})
                         .values_list("pk", "ref"))
-        plans = _plans(org, events)
+        public = public_data(org, events)
         for e in events:
-            data = {"customer_ref": customers.get(e.customer_id), "summary": e.summary,
-                    **_money_fields({**plans.get(e.data.get("plan_id"), {}), **e.data})}
+            data = {"customer_ref": customers.get(e.customer_id), "summary": e.summary, **public[e.pk]}
             if e.invoice_id:
                 data["invoice_ref"] = invoices.get(e.invoice_id)
             added += enqueue(org, TIMELINE_TYPES[e.kind], f"evt_{e.pk}", data, at=e.at, endpoints=endpoints)
