@@ -70,6 +70,17 @@ def test_usd_cents_and_too_many_decimals_name_the_field(writer):
     assert bad.json()["errors"][0]["field"] == "amount"
 
 
+def test_the_timeline_speaks_money_as_exact_strings(writer):
+    writer.post("/customers", {"ref": "US-1", "name": "Acme Inc", "country": "US"})
+    writer.post("/invoices", {"ref": "U-1", "customer_ref": "US-1", "issue_date": "2026-10-01",
+                              "due_date": "2026-10-31", "currency": "USD", "amount": "1234.56"})
+    writer.post("/payments", {"ref": "P-U1", "customer_ref": "US-1", "date": "2026-11-02", "currency": "USD",
+                              "amount": "1300.05"})
+    [paid] = [e for e in writer.get("/events", customer="US-1").json()["items"] if e["kind"] == "payment.received"]
+    assert (paid["data"]["amount"], paid["data"]["credit"], paid["data"]["currency"]) == ("1300.05", "65.49", "USD")
+    assert "allocated" not in paid["data"]  # internal ids; the payment's allocations are on /payments
+
+
 def test_validation_errors_are_problem_details_with_the_field(writer):
     answer = writer.post("/invoices", {"ref": "X", "customer_ref": "nobody", "issue_date": "not a date",
                                        "due_date": "2026-10-31", "currency": "CLP", "amount": "1"})
@@ -168,8 +179,33 @@ def test_agreements_through_their_services(writer, org):
     code = dispute_reasons(org)[0].code
     opened = writer.post("/disputes", {"invoice_ref": "F-1001", "reason": code, "text": "No llegó"})
     assert opened.status_code == 201 and opened.json()["status"] == "open"
+    assert writer.get(f"/disputes/{opened.json()['id']}").json() == opened.json()
     kinds = [e["kind"] for e in writer.get("/events", customer="C-100").json()["items"]]
     assert "promise.made" in kinds and "dispute.opened" in kinds
+
+
+def test_promises_and_plans_are_read_and_called_off_through_their_services(writer, reader, org):
+    from cobro.agreements.models import Plan, Promise
+
+    sync_book(writer)
+    made = writer.post("/promises", {"customer_ref": "C-100", "promised_date": "2099-01-10", "amount": "120000",
+                                     "currency": "CLP", "invoice_refs": ["F-1002"]}).json()
+    assert writer.get(f"/promises/{made['id']}").json() == made
+    assert reader.post(f"/promises/{made['id']}/cancel", {}).status_code == 403
+    cancelled = writer.post(f"/promises/{made['id']}/cancel", {"reason": "El ERP la anuló"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert Promise.objects.get(organization=org, pk=made["id"]).status == "cancelled"
+    again = writer.post(f"/promises/{made['id']}/cancel", {})
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "status"
+    plan = writer.post("/plans", {"customer_ref": "C-100", "invoice_refs": ["F-1001"], "count": 3}).json()
+    assert writer.get(f"/plans/{plan['id']}").json()["instalments"] == plan["instalments"]
+    ended = writer.post(f"/plans/{plan['id']}/cancel", {"reason": "Pagará de contado"})
+    assert ended.status_code == 200 and ended.json()["status"] == "cancelled"
+    assert Plan.objects.get(organization=org, pk=plan["id"]).status == "cancelled"
+    assert writer.post(f"/plans/{plan['id']}/cancel", {}).status_code == 409
+    kinds = [e["kind"] for e in writer.get("/events", customer="C-100").json()["items"]]
+    assert "promise.cancelled" in kinds and "plan.cancelled" in kinds
+    assert writer.get("/promises/999999").status_code == 404 and writer.get("/plans/999999").status_code == 404
 
 
 def test_unknown_api_paths_are_problems_not_html(writer):

@@ -50,3 +50,24 @@ def test_agents_cannot_open_it(org):
     assert agent.get("/settings/api/").status_code == 403
     assert agent.post("/settings/api/", {"form": "key", "name": "x", "scope": "write"}).status_code == 403
     assert not ApiKey.objects.exists()
+
+
+def test_admin_sets_the_organizations_tax_id_and_a_wrong_one_is_named(org):
+    from django.utils import translation
+
+    admin = member(org, "ana", "admin")
+    bad = admin.post("/settings/api/", {"form": "tax_id", "tax_id": "76.086.428-4"})  # wrong check digit
+    assert bad.status_code == 400 and "no es un RUT válido" in bad.content.decode()
+    org.refresh_from_db()
+    assert org.tax_id == ""
+    saved = admin.post("/settings/api/", {"form": "tax_id", "tax_id": "76086428-5"}, follow=True)
+    text = saved.content.decode()
+    assert "Identificador tributario guardado." in text and 'value="76.086.428-5"' in text
+    org.refresh_from_db()
+    assert org.tax_id == "76.086.428-5"  # formatted as the SII writes it
+    with translation.override("en"):
+        assert translation.gettext("Identificador tributario guardado.") == "Tax id saved."
+    agent = member(org, "agus", "agent")
+    assert agent.post("/settings/api/", {"form": "tax_id", "tax_id": ""}).status_code == 403
+    org.refresh_from_db()
+    assert org.tax_id == "76.086.428-5"

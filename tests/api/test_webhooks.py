@@ -207,3 +207,30 @@ def test_another_organizations_endpoint_is_404(writer, other_writer, receiver):
     assert writer.get(f"/webhooks/{theirs}").status_code == 404
     assert writer.patch(f"/webhooks/{theirs}", {"active": False}).status_code == 404
     assert WebhookEndpoint.objects.get(pk=theirs).active
+
+
+def test_plans_are_heard_with_exact_amounts_also_once_approved(org, endpoint, receiver):
+    from django.contrib.auth import get_user_model
+
+    from cobro.agreements import services as agreements
+    from cobro.ledger.models import Membership
+
+    usd = ledger.get_or_create_customer(org, "US-1", "Acme Inc", country="US")[0]
+    first = ledger.add_invoice(org, usd, "U-1", dt.date(2026, 10, 1), dt.date(2026, 10, 31), "USD", 123456)
+    second = ledger.add_invoice(org, usd, "U-2", dt.date(2026, 10, 1), dt.date(2026, 10, 31), "USD", 50001)
+    manager = get_user_model().objects.create_user("marta", "marta@acme.cl", "x")
+    Membership.objects.create(user=manager, organization=org, role="manager")
+    with time_machine.travel(T0, tick=False):
+        agreements.create_plan(org, usd, [first], 3, "monthly", dt.date(2026, 11, 10), down_payment=12346)
+        outside = agreements.create_plan(org, usd, [second], 12, "monthly", dt.date(2026, 11, 10))
+        assert outside.status == "proposed"
+        webhooks.deliver_due()
+        assert [c["body"]["type"] for c in receiver.calls] == ["plan.created"]  # the proposal is not a plan yet
+        agreements.approve_plan(org, outside, manager)
+        webhooks.deliver_due()
+    plans = [c["body"]["data"] for c in receiver.calls]
+    assert [c["body"]["type"] for c in receiver.calls] == ["plan.created", "plan.created"]
+    assert all(c["verified"] for c in receiver.calls)
+    assert (plans[0]["currency"], plans[0]["principal"], plans[0]["down_payment"]) == ("USD", "1234.56", "123.46")
+    assert (plans[1]["plan_id"], plans[1]["principal"], plans[1]["count"]) == (outside.pk, "500.01", 12)
+    assert plans[1]["customer_ref"] == "US-1"

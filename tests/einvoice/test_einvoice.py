@@ -155,3 +155,30 @@ def test_command_dry_run_and_exit_2(tmp_path):
     assert exit_.value.code == 2
     assert f"{bad}: line 1: malformed XML" in err.getvalue() and "Nothing was imported" in err.getvalue()
     assert not Invoice.objects.filter(organization=org).exists()
+
+
+@pytest.mark.parametrize(("country", "name", "where"), [
+    ("CL", "dte-envio.xml", ("Los Robles 55", "Temuco", "", "")),
+    ("MX", "cfdi-ingreso.xml", ("", "", "", "36257")),  # CFDI 4.0 gives the receiver's postal code only
+    ("CO", "ubl-dian-invoice.xml", ("Calle 11 # 2-45", "Bogotá, D.C.", "", "")),
+    ("ES", "ubl-peppol-invoice.xml", ("Passeig de Gràcia 21", "Barcelona", "", "")),
+])
+def test_the_receivers_address_lands_on_the_customer(country, name, where):
+    org = org_for(country)
+    import_files(org, files(name))
+    customer = Customer.objects.get(organization=org)
+    assert (customer.address, customer.city, customer.region, customer.postal_code) == where
+
+
+def test_a_later_document_moves_the_customer_and_a_missing_field_keeps_its_value():
+    org = org_for("CL")
+    import_files(org, files("dte-envio.xml"))
+    moved = (FIXTURES / "dte-envio.xml").read_bytes().replace(b"Los Robles 55", b"Av. Alemania 0671")
+    moved = moved.replace(b"<Folio>1001</Folio>", b"<Folio>1901</Folio>").replace(b"<Folio>1002</Folio>",
+                                                                                b"<Folio>1902</Folio>")
+    moved = moved.replace(b"<Folio>501</Folio>", b"<Folio>591</Folio>")
+    moved = moved.replace(b"<CmnaRecep>Temuco</CmnaRecep>", b"")
+    result = import_files(org, [("later.xml", moved)])
+    assert result.created["invoice"] == 2, result
+    customer = Customer.objects.get(organization=org)
+    assert (customer.address, customer.city) == ("Av. Alemania 0671", "Temuco")

@@ -18,7 +18,8 @@ from pydantic import Field
 from cobro.agreements import services as agreements
 from cobro.agreements.models import Dispute, Plan, Promise
 from cobro.api import schemas as s
-from cobro.api.problems import ERRORS, ApiProblem
+from cobro.api.problems import ERRORS, ApiProblem, Problem
+from cobro.api.webhooks import public_data
 from cobro.dunning.models import Action
 from cobro.engine.agreements import AgreementError
 from cobro.engine.money import MoneyError, check_currency, from_minor, to_minor
@@ -398,6 +399,24 @@ def create_payment(request, payload: s.PaymentIn):
 
 # -- promises, plans, disputes ---------------------------------------------------------------------
 
+def _call_off(request, model, pk: int, cancel, reason: str, out) -> dict:
+    """Cancel a promise or a plan through its service; 409 when it is no longer pending or active."""
+    writable(request)
+    row = by_id_or_404(request, model, pk, model._meta.model_name)
+    try:
+        row = cancel(org(request), row, reason=reason)
+    except AgreementError as exc:
+        raise ApiProblem(409, str(exc), errors=[{"field": "status", "message": str(exc)}]) from None
+    return out(request, [row])[0]
+
+
+def by_id_or_404(request, model, pk: int, what: str):
+    found = model.objects.for_org(org(request)).filter(pk=pk).first()
+    if found is None:
+        raise Http404(f"no such {what}")
+    return found
+
+
 def _promises_out(request, rows):
     customers = refs_by_id(Customer, org(request), [p.customer_id for p in rows])
     refs: dict[int, list[str]] = {}
@@ -432,6 +451,17 @@ def create_promise(request, payload: s.PromiseIn):
     except AgreementError as exc:
         raise invalid("body", str(exc)) from None
     return Status(201, _promises_out(request, [promise])[0])
+
+
+@router.get("/promises/{promise_id}", response=answers(s.PromiseOut), tags=["agreements"])
+def get_promise(request, promise_id: int):
+    return _promises_out(request, [by_id_or_404(request, Promise, promise_id, "promise")])[0]
+
+
+@router.post("/promises/{promise_id}/cancel", response=answers({200: s.PromiseOut, 409: Problem}), tags=["agreements"])
+def cancel_promise(request, promise_id: int, payload: s.CancelIn):
+    """Call off a pending promise (the customer's collection resumes by its steps)."""
+    return _call_off(request, Promise, promise_id, agreements.cancel_promise, payload.reason, _promises_out)
 
 
 def _plans_out(request, rows):
@@ -482,6 +512,18 @@ def create_plan(request, payload: s.PlanIn):
     return Status(201, _plans_out(request, [plan])[0])
 
 
+@router.get("/plans/{plan_id}", response=answers(s.PlanOut), tags=["agreements"])
+def get_plan(request, plan_id: int):
+    return _plans_out(request, [by_id_or_404(request, Plan, plan_id, "plan")])[0]
+
+
+@router.post("/plans/{plan_id}/cancel", response=answers({200: s.PlanOut, 409: Problem}), tags=["agreements"])
+def cancel_plan(request, plan_id: int, payload: s.CancelIn):
+    """Call off a proposed or active plan. A plan outside the limits is approved by a manager in Cobro,
+    never by a key."""
+    return _call_off(request, Plan, plan_id, agreements.cancel_plan, payload.reason, _plans_out)
+
+
 def _disputes_out(request, rows):
     customers = refs_by_id(Customer, org(request), [d.customer_id for d in rows])
     invoices = refs_by_id(Invoice, org(request), [d.invoice_id for d in rows])
@@ -513,12 +555,15 @@ def open_dispute(request, payload: s.DisputeIn):
     return Status(201, _disputes_out(request, [dispute])[0])
 
 
+@router.get("/disputes/{dispute_id}", response=answers(s.DisputeOut), tags=["agreements"])
+def get_dispute(request, dispute_id: int):
+    return _disputes_out(request, [by_id_or_404(request, Dispute, dispute_id, "dispute")])[0]
+
+
 @router.post("/disputes/{dispute_id}/resolve", response=answers(s.DisputeOut), tags=["agreements"])
 def resolve_dispute(request, dispute_id: int, payload: s.DisputeResolveIn):
     writable(request)
-    dispute = Dispute.objects.for_org(org(request)).filter(pk=dispute_id).first()
-    if dispute is None:
-        raise Http404("no such dispute")
+    dispute = by_id_or_404(request, Dispute, dispute_id, "dispute")
     try:
         dispute = agreements.resolve_dispute(org(request), dispute, payload.valid, payload.resolution)
     except AgreementError as exc:
@@ -558,7 +603,7 @@ def list_messages(request, paging: Query[Paging], customer: str | None = None,
 
 @router.get("/events", response=answers(s.EventPage), tags=["history"])
 def list_events(request, paging: Query[Paging], customer: str | None = None, kind: str | None = None):
-    """The timeline: every fact and decision, oldest first."""
+    """The timeline: every fact and decision, oldest first; amounts in ``data`` are exact strings."""
     qs = TimelineEvent.objects.for_org(org(request))
     if customer:
         qs = qs.filter(customer__ref=customer)
@@ -568,9 +613,10 @@ def list_events(request, paging: Query[Paging], customer: str | None = None, kin
     def build(rows):
         customers = refs_by_id(Customer, org(request), [e.customer_id for e in rows])
         invoices = refs_by_id(Invoice, org(request), [e.invoice_id for e in rows if e.invoice_id])
+        data = public_data(org(request), rows)
         return [{"id": e.pk, "customer_ref": customers[e.customer_id],
                  "invoice_ref": invoices.get(e.invoice_id), "at": e.at, "kind": e.kind, "summary": e.summary,
-                 "data": e.data} for e in rows]
+                 "data": data[e.pk]} for e in rows]
     return page(qs, paging, build, updated_field="at")
 
 

@@ -298,6 +298,10 @@ class DisputeIn(In):
     text: str = Field("", max_length=5000)
 
 
+class CancelIn(In):
+    reason: str = Field("", max_length=300, description="why, for the customer's timeline")
+
+
 class DisputeResolveIn(In):
     valid: bool
     resolution: str = Field(min_length=1, max_length=5000)
@@ -371,6 +375,73 @@ class EventOut(Schema):
 
 class EventPage(Page):
     items: list[EventOut]
+
+
+# -- bank statements and their lines ---------------------------------------------------------------
+
+class StatementOut(Schema):
+    id: int
+    account_number: str
+    account_name: str
+    format: str
+    filename: str
+    statement_date: dt.date | None
+    lines_total: int
+    lines_new: int = Field(description="lines not seen in an earlier file")
+    imported_at: dt.datetime
+
+
+class StatementPage(Page):
+    items: list[StatementOut]
+
+
+class StatementLineOut(Schema):
+    id: int
+    statement_id: int
+    account_number: str
+    key: str = Field(description="the bank's entry reference (b:...) or a hash of the line (h:...)")
+    position: int
+    booking_date: dt.date
+    value_date: dt.date | None
+    amount: str = Field(description="signed: positive is money in")
+    currency: str
+    text: str
+    counterparty: str
+    counterparty_account: str
+    counterparty_tax_id: str
+    reference: str
+    kind: Literal["credit", "debit", "fee", "reversal", "pending"]
+    status: Literal["applied", "suggested", "unmatched", "ignored"]
+    customer_ref: str | None
+    allocations: list[AllocationOut] = Field(description="what it paid (applied) or would pay (suggested)")
+    confidence: float
+    payment_refs: list[str]
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class StatementLinePage(Page):
+    items: list[StatementLineOut]
+
+
+class StatementLineResult(Schema):
+    line: int
+    date: dt.date
+    amount: str
+    currency: str
+    status: Literal["applied", "suggested", "unmatched", "ignored", "duplicate"]
+    customer_ref: str | None
+    invoice_refs: list[str]
+    confidence: float
+    why: str
+    key: str
+    text: str
+
+
+class StatementImported(Schema):
+    statement: StatementOut | None = Field(description="the file as stored; null on a dry run")
+    lines: list[StatementLineResult]
+    dry_run: bool
 
 
 # -- webhook endpoints ------------------------------------------------------------------------------

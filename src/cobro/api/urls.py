@@ -1,12 +1,13 @@
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from cobro.api import hooks, resources
+from cobro.api import hooks, resources, statements
 from cobro.api.core import api
 from cobro.api.problems import problem_response
 
 api.add_router("/", resources.router)
 api.add_router("/", hooks.router)
+api.add_router("/", statements.router)
 
 
 @csrf_exempt

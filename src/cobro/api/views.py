@@ -11,7 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cobro.api import keys, webhooks
 from cobro.api.models import EVENT_TYPES, ApiKey, WebhookDelivery, WebhookEndpoint
+from cobro.engine.text import localized
 from cobro.ledger.tenancy import require_role
+from cobro.ledger.validation import check_tax_id
 from cobro.workspace.settings_views import settings_tabs
 
 
@@ -29,7 +31,28 @@ class EndpointForm(forms.Form):
                                        help_text=gettext_lazy("Ninguno marcado: todos los eventos."))
 
 
-def _page(request, key_form=None, endpoint_form=None, new_key=None, new_secret=None, status=200):
+class TaxIdForm(forms.Form):
+    """The organization's own tax id: electronic invoices issued by any other are refused."""
+
+    tax_id = forms.CharField(label=gettext_lazy("Identificador tributario de la organización"), max_length=32,
+                             required=False,
+                             help_text=gettext_lazy("RUT, NIT, RFC...: el emisor de las facturas electrónicas "
+                                                    "que se importan."))
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+    def clean_tax_id(self):
+        value = self.cleaned_data["tax_id"].strip()
+        try:
+            return check_tax_id(value, self.org.country) if value else ""
+        except ValueError as exc:
+            raise forms.ValidationError(localized(exc)) from None
+
+
+def _page(request, key_form=None, endpoint_form=None, new_key=None, new_secret=None, tax_form=None,
+          status=200):
     org = request.org
     endpoints = list(WebhookEndpoint.objects.for_org(org))
     for e in endpoints:
@@ -37,7 +60,8 @@ def _page(request, key_form=None, endpoint_form=None, new_key=None, new_secret=N
     return render(request, "api/settings.html", {
         **settings_tabs("api"), "keys": ApiKey.objects.for_org(org), "endpoints": endpoints,
         "key_form": key_form or KeyForm(), "endpoint_form": endpoint_form or EndpointForm(),
-        "new_key": new_key, "new_secret": new_secret}, status=status)
+        "new_key": new_key, "new_secret": new_secret,
+        "tax_form": tax_form or TaxIdForm(initial={"tax_id": org.tax_id}, org=org)}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -51,6 +75,14 @@ def settings_api(request):
             return _page(request, key_form=form, status=400)
         key, text = keys.create_key(request.org, form.cleaned_data["name"], form.cleaned_data["scope"])
         return _page(request, new_key=(key, text))
+    if request.POST.get("form") == "tax_id":
+        form = TaxIdForm(request.POST, org=request.org)
+        if not form.is_valid():
+            return _page(request, tax_form=form, status=400)
+        request.org.tax_id = form.cleaned_data["tax_id"]
+        request.org.save(update_fields=["tax_id"])
+        messages.success(request, _("Identificador tributario guardado."))
+        return redirect("api_settings:home")
     form = EndpointForm(request.POST)
     if not form.is_valid():
         return _page(request, endpoint_form=form, status=400)

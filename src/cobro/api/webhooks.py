@@ -37,6 +37,7 @@ BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 TIMELINE_TYPES = {
     "payment.received": "payment.received", "promise.made": "promise.created",
     "promise.broken": "promise.broken", "plan.created": "plan.created", "plan.broken": "plan.broken",
+    "plan.approved": "plan.created",  # a plan outside the limits exists for the customer once approved
     "dispute.opened": "dispute.opened", "dispute.resolved": "dispute.resolved",
     "message.delivered": "message.delivered", "message.failed": "message.failed",
     "optout.recorded": "customer.opted_out", "stage.moved": "stage.changed",
@@ -56,7 +57,7 @@ def _money_fields(data: dict) -> dict:
     """Amounts in the timeline are minor units; webhooks speak the API's exact decimal strings."""
     out = dict(data)
     currency = data.get("currency")
-    for key in ("amount", "credit", "paid_amount"):
+    for key in ("amount", "credit", "paid_amount", "paid", "principal", "interest", "down_payment"):
         if currency and isinstance(data.get(key), int):
             try:
                 out[key] = str(from_minor(data[key], currency))
@@ -84,6 +85,24 @@ def enqueue(org: Organization, event_type: str, event_id: str, data: dict, at: d
     return WebhookDelivery.objects.filter(event_id=event_id, endpoint__in=wanted).count() - before
 
 
+def _plans(org: Organization, events: list[TimelineEvent]) -> dict[int, dict]:
+    """What every plan event carries, whatever the timeline wrote: its currency (so its amounts become
+    exact strings), principal, interest, down payment, count and frequency."""
+    from cobro.agreements.models import Plan
+
+    ids = {e.data.get("plan_id") for e in events if e.kind.startswith("plan.") and isinstance(e.data, dict)}
+    fields = ("currency", "principal", "interest", "down_payment", "count", "frequency")
+    return {row["pk"]: {k: row[k] for k in fields}
+            for row in Plan.objects.for_org(org).filter(pk__in=ids - {None}).values("pk", *fields)}
+
+
+def public_data(org: Organization, events: list[TimelineEvent]) -> dict[int, dict]:
+    """Each event's data as the API and the webhooks speak it: amounts as exact strings (plan events
+    with their plan's currency and terms), no internal ids of allocations."""
+    plans = _plans(org, events)
+    return {e.pk: _money_fields({**plans.get(e.data.get("plan_id"), {}), **e.data}) for e in events}
+
+
 def pump(org: Organization) -> int:
     """Turn the timeline's new events into deliveries; returns how many deliveries were added."""
     endpoints = list(WebhookEndpoint.objects.for_org(org).filter(active=True))
@@ -103,9 +122,9 @@ def pump(org: Organization) -> int:
                          .values_list("pk", "ref"))
         invoices = dict(Invoice.objects.for_org(org).filter(pk__in={e.invoice_id for e in events if e.invoice_id})
                         .values_list("pk", "ref"))
+        public = public_data(org, events)
         for e in events:
-            data = {"customer_ref": customers.get(e.customer_id), "summary": e.summary,
-                    **_money_fields(e.data)}
+            data = {"customer_ref": customers.get(e.customer_id), "summary": e.summary, **public[e.pk]}
             if e.invoice_id:
                 data["invoice_ref"] = invoices.get(e.invoice_id)
             added += enqueue(org, TIMELINE_TYPES[e.kind], f"evt_{e.pk}", data, at=e.at, endpoints=endpoints)

@@ -53,7 +53,10 @@ class Party:
     tax_id: str
     name: str = ""
     country: str = ""
-    address: str = ""
+    address: str = ""      # street and number
+    city: str = ""         # city, or Chile's comuna
+    region: str = ""       # state, department or province, as the document names it
+    postal_code: str = ""
     email: str = ""
 
 
@@ -184,15 +187,18 @@ def _ubl_party(node, role: str) -> Party:
     address = party.find("cac:PostalAddress", UBL_NS)
     if address is None:
         address = party.find("cac:PhysicalLocation/cac:Address", UBL_NS)
-    country, lines = "", ""
+    country, place = "", {}
     if address is not None:
         country = _text(address, "cac:Country/cbc:IdentificationCode", UBL_NS, required=False)
-        lines = ", ".join(filter(None, (
-            _text(address, "cbc:StreetName", UBL_NS, required=False),
-            _text(address, "cac:AddressLine/cbc:Line", UBL_NS, required=False),
-            _text(address, "cbc:CityName", UBL_NS, required=False))))
+        place = {"address": ", ".join(filter(None, (
+                     _text(address, "cbc:StreetName", UBL_NS, required=False),
+                     _text(address, "cbc:BuildingNumber", UBL_NS, required=False),
+                     _text(address, "cac:AddressLine/cbc:Line", UBL_NS, required=False)))),
+                 "city": _text(address, "cbc:CityName", UBL_NS, required=False),
+                 "region": _text(address, "cbc:CountrySubentity", UBL_NS, required=False),
+                 "postal_code": _text(address, "cbc:PostalZone", UBL_NS, required=False)}
     email = _text(party, "cac:Contact/cbc:ElectronicMail", UBL_NS, required=False)
-    return Party(tax_id=tax_id, name=name, country=country.upper()[:2], address=lines, email=email)
+    return Party(tax_id=tax_id, name=name, country=country.upper()[:2], email=email, **place)
 
 
 def _ubl(root, credit: bool) -> Document:
@@ -254,7 +260,7 @@ def _cfdi(root) -> Document:
         raise DocumentError("cfdi:Receptor", _MISSING)
     issuer = Party(tax_id=_attr(emisor, "Rfc", "cfdi:Emisor"), name=emisor.get("Nombre", ""), country="MX")
     receiver = Party(tax_id=_attr(receptor, "Rfc", "cfdi:Receptor"), name=receptor.get("Nombre", ""),
-                     country="MX", address=receptor.get("DomicilioFiscalReceptor", ""))
+                     country="MX", postal_code=receptor.get("DomicilioFiscalReceptor", ""))  # CFDI 4.0: a CP
     serie, folio = root.get("Serie", "").strip(), root.get("Folio", "").strip()
     ref = f"{serie}{folio}" if folio else uuid
     issue = _date(_attr(root, "Fecha", label), f"{label}@Fecha")
@@ -333,7 +339,8 @@ def _one_dte(dte, q: str, n: int) -> Document:
     issuer = Party(tax_id=text("Emisor/RUTEmisor"), name=text("Emisor/RznSoc", required=False), country="CL")
     receiver = Party(tax_id=text("Receptor/RUTRecep"), name=text("Receptor/RznSocRecep", required=False),
                      country="CL",
-                     address=", ".join(filter(None, (text("Receptor/DirRecep", False), text("Receptor/CmnaRecep", False)))),
+                     address=text("Receptor/DirRecep", False),
+                     city=text("Receptor/CmnaRecep", False) or text("Receptor/CiudadRecep", False),
                      email=text("Receptor/CorreoRecep", False))
     due = text("IdDoc/FchVenc", required=False)
     currency = text("Totales/TpoMoneda", required=False) or "CLP"

@@ -172,13 +172,17 @@ class _Writer:
             email=_email(party.email))
         if created:
             self.result.customers += 1
-            return customer
         return self._update(customer, party)
 
     def _update(self, customer: Customer, party: p.Party) -> Customer:
-        if party.name and customer.name != party.name:
-            customer.name = party.name[:200]
-            customer.save(update_fields=["name", "updated_at"])
+        """What the document says of its receiver wins: name and address (a field it leaves out stays)."""
+        given = {"name": party.name[:200], "address": party.address[:200], "city": party.city[:100],
+                 "region": party.region[:100], "postal_code": party.postal_code[:16]}
+        changed = [k for k, v in given.items() if v and getattr(customer, k) != v]
+        if changed:
+            for k in changed:
+                setattr(customer, k, given[k])
+            customer.save(update_fields=changed + ["updated_at"])
         return customer
 
     def write(self, name: str, digest: str, doc: p.Document) -> None:
@@ -218,7 +222,8 @@ class _Writer:
         Document.objects.create(organization=self.org, key=doc.key, format=doc.format, kind=doc.kind, ref=doc.ref,
                                 issuer_tax_id=doc.issuer.tax_id, receiver_tax_id=doc.receiver.tax_id,
                                 file_name=name[-255:], sha256=digest, invoice=invoice,
-                                data={"address": doc.receiver.address, "total": str(doc.total),
+                                data={"address": doc.receiver.address, "city": doc.receiver.city,
+                                      "postal_code": doc.receiver.postal_code, "total": str(doc.total),
                                       "currency": doc.currency})
 
     def _by_key(self, key: str, element: str) -> Invoice:

@@ -127,6 +127,8 @@ class ImportOutcome:
     statement: ParsedStatement
     account: BankAccount | None
     lines: list[LineOutcome] = field(default_factory=list)
+    #: The row the file was stored as (None on a dry run).
+    stored: Statement | None = None
 
     def counts(self) -> Counter:
         return Counter(o.status for o in self.lines)
@@ -275,6 +277,7 @@ def _store(org, data, parsed, chosen, number, currency, filename, actor, outcome
         if at is not None:  # ``imported_at`` is stamped on insert (auto_now_add): the caller's clock wins
             Statement.objects.filter(pk=stmt.pk).update(imported_at=at)
             stmt.imported_at = at
+        outcome.stored = stmt
         now = ledger._db_time(at) if at is not None else _db_now()
         for row, result in new_rows:
             row.account, row.statement = chosen, stmt
