@@ -296,3 +296,22 @@ def apply_winner(org: Organization, test: AbTest, actor=None, today: dt.date | N
         test.ends_on = min(test.ends_on or dt.date.max, max(today + dt.timedelta(days=1), test.starts_on))
         test.save(update_fields=["status", "winner", "applied_version", "stopped_at", "ends_on"])
     return test
+
+
+def template_labels(org: Organization, language: str) -> dict[str, str]:
+    """Each template code by its words (its subject, or the start of its text, placeholders as "…") in
+    ``language`` (the organization's Spanish ones when it has none in it): a code is not shown."""
+    import re
+
+    from cobro.messaging import defaults
+    from cobro.messaging.models import MessageTemplate
+
+    wanted = defaults.language_of(language)
+    labels: dict[str, tuple[int, str]] = {}
+    for code, lang, channel, subject, body in (MessageTemplate.objects.for_org(org)
+                                               .values_list("code", "language", "channel", "subject", "body")):
+        rank = (0 if lang == wanted else 1 if lang == "es" else 2) * 2 + (0 if channel == "email" else 1)
+        text = re.sub(r"\{\{[^}]*\}\}", "…", subject or body.split("\n", 1)[0]).strip()[:90]
+        if code not in labels or rank < labels[code][0]:
+            labels[code] = (rank, text or code)
+    return {code: text for code, (_rank, text) in labels.items()}
