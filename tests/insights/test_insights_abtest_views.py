@@ -56,6 +56,7 @@ def test_a_manager_starts_a_test_from_the_form(client, world):
     c = _as(client, world, "manager")
     page = c.get("/insights/abtests/").content.decode()
     assert 'id="abtest-form"' in page and "Su factura con … venció el …" in page  # texts, not codes
+    assert '<option value="0.1">10 % de los clientes</option>' in page  # a value the form reads back
     response = c.post("/insights/abtests/start/", FORM)
     test = AbTest.objects.get(organization=world["acme"])
     assert response.status_code == 302 and response["Location"] == f"/insights/abtests/{test.pk}/"

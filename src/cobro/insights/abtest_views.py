@@ -40,7 +40,7 @@ def abtest_list(request):
     if _can_run(request):
         context.update(steps=_steps(org), templates=sorted(labels.items(), key=lambda kv: kv[1]),
                        metrics=AbTest.Metric.choices, horizons=abtest.HORIZONS,
-                       holdouts=[(h, round(h * 100)) for h in abtest.HOLDOUTS])
+                       holdouts=[(repr(h), round(h * 100)) for h in abtest.HOLDOUTS])
     return render(request, "insights/abtests.html", context, status=status)
 
 
@@ -75,7 +75,8 @@ def abtest_detail(request, pk: int):
         "test": test, "outcome": out, "groups": groups, "can_run": _can_run(request),
         "effect": abtest.show_value(test, r.effect, True) if r.a.n and r.b.n else "—",
         "interval": (abtest.show_value(test, r.low, True), abtest.show_value(test, r.high, True)) if finite else None,
-        "p_value": formats.number_format(r.p_value, decimal_pos=3, use_l10n=True),
+        "p_value": ("< " + formats.number_format(0.001, decimal_pos=3, use_l10n=True)) if r.p_value < 0.001
+        else formats.number_format(r.p_value, decimal_pos=3, use_l10n=True),
         "level": round((1 - test.alpha) * 100), "min_per_arm": engine.MIN_PER_ARM,
     })
 
