@@ -5,8 +5,11 @@ and applying the winner makes a new version of the policy."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from cobro.dunning.cycle import run_cycle
 from cobro.dunning.models import Action, Policy, PolicyChange
@@ -103,6 +106,20 @@ def test_the_cycle_splits_a_tested_step_and_the_result_comes_from_payments(org, 
     assert groups["B"].value == 1.0 and groups["H"].value == 0.0
     assert out.winner == "B" and out.result.p_value <= 0.05
     assert out.result.low > 0 and out.verdict.startswith("B cobra más: +")
+
+    # The command says the same, one JSON object per line.
+    printed = io.StringIO()
+    call_command("abtest", "result", str(test.pk), "--org", "acme", "--as-of", "2026-03-11", stdout=printed)
+    row = json.loads(printed.getvalue())
+    assert (row["winner"], row["verdict"], row["p_value"]) == ("B", out.verdict, round(out.result.p_value, 6))
+    assert [(g["variant"], g["n"]) for g in row["groups"]] == [("A", n_a), ("B", n_b), ("H", N - n_a - n_b)]
+    assert row["low"] == round(out.result.low, 6) and row["exposed"] == N
+    listed = io.StringIO()
+    call_command("abtest", "list", "--org", "acme", "--as-of", "2026-03-09", stdout=listed)
+    assert [json.loads(x)["verdict"] for x in listed.getvalue().splitlines()] == ["Sin conclusión todavía"]
+    other = Organization.objects.create(slug="other", name="Other", country="CL", currency="CLP")
+    with pytest.raises(CommandError):
+        call_command("abtest", "result", str(test.pk), "--org", other.slug)
 
     abtest.apply_winner(org, test, today=D0 + dt.timedelta(days=8))
     policy = Policy.objects.for_org(org).get(code="estandar")
