@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from tests.e2e.conftest import OVERFLOWING
 
 from cobro.dunning.cycle import run_cycle
 from cobro.dunning.demo import at_local
@@ -85,3 +86,26 @@ def test_manager_starts_a_test_reads_the_verdict_and_applies_the_winner(demo, op
     assert next(s for s in policy.definition["steps"] if s["code"] == "+3")["template"] == "overdue_neutral"
     test.refresh_from_db()
     assert (test.status, test.winner, test.applied_version) == ("applied", "B", policy.version)
+
+
+def test_the_pages_fit_a_phone_and_an_agent_cannot_start(demo, open_page, sign_in):
+    page = open_page("phone")
+    sign_in(page, MANAGER, demo.password)
+    page.goto("/insights/abtests/")
+    page.select_option("#ab-step", "estandar|+7")
+    page.select_option("#ab-template", "overdue_firm")
+    page.select_option("#ab-metric", "optout")
+    page.click("#abtest-start")
+    page.wait_for_selector("#abtest-verdict")
+    test = AbTest.objects.for_org(demo.org).get()
+    assert (test.step, test.template_b, test.metric, test.holdout) == ("+7", "overdue_firm", "optout", 0.0)
+    for url in ("/insights/abtests/", f"/insights/abtests/{test.pk}/"):
+        page.goto(url)
+        assert page.evaluate(OVERFLOWING) == [], url
+    agent = open_page("laptop")
+    sign_in(agent, "gestor1@demo.cobro", demo.password)
+    agent.goto(f"/insights/abtests/{test.pk}/")
+    assert agent.inner_text("#abtest-verdict") == "Sin conclusión todavía"
+    assert agent.locator("#abtest-stop").count() == 0
+    agent.goto("/insights/abtests/")
+    assert agent.locator("#abtest-form").count() == 0
