@@ -139,3 +139,17 @@ def test_the_pages_in_english(client, world):
                         metric="paid", horizon_days=7, today=TODAY)
     page = c.get(f"/insights/abtests/{test.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "No conclusion yet" in page and "Sin conclusión" not in page
+
+
+def test_reading_the_page_writes_nothing_and_starting_saves_the_shipped_policy(client):
+    org = Organization.objects.create(slug="new", name="New", country="CL", currency="CLP",
+                                      timezone="America/Santiago")
+    install_default_templates(org)
+    user = get_user_model().objects.create_user("boss", password="pw")
+    Membership.objects.create(user=user, organization=org, role="manager")
+    client.force_login(user)
+    assert "Primer recordatorio de factura vencida (+3)" in client.get("/insights/abtests/").content.decode()
+    assert not Policy.objects.for_org(org).exists()
+    client.post("/insights/abtests/start/", FORM)
+    assert Policy.objects.for_org(org).get().code == "estandar"
+    assert AbTest.objects.for_org(org).get().template_a == "overdue_friendly"

@@ -40,14 +40,16 @@ def _org_today(org: Organization) -> dt.date:
 
 def message_steps(org: Organization) -> list[tuple[str, str, str, str]]:
     """``(policy code, step code, step name, template)`` of every message step of the organization's
-    policies: what a test can be about."""
+    policies (the shipped one while none is saved; reading writes nothing): what a test can be about."""
     from cobro.dunning import services as dunning
-
-    dunning.ensure_default_policy(org)
     from cobro.dunning.models import Policy
 
+    rows = list(Policy.objects.for_org(org).order_by("code").values_list("code", "definition"))
+    if not rows:
+        shipped = dunning.default_policy_data()
+        rows = [(shipped["code"], shipped)]
     out = []
-    for code, definition in Policy.objects.for_org(org).order_by("code").values_list("code", "definition"):
+    for code, definition in rows:
         for s in definition.get("steps") or ():
             if s.get("action") == "message" and s.get("template"):
                 out.append((code, str(s["code"]), str(s.get("name") or ""), str(s["template"])))
@@ -65,7 +67,10 @@ def start(org: Organization, *, policy_code: str, step: str, template_b: str, me
           today: dt.date | None = None) -> AbTest:
     """Start a test of ``template_b`` against the step's current template; it changes the cycle from
     tomorrow on. One running test per step of a policy."""
+    from cobro.dunning import services as dunning
+
     today = today or _org_today(org)
+    dunning.ensure_default_policy(org)  # the winner is applied to a saved policy
     found = {(p, s): t for p, s, _n, t in message_steps(org)}
     template_a = found.get((policy_code, step))
     if template_a is None:
