@@ -71,8 +71,8 @@ def start(org: Organization, *, policy_code: str, step: str, template_b: str, me
 
     today = today or _org_today(org)
     dunning.ensure_default_policy(org)  # the winner is applied to a saved policy
-    found = {(p, s): t for p, s, _n, t in message_steps(org)}
-    template_a = found.get((policy_code, step))
+    steps = {(p, s): (n, t) for p, s, n, t in message_steps(org)}
+    step_name, template_a = steps.get((policy_code, step), ("", None))
     if template_a is None:
         raise AbTestError(_("Ese paso no envía un mensaje en esa política."))
     if metric not in engine.METRICS:
@@ -87,7 +87,7 @@ def start(org: Organization, *, policy_code: str, step: str, template_b: str, me
         if _live(org, today + dt.timedelta(days=1)).filter(policy_code=policy_code, step=step).exists():
             raise AbTestError(_("Ese paso ya tiene una prueba en curso."))
         return AbTest.objects.create(
-            organization=org, name=name or f"{policy_code} {step}: {template_a} / {template_b}",
+            organization=org, name=name or f"{step_name or step} ({step})",
             policy_code=policy_code, step=step, template_a=template_a, template_b=template_b, metric=metric,
             horizon_days=horizon_days, holdout=holdout, alpha=alpha, salt=secrets.token_hex(8),
             status=AbTest.Status.RUNNING, created_by=actor, started_at=timezone.now(),
