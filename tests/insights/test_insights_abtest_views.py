@@ -38,7 +38,7 @@ def world():
         users[name] = get_user_model().objects.create_user(name, password="pw")
         Membership.objects.create(user=users[name], organization=org, role=role)
     theirs = abtest.start(other, policy_code="estandar", step="+3", template_b="overdue_neutral", metric="paid",
-                          horizon_days=7, today=TODAY)
+                          horizon_days=7, today=TODAY, name="Prueba de Other")
     return {"acme": acme, "other": other, "users": users, "theirs": theirs}
 
 
