@@ -84,6 +84,15 @@ def _victim():
     except ImportError:
         pass
     try:
+        from cobro.insights import abtest
+        from cobro.insights.models import AbExposure
+
+        test = abtest.start(org, policy_code="estandar", step="+3", template_b="overdue_neutral", metric="paid",
+                            horizon_days=7, name="Prueba Zafiro", today=D - dt.timedelta(days=30))
+        AbExposure.objects.create(organization=org, test=test, customer=customer, variant="B", day=D)
+    except ImportError:
+        pass
+    try:
         from cobro.workspace import services as workspace
 
         workspace.save_reason(org, "bsec-motivo", "Motivo Zafiro")

@@ -52,7 +52,8 @@ SEGMENT_MODEL = {"tasks": "ledger.Task", "inbox": "ledger.Task", "move": "ledger
                  "customers": "ledger.Customer", "views": "workspace.SavedView", "reasons": "workspace.DelayReason",
                  "team": "ledger.Membership", "messages": "messaging.Message", "templates": "messaging.MessageTemplate",
                  "lines": "payments.StatementLine", "keys": "api.ApiKey", "webhooks": "api.WebhookEndpoint",
-                 "deliveries": "api.WebhookDelivery", "invitations": "workspace.Invitation"}
+                 "deliveries": "api.WebhookDelivery", "invitations": "workspace.Invitation",
+                 "abtests": "insights.AbTest"}
 #: Other parameters: the attacker's own value.
 OWN_PARAM = {"stage": "legal", "fmt": "csv", "kind": "invoices"}
 
@@ -111,6 +112,11 @@ def _extras(org, tag: str, marker: str, user) -> None:
     from cobro.workspace import services as workspace
 
     workspace.save_exchange_rate(org, "USD", "950", actor=user)
+    from cobro.insights.models import AbTest
+
+    AbTest.objects.create(organization=org, name=f"Prueba {marker}", policy_code="estandar", step="+3",
+                          template_a="overdue_friendly", template_b="overdue_neutral", salt=tag, status="running",
+                          starts_on=D)
 
 
 def _attacker_book(org) -> None:

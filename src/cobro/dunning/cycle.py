@@ -365,6 +365,11 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
         return CycleResult(as_of=as_of, skipped=True)
     snap = load_snapshot(org, as_of)
     decisions = plan(snap).decisions
+    split_tests = _optional("cobro.insights.abtest", "split")
+    exposures: list[tuple] = []
+    if split_tests is not None:
+        # Running A/B tests of wording: B's customers get B's template, hold-out ones no message.
+        decisions, exposures = split_tests(org, snap, decisions, as_of)
     existing = set(Action.objects.for_org(org).filter(as_of=as_of).values_list("key", flat=True))
     new = [d for d in decisions if d.key not in existing]
     refs = {inv.id: inv.ref for inv in snap.invoices}
@@ -393,6 +398,8 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
         start = end
         if on_batch is not None:
             on_batch(start)
+    if exposures:
+        _optional("cobro.insights.abtest", "record")(org, exposures, as_of)
     CycleRun.objects.for_org(org).filter(pk=done.pk).update(
         finished_at=clock(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
     return result
