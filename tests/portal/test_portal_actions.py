@@ -230,3 +230,33 @@ def test_pay_form_validates_its_fields(book, client):
     assert "Elija un medio de pago" in client.post(path + "pay/", {"provider": "paypal"}).content.decode()
     wrong = client.post(path + "pay/", {"provider": "stripe", "invoice": ["S-999"]})
     assert wrong.status_code == 400 and "no está pendiente" in wrong.content.decode()
+
+
+def test_the_teams_portal_tasks_read_in_the_team_members_language_not_the_debtors(book, client):
+    """An English debtor reports a transfer and proposes a plan outside the limits: the tasks are
+    stored in the organization's language (Spanish) and each team member reads them in their own."""
+    from django.contrib.auth import get_user_model
+
+    from cobro.ledger.models import Membership
+
+    path = book.path(book.en)
+    assert client.post(path + "paid/", {"receipt": SimpleUploadedFile("receipt.pdf", PDF)}).status_code == 200
+    assert client.post(path + "plan/", {"count": "12"}).status_code == 200
+    transfer = Task.objects.get(customer=book.en, kind="confirm_transfer")
+    approval = Task.objects.get(customer=book.en, kind="plan_approval")
+    assert transfer.title == "Confirmar transferencia informada en el portal: INV-7"
+    assert approval.title == "Aprobar plan de pagos propuesto en el portal"
+
+    user = get_user_model().objects.create_user(username="mario", password="x-pass-123")
+    Membership.objects.create(user=user, organization=book.org, role="manager")
+    team = type(client)()
+    team.force_login(user)
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirmar transferencia informada en el portal: INV-7" in page
+    assert "Aprobar plan de pagos propuesto en el portal" in page and "Confirm a transfer" not in page
+    team.cookies["django_language"] = "en"
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirm a transfer reported in the portal: INV-7" in page
+    assert "Approve a payment plan proposed in the portal" in page and "Confirmar transferencia" not in page
+    team.cookies["django_language"] = "pt-br"
+    assert "Confirmar transferência informada no portal: INV-7" in team.get(f"/customers/{book.en.pk}/").content.decode()

@@ -23,7 +23,7 @@ from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Customer, Invoice
 from cobro.messaging import defaults, links
-from cobro.portal import access, pagecache, paying
+from cobro.portal import access, pagecache, paying, tasks
 from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
@@ -303,9 +303,9 @@ def plan(request, token, org, customer):
         with transaction.atomic():
             p = agreements.create_plan(org, customer, invoices, count, "monthly", today, down_payment=down)
             if p.status == p.Status.PROPOSED:
-                ledger.create_task(org, customer, "plan_approval",
-                                   _("Aprobar plan de pagos propuesto en el portal"), today,
-                                   source_key=f"portal-plan-{p.pk}", data={"plan_id": p.pk})
+                data = {"plan_id": p.pk}
+                ledger.create_task(org, customer, "plan_approval", tasks.stored_title(org, "plan_approval", data),
+                                   today, source_key=f"portal-plan-{p.pk}", data=data)
     except (ValueError, InvalidOperation, IndexError) as exc:
         # The agreements' own errors are written for the team (in English): the debtor gets ours.
         plain = isinstance(exc, ValueError) and not isinstance(exc, (agreements.AgreementError, InvalidOperation))
@@ -389,10 +389,9 @@ def paid(request, token, org, customer):
         notice.pause = pause_customer(org, customer, until, f"Transferencia informada en el portal ({listed})",
                                       invoices=invoices)
         notice.save()
-        ledger.create_task(org, customer, "confirm_transfer",
-                           _("Confirmar transferencia informada en el portal: %(refs)s") % {"refs": listed},
-                           today, source_key=f"portal-transfer-{notice.pk}",
-                           data={"notice_id": notice.pk, "invoice_refs": refs, "pause_id": notice.pause.pk})
+        data = {"notice_id": notice.pk, "invoice_refs": refs, "pause_id": notice.pause.pk}
+        ledger.create_task(org, customer, "confirm_transfer", tasks.stored_title(org, "confirm_transfer", data),
+                           today, source_key=f"portal-transfer-{notice.pk}", data=data)
     return _page(request, token, org, customer, paid_done=until, paid_refs=listed)
 
 

@@ -76,14 +76,19 @@ def task_title(task) -> str:
 
 
 def _app_title(task, data: dict) -> str:
-    """The titles messaging and agreements write in Spanish (with codes), in the reader's words."""
+    """The titles messaging, agreements and the portal store (in Spanish, with codes, or in the
+    organization's language), in the reader's words."""
     import re
 
     from django.utils.formats import date_format
 
     from cobro.ledger.models import Channel
 
+    from cobro.portal.tasks import title as portal_title
+
     channels = dict(Channel.choices)
+    if task.kind in ("confirm_transfer", "plan_approval"):
+        return portal_title(task.kind, data)
     if task.kind == "message_failed":
         found = re.search(r"\((\w+), (\w*)\)$", task.title)
         if found:

@@ -1,0 +1,31 @@
+"""The tasks the portal opens for the team (confirm a reported transfer, approve a proposed plan).
+
+The debtor's request runs in the debtor's language, but the task is read by the team: its stored
+title is written in the organization's language (exports, the admin), and every screen of the
+workspace shows it in the reader's own language from its kind and data (``workspace.labels``)."""
+
+from __future__ import annotations
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from cobro.messaging.defaults import language_of
+
+CONFIRM_TRANSFER = gettext_noop("Confirmar transferencia informada en el portal: %(refs)s")
+APPROVE_PLAN = gettext_noop("Aprobar plan de pagos propuesto en el portal")
+
+
+def title(kind: str, data: dict) -> str:
+    """The title of a portal task in the active language, or "" for a task the portal did not open."""
+    if kind == "confirm_transfer" and data.get("invoice_refs"):
+        return _(CONFIRM_TRANSFER) % {"refs": ", ".join(data["invoice_refs"])}
+    if kind == "plan_approval" and "plan_id" in data:
+        return _(APPROVE_PLAN)
+    return ""
+
+
+def stored_title(org, kind: str, data: dict) -> str:
+    """The title to store: in the organization's language, whoever asked."""
+    with translation.override(language_of(org.language).lower()):
+        return title(kind, data)
