@@ -129,7 +129,7 @@ def _context(token, org, customer, statement: dict) -> dict:
     """What the page and the PDFs share: who is owed, by whom, and how to pay by transfer."""
     language = _lang(org, customer)
     return {"org_": org, "customer": customer, "token": token, "providers": _configured(org),
-            "transfer": paying.transfer_options(org, customer, statement["currencies"]),
+            "transfer": paying.transfer_options(org, customer, statement["currencies"], language),
             "debtor_country_name": paying.country_name(paying.debtor_country(org, customer), language),
             "reference": customer.ref, **statement}
 
