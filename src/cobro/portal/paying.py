@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from cobro.messaging.defaults import language_of
-from cobro.payments.models import BankAccount
+from cobro.portal import lists
 
 LOGO_OPTION = "portal_logo"          # org.options key: the logo's path in the default storage
 INSTRUCTIONS_OPTION = "transfer_instructions_i18n"  # org.options key: {"es"|"en"|"pt-BR": text}
@@ -72,9 +72,9 @@ def transfer_options(org, customer, currencies, language: str) -> list[dict]:
         return []
     country = debtor_country(org, customer)
     accounts = defaultdict(list)
-    for acc in (BankAccount.objects.for_org(org)
-                .filter(show_in_portal=True, country=country, currency__in=currencies).order_by("name", "pk")):
-        accounts[acc.currency].append(acc)
+    for acc in lists.bank_accounts(org):  # shown in the portal, by name
+        if acc.country == country and acc.currency in currencies:
+            accounts[acc.currency].append(acc)
     note, note_lang = instructions_for(org, language)
     home = country == (org.country or "").upper()
     return [{"currency": c, "accounts": accounts[c], "note_lang": note_lang,

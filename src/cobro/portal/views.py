@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 from cobro.agreements import services as agreements
 from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
-from cobro.ledger.models import Customer, Invoice
+from cobro.ledger.models import Invoice
 from cobro.messaging import defaults, links
-from cobro.portal import access, pagecache, paying, tasks
+from cobro.portal import access, lists, pagecache, paying, tasks
 from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
@@ -47,13 +47,12 @@ class Gone(Exception):
 
 def _open(token: str):
     try:
-        data = links.read_token(token, "pay")
+        # One query: the customer with its organization, both named by the signed token, and its link version.
+        _data, customer = links.open_link(token, "pay")
     except links.MalformedLink:
         raise Gone("malformed") from None
     except links.LinkError as exc:
         raise Gone(str(exc)) from None
-    # One query: the customer with its organization, both named by the signed token.
-    customer = Customer.objects.select_related("organization").filter(pk=data["c"], organization_id=data["o"]).first()
     if customer is None:
         raise Gone("invalid")
     return customer.organization, customer
@@ -119,10 +118,10 @@ def _statement(org, customer, language: str, today: dt.date) -> dict:
 
 def _configured(org) -> list[str]:
     try:
-        from cobro.providers.services import configured
+        found = lists.providers(org)
     except ImportError:  # the providers app is not installed in this build
         return []
-    return [p for p in configured(org) if p in PROVIDERS]
+    return [p for p in found if p in PROVIDERS]
 
 
 def _context(token, org, customer, statement: dict) -> dict:
@@ -151,7 +150,7 @@ def _page(request, token, org, customer, *, status=200, **extra):
 
 def _reasons(org) -> list[dict]:
     return [{"code": r.code, "label": _(r.label) if SHIPPED_REASONS.get(r.code) == r.label else r.label}
-            for r in agreements.dispute_reasons(org)]
+            for r in lists.dispute_reasons(org)]
 
 
 def pdf_context(token, org, customer, invoice: Invoice | None = None) -> dict:

@@ -83,7 +83,6 @@ def _app_title(task, data: dict) -> str:
     from django.utils.formats import date_format
 
     from cobro.ledger.models import Channel
-
     from cobro.portal.tasks import title as portal_title
 
     channels = dict(Channel.choices)
