@@ -84,7 +84,7 @@ def _no_spanish(page):
     assert not [w for w in SPANISH if w in text], text
 
 
-@pytest.mark.parametrize("viewport, language", [("phone", "es"), ("laptop", "es"), ("phone", "en")])
+@pytest.mark.parametrize("viewport, language", [("phone", "es"), ("laptop", "es"), ("phone", "en"), ("laptop", "en")])
 def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_sees_each(
         demo, stripe_local, live_server, open_page, sign_in, shot, viewport, language, tmp_path):
     customer, path, (paid, promised, planned, disputed) = _linked_debtor(demo)
@@ -182,6 +182,13 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
         summary = TimelineEvent.objects.filter(customer=customer, kind=kind).latest("at", "id").summary
         assert summary in timeline, (kind, summary)
     shot(team, f"65-portal-team-timeline-{language}", "laptop" if viewport == "phone" else "phone")
+    # ...and on the board: the customer's card carries the promise, the plan and the dispute made.
+    team.goto(f"/board/?q={customer.ref}")
+    card = team.locator(f".kcard[data-id='{customer.pk}']")
+    assert card.count() == 1
+    assert {"Promesa", "Plan", "Disputa"} <= set(card.locator(".kcard-badges .badge").all_inner_texts())
+    card.scroll_into_view_if_needed()
+    shot(team, f"66-portal-team-board-{language}", "laptop" if viewport == "phone" else "phone")
 
 
 def test_plan_inside_limits_and_the_start_page_in_portuguese(demo, open_page, shot):
@@ -201,3 +208,69 @@ def test_plan_inside_limits_and_the_start_page_in_portuguese(demo, open_page, sh
     page.fill("#tax_id", "12.345.678-5")
     page.click("button[type=submit]")
     shot(page, "65-portal-start", "phone")
+
+
+@pytest.fixture
+def local_providers(demo, live_server, settings):
+    """The demo organization takes Mercado Pago and Webpay Plus through the local server speaking
+    their APIs, whose hosted pages send the debtor back (and Mercado Pago's notifies the webhook)."""
+    from tests.providers.fakes import FakeProviders
+
+    from cobro.providers import services as providers
+
+    fake = FakeProviders()
+    settings.COBRO_MERCADOPAGO_API_BASE = settings.COBRO_TRANSBANK_API_BASE = fake.base
+    settings.COBRO_BASE_URL = live_server.url
+    providers.set_credentials(demo.org, "mercadopago", access_token=fake.mp_token, webhook_secret=WHSEC)
+    providers.set_credentials(demo.org, "transbank", commerce_code=fake.tbk_code, api_key=fake.tbk_key)
+    fake.mp_webhook = (f"{live_server.url}/webhooks/mercadopago/{demo.org.slug}/", WHSEC)
+    yield fake
+    fake.close()
+
+
+def _pay_with(page, provider: str, ref: str) -> None:
+    pay_form = page.locator("form[action$='/pay/']")
+    for box in pay_form.locator("input[name=invoice]").all():
+        box.set_checked(box.get_attribute("value") == ref)
+    pay_form.locator(f"input[name=provider][value={provider}]").check()
+    with page.expect_navigation():
+        pay_form.locator("button[type=submit]").click()
+
+
+@pytest.mark.parametrize("provider", ["mercadopago", "transbank"])
+def test_pay_one_invoice_with_mercadopago_or_webpay_after_abandoning_once(demo, local_providers, live_server,
+                                                                          open_page, shot, provider):
+    from cobro.providers.models import PaymentRequest
+
+    customer, path, (paid, other, *_rest) = _linked_debtor(demo)
+    page = open_page("phone")
+    page.goto(path)
+    # First the debtor goes to the provider's page and comes back without paying: nothing is recorded.
+    _pay_with(page, provider, paid.ref)
+    assert page.url.startswith(local_providers.base)
+    assert page.inner_text("#amount") == f"{paid.amount} CLP"  # pesos, no decimals
+    with page.expect_navigation():
+        page.click("#cancel")
+    assert page.url == f"{live_server.url}{path}" and paid.ref in page.inner_text("main")
+    first = PaymentRequest.objects.get(customer=customer, provider=provider)
+    assert not Payment.objects.filter(customer=customer, provider=provider).exists()
+    if provider == "transbank":
+        assert first.status == "cancelled"
+
+    # Then pays: back on the thank-you page, the payment recorded once against that invoice only.
+    _pay_with(page, provider, paid.ref)
+    shot(page, f"67-portal-{provider}-page", "phone")
+    with page.expect_navigation():
+        page.click("#pay")
+    assert page.url.split("?")[0] == f"{live_server.url}{path}thanks/"
+    assert WORDS["es"]["thanks"] in page.inner_text("main")
+    shot(page, f"68-portal-{provider}-thanks", "phone")
+    if provider == "mercadopago":
+        assert local_providers.webhook_answers == [(200, "recorded")]
+    payment = Payment.objects.get(customer=customer, provider=provider)
+    assert list(payment.allocations.values_list("invoice__ref", "amount")) == [(paid.ref, paid.amount)]
+    assert Invoice.objects.get(pk=paid.pk).status == "paid"
+    assert Invoice.objects.get(pk=other.pk).open_amount == other.amount
+    assert PaymentRequest.objects.filter(customer=customer, provider=provider, status="paid").count() == 1
+    page.click(f"text={WORDS['es']['back']}")
+    assert paid.ref not in page.inner_text("main") and other.ref in page.inner_text("main")
