@@ -260,3 +260,17 @@ def test_the_teams_portal_tasks_read_in_the_team_members_language_not_the_debtor
     assert "Approve a payment plan proposed in the portal" in page and "Confirmar transferencia" not in page
     team.cookies["django_language"] = "pt-br"
     assert "Confirmar transferência informada no portal: INV-7" in team.get(f"/customers/{book.en.pk}/").content.decode()
+
+
+def test_dates_in_the_debtors_answers_and_mail_follow_the_debtors_language(book, client, mailoutbox):
+    """The promise's last day and the plan's e-mailed schedule in each language's date format."""
+    from cobro.ledger.models import Contact
+
+    resp = client.post(book.path(book.en) + "promise/", {"date": "2026-04-30"})
+    assert resp.status_code == 400 and "between today and 03/25/2026" in resp.content.decode()
+    resp = client.post(book.path(book.es) + "promise/", {"date": "2026-04-30"})
+    assert "entre hoy y el 25/03/2026" in resp.content.decode()
+    Contact.objects.create(organization=book.org, customer=book.en, name="Pat", email="pat@harbor.example")
+    assert client.post(book.path(book.en) + "plan/", {"count": "2"}).status_code == 200
+    [mail] = mailoutbox
+    assert mail.to == ["pat@harbor.example"] and "04/10/2026" in mail.body and "10/04/2026" not in mail.body

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
@@ -270,7 +271,7 @@ def promise(request, token, org, customer):
     limit = today + dt.timedelta(days=_promise_max_days(org))
     if not today <= day <= limit:
         return _page(request, token, org, customer, status=400, promise_error=_(
-            "La fecha debe estar entre hoy y el %(limit)s.") % {"limit": limit.strftime("%d/%m/%Y")})
+            "La fecha debe estar entre hoy y el %(limit)s.") % {"limit": date_format(limit, "SHORT_DATE_FORMAT")})
     try:
         invoices = _chosen(request, org, customer)
         currencies = {i.currency for i in invoices}
@@ -329,7 +330,8 @@ def _mail_schedule(org, customer, plan, schedule) -> None:
     if not emails:
         return
     language = _lang(org, customer)
-    lines = [f"{i.due_date:%d/%m/%Y}  {format_money(i.amount, plan.currency, language)}" for i in schedule]
+    lines = [f"{date_format(i.due_date, 'SHORT_DATE_FORMAT')}  {format_money(i.amount, plan.currency, language)}"
+             for i in schedule]
     body = _("Su plan de pagos con %(org)s quedó aceptado. Estas son sus cuotas:") % {"org": org.name}
     mail = EmailMessage(_("%(org)s: su plan de pagos") % {"org": org.name}, body + "\n\n" + "\n".join(lines),
                         org.email or settings.DEFAULT_FROM_EMAIL, emails)
