@@ -274,3 +274,22 @@ def test_dates_in_the_debtors_answers_and_mail_follow_the_debtors_language(book,
     assert client.post(book.path(book.en) + "plan/", {"count": "2"}).status_code == 200
     [mail] = mailoutbox
     assert mail.to == ["pat@harbor.example"] and "04/10/2026" in mail.body and "10/04/2026" not in mail.body
+
+
+def test_the_thank_you_page_says_paid_only_once_the_provider_confirmed_it(book, client):
+    from cobro.providers.models import PaymentRequest
+
+    path = book.path(book.es) + "thanks/"
+    assert "¡Gracias por su pago!" not in client.get(path).content.decode()  # no payment started
+    req = PaymentRequest.objects.create(organization=book.org, customer=book.es, invoice_refs="F-101", amount=1_200_000,
+                                        currency="CLP", provider="mercadopago", success_url="http://x/", cancel_url="http://x/")
+    html = client.get(path).content.decode()
+    assert "Estamos confirmando su pago" in html and "¡Gracias por su pago!" not in html
+    PaymentRequest.objects.filter(pk=req.pk).update(status="paid")
+    html = client.get(path).content.decode()
+    assert "¡Gracias por su pago!" in html and "Estamos confirmando" not in html
+    assert "¿Qué tan fácil fue pagar?" in html
+    PaymentRequest.objects.create(organization=book.org, customer=book.en, invoice_refs="INV-7", amount=250_000,
+                                  currency="USD", provider="stripe", success_url="http://x/", cancel_url="http://x/")
+    html = client.get(book.path(book.en) + "thanks/").content.decode()
+    assert "We are confirming your payment." in html and "You do not need to pay again." in html

@@ -415,7 +415,20 @@ def thanks(request, token, org, customer):
                                 data={"rating": rating})
             done = True
     return render(request, "portal/thanks.html", {"org_": org, "customer": customer, "token": token,
-                                                  "done": done, "error": error}, status=400 if error else 200)
+                                                  "done": done, "error": error, "payment": _last_payment(org, customer)},
+                  status=400 if error else 200)
+
+
+def _last_payment(org, customer) -> str:
+    """How the debtor's latest online payment stands: "paid", "pending" (the provider has not
+    confirmed it yet: a webhook still on its way, a Mercado Pago voucher to pay in cash), or ""."""
+    try:
+        from cobro.providers.models import PaymentRequest
+    except ImportError:  # the providers app is not installed in this build
+        return ""
+    status = (PaymentRequest.objects.for_org(org).filter(customer=customer).order_by("-created_at")
+              .values_list("status", flat=True).first())
+    return status if status in (PaymentRequest.Status.PAID, PaymentRequest.Status.PENDING) else ""
 
 
 def _last_template(org, customer) -> str:
