@@ -266,6 +266,8 @@ def test_dates_in_the_debtors_answers_and_mail_follow_the_debtors_language(book,
     """The promise's last day and the plan's e-mailed schedule in each language's date format."""
     from cobro.ledger.models import Contact
 
+    page = client.get(book.path(book.en)).content.decode()
+    assert 'name="date" required min="2026-03-10" max="2026-03-25"' in page  # the picker offers only those days
     resp = client.post(book.path(book.en) + "promise/", {"date": "2026-04-30"})
     assert resp.status_code == 400 and "between today and 03/25/2026" in resp.content.decode()
     resp = client.post(book.path(book.es) + "promise/", {"date": "2026-04-30"})

@@ -142,7 +142,9 @@ def _page_context(token, org, customer, **extra) -> dict:
     return {**_context(token, org, customer, statement), "today": today, "base": base,
             "has_logo": bool(org.option(paying.LOGO_OPTION)),
             "reasons": _reasons(org) if statement["rows"] else [],
-            "promise_max_days": _promise_max_days(org), "limits": agreements.plan_limits(org), **extra}
+            "promise_max_days": _promise_max_days(org),
+            "promise_limit": _promise_limit(org, today),  # the date picker's last day
+            "limits": agreements.plan_limits(org), **extra}
 
 
 def _page(request, token, org, customer, *, status=200, **extra):
@@ -209,6 +211,11 @@ def _promise_max_days(org) -> int:
     return int(org.option("promise_max_days", 30) or 30)
 
 
+def _promise_limit(org, today: dt.date) -> dt.date:
+    """The last day a debtor may promise to pay on."""
+    return today + dt.timedelta(days=_promise_max_days(org))
+
+
 @portal_view
 def statement(request, token, org, customer):
     # The page as the link shows it, with no form answered: rendered once per content (pagecache).
@@ -268,7 +275,7 @@ def promise(request, token, org, customer):
         day = dt.date.fromisoformat(request.POST.get("date", ""))
     except ValueError:
         return _page(request, token, org, customer, status=400, promise_error=_("Indique una fecha válida."))
-    limit = today + dt.timedelta(days=_promise_max_days(org))
+    limit = _promise_limit(org, today)
     if not today <= day <= limit:
         return _page(request, token, org, customer, status=400, promise_error=_(
             "La fecha debe estar entre hoy y el %(limit)s.") % {"limit": date_format(limit, "SHORT_DATE_FORMAT")})
