@@ -39,7 +39,7 @@ def test_query_count_does_not_grow_with_the_customers_or_the_organizations_invoi
     for other in others:
         _add_open(book.org, other, other.ref, 10)  # 200 more invoices of the organization's
     assert _queries(client, book.path(small)) == five
-    assert five == 2  # the customer with its organization and link version; its open invoices
+    assert five == 3  # the customer with its organization and link version; its open invoices; its credit
 
 
 def test_the_organizations_lists_are_cached_and_follow_each_save_at_once(book, client):
@@ -61,7 +61,7 @@ def test_the_organizations_lists_are_cached_and_follow_each_save_at_once(book, c
     reason.save()
     html = client.get(path).content.decode()
     assert 'value="stripe"' in html and "Banco Santander" in html and "El monto no cuadra" in html
-    assert _queries(client, path) == 2
+    assert _queries(client, path) == 3
     account.delete()
     providers.remove_credentials(book.org, "stripe")
     html = client.get(path).content.decode()

@@ -10,6 +10,7 @@ from decimal import InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 from cobro.agreements import services as agreements
 from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
-from cobro.ledger.models import Invoice
+from cobro.ledger.models import CreditNote, Invoice, Payment
 from cobro.messaging import defaults, links
 from cobro.portal import access, lists, pagecache, paying, tasks
 from cobro.portal.models import Survey, TransferNotice
@@ -98,8 +99,31 @@ def _rows(org, invoices, language: str, today: dt.date) -> list[dict]:
 
     return [{"ref": inv.ref, "issued": inv.issue_date, "due": inv.due_date,
              "late": max(0, (today - inv.due_date).days) if inv.status == Invoice.Status.OPEN else 0,
-             "amount": money(inv.amount, inv.currency), "paid": money(inv.amount - inv.open_amount, inv.currency),
+             "amount": money(inv.amount, inv.currency), "credited": money(inv.credited, inv.currency),
+             "paid": money(inv.amount - inv.open_amount - inv.credited, inv.currency),
              "balance": money(inv.open_amount, inv.currency)} for inv in invoices]
+
+
+def _credits_sql() -> RawSQL:
+    # Plain SQL: the ORM's Subquery/Coalesce/annotate chain cost more CPU to build than the page's
+    # other work (B4); this is the same correlated sum, on the credit notes' invoice index.
+    notes, invoices = CreditNote._meta.db_table, Invoice._meta.db_table
+    return RawSQL(f'SELECT COALESCE(SUM(n."amount"), 0) FROM "{notes}" n WHERE n."invoice_id" = "{invoices}"."id" '
+                  f'AND n."organization_id" = "{invoices}"."organization_id"', ())
+
+
+def _with_credits(invoices):
+    """Invoices with ``credited``: the sum of their credit notes, read in the same query."""
+    return invoices.annotate(credited=_credits_sql())
+
+
+def _credit_balance(org, customer, language: str) -> list[str]:
+    """Payments received but not yet applied to any invoice, per currency (the customer's credit)."""
+    found = defaultdict(int)
+    for currency, unallocated in (Payment.objects.for_org(org).filter(customer=customer, unallocated__gt=0)
+                                  .order_by().values_list("currency", "unallocated")):
+        found[currency] += unallocated
+    return format_amounts(dict(sorted(found.items())), language, home=org.currency) if found else []
 
 
 _ROW_FIELDS = ("id", "organization_id", "customer_id", "ref", "issue_date", "due_date", "currency", "amount",
@@ -107,14 +131,15 @@ _ROW_FIELDS = ("id", "organization_id", "customer_id", "ref", "issue_date", "due
 
 
 def _statement(org, customer, language: str, today: dt.date) -> dict:
-    invoices = list(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
-                    .only(*_ROW_FIELDS).order_by("due_date", "ref"))
+    invoices = list(_with_credits(Invoice.objects.for_org(org).filter(customer=customer, status=Invoice.Status.OPEN)
+                                  .only(*_ROW_FIELDS)).order_by("due_date", "ref"))
     totals = defaultdict(int)
     for inv in invoices:
         totals[inv.currency] += inv.open_amount
     # Totals that mix currencies name each one.
     return {"rows": _rows(org, invoices, language, today), "invoices": invoices, "currencies": sorted(totals),
-            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency)}
+            "totals": format_amounts(dict(sorted(totals.items())), language, home=org.currency),
+            "credit_balance": _credit_balance(org, customer, language)}
 
 
 def _configured(org) -> list[str]:
@@ -163,6 +188,8 @@ def pdf_context(token, org, customer, invoice: Invoice | None = None) -> dict:
     if invoice is None:
         statement = _statement(org, customer, language, today)
     else:
+        if not hasattr(invoice, "credited"):  # read without its credit notes
+            invoice = _with_credits(Invoice.objects.for_org(org).filter(pk=invoice.pk)).get()
         statement = {"rows": _rows(org, [invoice], language, today), "invoices": [invoice], "totals": [],
                      "currencies": [invoice.currency] if invoice.status == Invoice.Status.OPEN else []}
     return {**_context(token, org, customer, statement), "today": today, "invoice": invoice, "pdf": True,
@@ -187,7 +214,7 @@ def statement_pdf(request, token, org, customer):
 @portal_view
 def invoice_pdf(request, token, org, customer):
     """One invoice of this customer (open or not) as a PDF; any other ref is not found."""
-    inv = Invoice.objects.for_org(org).filter(customer=customer, ref=request.GET.get("ref", "")).first()
+    inv = _with_credits(Invoice.objects.for_org(org).filter(customer=customer, ref=request.GET.get("ref", ""))).first()
     if inv is None:
         return render(request, "portal/gone.html", {"reason": "invoice"}, status=404)
     return _pdf_response(request, f"factura-{_safe(inv.ref)}.pdf", pdf_context(token, org, customer, inv))
