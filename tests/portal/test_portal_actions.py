@@ -232,7 +232,7 @@ def test_pay_form_validates_its_fields(book, client):
     assert wrong.status_code == 400 and "no está pendiente" in wrong.content.decode()
 
 
-def test_the_teams_portal_tasks_read_in_the_team_members_language_not_the_debtors(book, client):
+def test_the_teams_portal_tasks_and_survey_line_read_in_the_team_members_language_not_the_debtors(book, client):
     """An English debtor reports a transfer and proposes a plan outside the limits: the tasks are
     stored in the organization's language (Spanish) and each team member reads them in their own."""
     from django.contrib.auth import get_user_model
@@ -258,8 +258,15 @@ def test_the_teams_portal_tasks_read_in_the_team_members_language_not_the_debtor
     page = team.get(f"/customers/{book.en.pk}/").content.decode()
     assert "Confirm a transfer reported in the portal: INV-7" in page
     assert "Approve a payment plan proposed in the portal" in page and "Confirmar transferencia" not in page
+    # The survey an English debtor answers: on the timeline in each reader's language.
+    assert client.post(path + "thanks/", {"rating": "4"}).status_code == 200
+    assert TimelineEvent.objects.get(customer=book.en, kind="portal.survey").summary == "Encuesta del portal: 4/5"
+    assert "Portal survey: 4/5" in team.get(f"/customers/{book.en.pk}/").content.decode()
     team.cookies["django_language"] = "pt-br"
-    assert "Confirmar transferência informada no portal: INV-7" in team.get(f"/customers/{book.en.pk}/").content.decode()
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirmar transferência informada no portal: INV-7" in page and "Pesquisa do portal: 4/5" in page
+    del team.cookies["django_language"]
+    assert "Encuesta del portal: 4/5" in team.get(f"/customers/{book.en.pk}/").content.decode()
 
 
 def test_dates_in_the_debtors_answers_and_mail_follow_the_debtors_language(book, client, mailoutbox):

@@ -25,7 +25,7 @@ from cobro.engine.money import format_amounts, format_money, to_minor
 from cobro.ledger import services as ledger
 from cobro.ledger.models import CreditNote, Invoice, Payment
 from cobro.messaging import defaults, links
-from cobro.portal import access, lists, pagecache, paying, tasks
+from cobro.portal import access, lists, pagecache, paying, team
 from cobro.portal.models import Survey, TransferNotice
 
 PROVIDERS = ("stripe", "mercadopago", "transbank")
@@ -338,7 +338,7 @@ def plan(request, token, org, customer):
             p = agreements.create_plan(org, customer, invoices, count, "monthly", today, down_payment=down)
             if p.status == p.Status.PROPOSED:
                 data = {"plan_id": p.pk}
-                ledger.create_task(org, customer, "plan_approval", tasks.stored_title(org, "plan_approval", data),
+                ledger.create_task(org, customer, "plan_approval", team.stored(org, team.title, "plan_approval", data),
                                    today, source_key=f"portal-plan-{p.pk}", data=data)
     except (ValueError, InvalidOperation, IndexError) as exc:
         # The agreements' own errors are written for the team (in English): the debtor gets ours.
@@ -425,7 +425,7 @@ def paid(request, token, org, customer):
                                       invoices=invoices)
         notice.save()
         data = {"notice_id": notice.pk, "invoice_refs": refs, "pause_id": notice.pause.pk}
-        ledger.create_task(org, customer, "confirm_transfer", tasks.stored_title(org, "confirm_transfer", data),
+        ledger.create_task(org, customer, "confirm_transfer", team.stored(org, team.title, "confirm_transfer", data),
                            today, source_key=f"portal-transfer-{notice.pk}", data=data)
     return _page(request, token, org, customer, paid_done=until, paid_refs=listed)
 
@@ -445,7 +445,7 @@ def thanks(request, token, org, customer):
             Survey.objects.create(organization=org, customer=customer, rating=rating,
                                   comment=request.POST.get("comment", "")[:1000],
                                   template=_last_template(org, customer), agent_id=customer.owner_id)
-            ledger.record_event(org, customer, "portal.survey", f"Encuesta del portal: {rating}/5",
+            ledger.record_event(org, customer, "portal.survey", team.stored(org, team.survey_line, {"rating": rating}),
                                 data={"rating": rating})
             done = True
     return render(request, "portal/thanks.html", {"org_": org, "customer": customer, "token": token,
