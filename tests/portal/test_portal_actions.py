@@ -164,6 +164,10 @@ def test_dispute_with_an_attachment_pauses_that_invoice(book, client):
     assert d.invoice == book.inv["c"] and d.status == "open" and d.text == "No recibimos la mercadería"
     assert d.attachments.get().file.read() == PDF
     assert TimelineEvent.objects.filter(customer=book.es, kind__startswith="dispute").exists()
+    # Twice the same invoice: the debtor is told it is already being looked at.
+    again = client.post(book.path(book.es) + "dispute/", {"invoice": "F-103", "reason": reason, "text": "¿Y?"})
+    assert again.status_code == 400 and Dispute.objects.count() == 1
+    assert "Ya recibimos un reclamo sobre la factura F-103 y lo estamos revisando." in again.content.decode()
     # Another organization's invoice cannot be disputed from this link.
     other = client.post(book.path(book.es) + "dispute/", {"invoice": "S-999", "reason": reason})
     assert other.status_code == 400 and Dispute.objects.count() == 1

@@ -325,6 +325,12 @@ def dispute_reasons(org: Organization, active_only: bool = True) -> list[Dispute
     return [r for r in reasons if r.active] if active_only else reasons
 
 
+def open_dispute_on(org: Organization, invoice: Invoice) -> bool:
+    """Whether the invoice already has a dispute being dealt with (open or answered)."""
+    return Dispute.objects.for_org(org).filter(invoice=invoice, status__in=[Dispute.Status.OPEN,
+                                                                             Dispute.Status.ANSWERED]).exists()
+
+
 def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: str = "", actor=None, *,
                  attachments: Iterable[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> Dispute:
     """Open a dispute on ``invoice``: its collection pauses at once (the cycle reads open disputes).
@@ -343,8 +349,7 @@ def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: st
     from django.core.files.base import ContentFile
 
     with transaction.atomic():
-        if Dispute.objects.for_org(org).filter(invoice=invoice, status__in=[Dispute.Status.OPEN,
-                                                                              Dispute.Status.ANSWERED]).exists():
+        if open_dispute_on(org, invoice):
             raise AgreementError(f"invoice {invoice.ref} already has an open dispute")
         owner_id = Customer.objects.for_org(org).filter(pk=invoice.customer_id).values_list("owner_id", flat=True)
         dispute = Dispute.objects.create(organization=org, customer_id=invoice.customer_id, invoice=invoice,

@@ -379,6 +379,9 @@ def dispute(request, token, org, customer):
     inv = Invoice.objects.for_org(org).filter(customer=customer, ref=request.POST.get("invoice", "")).first()
     if inv is None:
         return _page(request, token, org, customer, status=400, dispute_error=_("Elija la factura."))
+    if agreements.open_dispute_on(org, inv):
+        return _page(request, token, org, customer, status=400, dispute_error=_(
+            "Ya recibimos un reclamo sobre la factura %(ref)s y lo estamos revisando.") % {"ref": inv.ref})
     checked = check_upload(request.FILES.get("attachment"))
     if isinstance(checked, str) and checked:
         return _page(request, token, org, customer, status=400, dispute_error=checked)
