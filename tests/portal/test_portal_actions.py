@@ -306,3 +306,16 @@ def test_the_thank_you_page_says_paid_only_once_the_provider_confirmed_it(book, 
                                   currency="USD", provider="stripe", success_url="http://x/", cancel_url="http://x/")
     html = client.get(book.path(book.en) + "thanks/").content.decode()
     assert "We are confirming your payment." in html and "You do not need to pay again." in html
+
+
+def test_a_plan_leaves_out_invoices_already_in_one_and_says_so_when_one_is_chosen(book, client):
+    path = book.path(book.es) + "plan/"
+    assert client.post(path, {"count": "3", "invoice": ["F-101"]}).status_code == 200
+    again = client.post(path, {"count": "3", "invoice": ["F-101"]})
+    assert again.status_code == 400 and "Ya hay un plan de pagos para F-101." in again.content.decode()
+    assert client.post(path, {"count": "2"}).status_code == 200  # all open invoices: the two not in a plan
+    second = Plan.objects.order_by("-pk").first()
+    assert sorted(i.ref for i in second.invoices.all()) == ["F-102", "F-103"] and second.status == "active"
+    last = client.post(path, {"count": "2"})
+    assert last.status_code == 400 and "Todas sus facturas pendientes ya están en un plan de pagos." in last.content.decode()
+    assert Plan.objects.count() == 2

@@ -215,6 +215,12 @@ def plan_options(org: Organization, customer: Customer, invoices: Sequence[Invoi
                               max_annual_rate=caps.plan_rate_ceiling(customer.country, start))
 
 
+def in_live_plan(org: Organization, invoices) -> set[str]:
+    """The refs of those invoices already in a plan that is active or waiting for approval."""
+    return set(Invoice.objects.for_org(org).filter(pk__in=[i.pk for i in invoices], plans__status__in=[
+        Plan.Status.ACTIVE, Plan.Status.PROPOSED]).values_list("ref", flat=True))
+
+
 def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoice | int] | None, count: int,
                 frequency: str = "monthly", start_date: dt.date | None = None, *,
                 down_payment: int | None = None, annual_rate: Decimal | str = Decimal(0),
@@ -250,10 +256,9 @@ def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoic
         raise AgreementError("only a manager may approve a plan outside the limits")
     active = not reasons or approved_by is not None
     with transaction.atomic():
-        taken = Invoice.objects.for_org(org).filter(pk__in=[i.pk for i in rows], plans__status__in=[
-            Plan.Status.ACTIVE, Plan.Status.PROPOSED]).values_list("ref", flat=True)
+        taken = in_live_plan(org, rows)
         if taken:
-            raise AgreementError(f"invoices already in a plan: {', '.join(sorted(set(taken)))}")
+            raise AgreementError(f"invoices already in a plan: {', '.join(sorted(taken))}")
         plan = Plan.objects.create(
             organization=org, customer=customer, currency=currency, principal=principal,
             down_payment=down_payment, interest=schedule.interest, annual_rate=rate, count=count,

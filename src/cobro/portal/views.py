@@ -331,6 +331,12 @@ def plan(request, token, org, customer):
             raise ValueError(_("Indique el número de cuotas."))
         count = int(raw_count)
         invoices = _chosen(request, org, customer)
+        taken = agreements.in_live_plan(org, invoices)
+        if taken and any(request.POST.getlist("invoice")):
+            raise ValueError(_("Ya hay un plan de pagos para %(refs)s.") % {"refs": ", ".join(sorted(taken))})
+        invoices = [i for i in invoices if i.ref not in taken]  # "all open invoices": those not in a plan yet
+        if taken and not invoices:
+            raise ValueError(_("Todas sus facturas pendientes ya están en un plan de pagos."))
         currency = invoices[0].currency if invoices else org.currency
         raw_down = request.POST.get("down_payment", "").strip()
         down = to_minor(raw_down, currency) if raw_down else None
