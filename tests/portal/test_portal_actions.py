@@ -319,3 +319,12 @@ def test_a_plan_leaves_out_invoices_already_in_one_and_says_so_when_one_is_chose
     last = client.post(path, {"count": "2"})
     assert last.status_code == 400 and "Todas sus facturas pendientes ya están en un plan de pagos." in last.content.decode()
     assert Plan.objects.count() == 2
+
+
+def test_a_plan_over_two_currencies_asks_for_one(book, client):
+    from cobro.ledger.services import add_invoice
+
+    add_invoice(book.org, book.es, "F-USD", dt.date(2026, 2, 1), dt.date(2026, 3, 1), "USD", 10_000)
+    resp = client.post(book.path(book.es) + "plan/", {"count": "2"})
+    assert resp.status_code == 400 and "Elija facturas de una sola moneda." in resp.content.decode()
+    assert not Plan.objects.exists()

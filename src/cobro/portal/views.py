@@ -337,6 +337,8 @@ def plan(request, token, org, customer):
         invoices = [i for i in invoices if i.ref not in taken]  # "all open invoices": those not in a plan yet
         if taken and not invoices:
             raise ValueError(_("Todas sus facturas pendientes ya están en un plan de pagos."))
+        if len({i.currency for i in invoices}) > 1:
+            raise ValueError(_("Elija facturas de una sola moneda."))
         currency = invoices[0].currency if invoices else org.currency
         raw_down = request.POST.get("down_payment", "").strip()
         down = to_minor(raw_down, currency) if raw_down else None
