@@ -328,3 +328,17 @@ def test_a_plan_over_two_currencies_asks_for_one(book, client):
     resp = client.post(book.path(book.es) + "plan/", {"count": "2"})
     assert resp.status_code == 400 and "Elija facturas de una sola moneda." in resp.content.decode()
     assert not Plan.objects.exists()
+
+
+@pytest.mark.parametrize("typed, down", [("159.000", 159_000), ("$ 200.000", 200_000), ("250000", 250_000)])
+def test_the_down_payment_is_read_as_a_chilean_writes_it(book, client, typed, down):
+    resp = client.post(book.path(book.es) + "plan/", {"count": "3", "down_payment": typed})
+    assert resp.status_code == 200 and "quedó aceptado" in resp.content.decode()
+    plan = Plan.objects.get()
+    assert plan.down_payment == down and plan.status == "active"
+
+
+def test_the_down_payment_is_read_as_an_american_writes_it(book, client):
+    resp = client.post(book.path(book.en) + "plan/", {"count": "2", "down_payment": "1,000.50"})
+    assert resp.status_code == 200
+    assert Plan.objects.get().down_payment == 100_050  # USD cents

@@ -15,13 +15,13 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from cobro.agreements import services as agreements
-from cobro.engine.money import format_amounts, format_money, to_minor
+from cobro.engine.money import format_amounts, format_money, parse_amount
 from cobro.ledger import services as ledger
 from cobro.ledger.models import CreditNote, Invoice, Payment
 from cobro.messaging import defaults, links
@@ -341,7 +341,8 @@ def plan(request, token, org, customer):
             raise ValueError(_("Elija facturas de una sola moneda."))
         currency = invoices[0].currency if invoices else org.currency
         raw_down = request.POST.get("down_payment", "").strip()
-        down = to_minor(raw_down, currency) if raw_down else None
+        # As the debtor writes amounts: "159.000" is 159,000 pesos to a Chilean, not 159.
+        down = parse_amount(raw_down, currency, get_format("DECIMAL_SEPARATOR")) if raw_down else None
         with transaction.atomic():
             p = agreements.create_plan(org, customer, invoices, count, "monthly", today, down_payment=down)
             if p.status == p.Status.PROPOSED:
