@@ -74,3 +74,13 @@ def _spanish_by_default():
     translation.activate("es")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_portal_cache():
+    """Each test's organizations start with nothing cached (the portal keeps per-organization lists
+    by id, and every test's database hands out the same ids again)."""
+    from django.core.cache import caches
+
+    caches["portal"].clear()
+    yield

@@ -216,6 +216,9 @@ COBRO_INBOUND_EMAIL_SECRET = env_str("COBRO_INBOUND_EMAIL_SECRET")
 COBRO_RATE_PER_SECOND = {ch: env_int(f"COBRO_{ch.upper()}_RATE_PER_SECOND", rate)
                          for ch, rate in (("email", 0), ("sms", 10), ("whatsapp", 20), ("letter", 0))}  # 0: no limit
 COBRO_LINK_MAX_AGE_DAYS = env_int("COBRO_LINK_MAX_AGE_DAYS", 90)
+# How long another process may show an organization's providers, bank accounts and dispute reasons in
+# the portal after a manager changed them (portal/lists.py; the saving process drops its copy at once).
+COBRO_PORTAL_LISTS_SECONDS = env_int("COBRO_PORTAL_LISTS_SECONDS", 10)
 # The API (docs/api.md): requests per key and window ("600/60" = 600 a minute), and webhooks' timeout.
 COBRO_API_RATE_LIMIT = env_str("COBRO_API_RATE_LIMIT", "600/60")
 COBRO_WEBHOOK_TIMEOUT = env_int("COBRO_WEBHOOK_TIMEOUT", 10)

@@ -2,8 +2,9 @@
 demo message, sees what they owe, pays one invoice by card through Stripe (the local server speaking
 its API, and its hosted page), answers the survey on the thank-you page, promises a date for another
 invoice, gets a plan for a third accepted inside the limits and disputes a fourth; the team sees each
-on the customer's timeline. At 390×844 and 1366×768, in Spanish and in English; and a plan and the
-start page for a lost link in Portuguese."""
+on the customer's timeline and board. At 390×844 and 1366×768, in Spanish, English and Brazilian
+Portuguese; Mercado Pago and Webpay Plus (Transbank) through their local servers and hosted pages,
+abandoned once and then paid; and a plan and the start page for a lost link in Portuguese."""
 
 import datetime as dt
 from pathlib import Path
@@ -43,7 +44,14 @@ WORDS = {
     "en": {"statement": "Statement", "thanks": "Thank you for your payment!", "survey": "Thank you for your feedback",
            "back": "Back to the statement", "promise": "We have recorded your promise to pay",
            "plan": "Your payment plan is accepted", "dispute": "Collection of that invoice is paused"},
+    "pt-BR": {"statement": "Extrato", "thanks": "Obrigado pelo seu pagamento!", "survey": "Obrigado pela sua opinião",
+              "back": "Voltar ao extrato", "promise": "Registramos seu compromisso de pagamento",
+              "plan": "Seu plano de pagamento foi aceito", "dispute": "A cobrança dessa fatura fica pausada"},
 }
+#: Of those, the ones Portuguese does not share.
+NOT_PORTUGUESE = tuple(w for w in SPANISH if w not in ("Saldo", "Pagar", "Reclamar"))
+LOCALES = {"es": "es-CL", "en": "en-US", "pt-BR": "pt-BR"}
+COMMENTS = {"es": "Fácil", "en": "Easy", "pt-BR": "Fácil demais"}
 
 
 @pytest.fixture
@@ -79,18 +87,19 @@ def _linked_debtor(demo):
     return customer, path, fresh
 
 
-def _no_spanish(page):
+def _no_spanish(page, language="en"):
     text = page.inner_text("main")
-    assert not [w for w in SPANISH if w in text], text
+    assert not [w for w in (NOT_PORTUGUESE if language == "pt-BR" else SPANISH) if w in text], text
 
 
-@pytest.mark.parametrize("viewport, language", [("phone", "es"), ("laptop", "es"), ("phone", "en")])
+@pytest.mark.parametrize("viewport, language", [("phone", "es"), ("laptop", "es"), ("phone", "en"), ("laptop", "en"),
+                                                ("phone", "pt-BR"), ("laptop", "pt-BR")])
 def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_sees_each(
         demo, stripe_local, live_server, open_page, sign_in, shot, viewport, language, tmp_path):
     customer, path, (paid, promised, planned, disputed) = _linked_debtor(demo)
     Customer.objects.filter(pk=customer.pk).update(language=language)
     words = WORDS[language]
-    page = open_page(viewport, locale="es-CL" if language == "es" else "en-US")
+    page = open_page(viewport, locale=LOCALES[language])
     page.goto(path)
     assert page.url.endswith(path)
     # What they owe: every open invoice, on a page no wider than the phone, with no third-party script.
@@ -100,8 +109,8 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"] + 1
     sources = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
     assert all(src.startswith(page.url.split("/portal/")[0]) for src in sources)
-    if language == "en":
-        _no_spanish(page)
+    if language != "es":
+        _no_spanish(page, language)
     shot(page, f"60-portal-statement-{language}", viewport)
 
     # Pay ONE invoice by card: only that box ticked, Stripe's (local) page, back to the thank-you.
@@ -117,8 +126,8 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     assert stripe_local.webhook_answers == [(200, "recorded")]
     assert page.url == f"{live_server.url}{path}thanks/"
     assert words["thanks"] in page.inner_text("main")
-    if language == "en":
-        _no_spanish(page)
+    if language != "es":
+        _no_spanish(page, language)
     shot(page, f"61-portal-thanks-{language}", viewport)
     payment = Payment.objects.get(customer=customer, provider="stripe")
     assert list(payment.allocations.values_list("invoice__ref", "amount")) == [(paid.ref, paid.amount)]
@@ -126,11 +135,11 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     assert all(Invoice.objects.get(pk=i.pk).open_amount == i.amount for i in (promised, planned, disputed))
     # The survey.
     page.check("input[name=rating][value='5']")
-    page.fill("#comment", "Fácil" if language == "es" else "Easy")
+    page.fill("#comment", COMMENTS[language])
     page.click("button[type=submit]")
     assert words["survey"] in page.inner_text("main")
     survey = Survey.objects.get(customer=customer)
-    assert (survey.rating, survey.comment) == (5, "Fácil" if language == "es" else "Easy")
+    assert (survey.rating, survey.comment) == (5, COMMENTS[language])
     page.click(f"text={words['back']}")
     assert paid.ref not in page.inner_text("main")
 
@@ -150,8 +159,8 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     page.locator("form[action$='/plan/'] button[type=submit]").click()
     assert words["plan"] in page.inner_text("main")
     assert page.locator("[role=status] li").count() == 4  # the down payment and three instalments
-    if language == "en":
-        _no_spanish(page)
+    if language != "es":
+        _no_spanish(page, language)
     shot(page, f"63-portal-plan-{language}", viewport)
     page.screenshot(path=str(SCREENSHOTS / f"63-portal-plan-{language}-{viewport}-full.png"), full_page=True)
     plan = Plan.objects.get(customer=customer, invoices=planned)
@@ -165,8 +174,8 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     page.set_input_files("#d-file", str(pdf))
     page.locator("form[action$='/dispute/'] button[type=submit]").click()
     assert words["dispute"] in page.inner_text("main")
-    if language == "en":
-        _no_spanish(page)
+    if language != "es":
+        _no_spanish(page, language)
     shot(page, f"64-portal-dispute-{language}", viewport)
     assert Dispute.objects.filter(invoice=disputed, status="open").count() == 1
 
@@ -182,6 +191,13 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
         summary = TimelineEvent.objects.filter(customer=customer, kind=kind).latest("at", "id").summary
         assert summary in timeline, (kind, summary)
     shot(team, f"65-portal-team-timeline-{language}", "laptop" if viewport == "phone" else "phone")
+    # ...and on the board: the customer's card carries the promise, the plan and the dispute made.
+    team.goto(f"/board/?q={customer.ref}")
+    card = team.locator(f".kcard[data-id='{customer.pk}']")
+    assert card.count() == 1
+    assert {"Promesa", "Plan", "Disputa"} <= set(card.locator(".kcard-badges .badge").all_inner_texts())
+    card.scroll_into_view_if_needed()
+    shot(team, f"66-portal-team-board-{language}", "laptop" if viewport == "phone" else "phone")
 
 
 def test_plan_inside_limits_and_the_start_page_in_portuguese(demo, open_page, shot):
@@ -201,3 +217,69 @@ def test_plan_inside_limits_and_the_start_page_in_portuguese(demo, open_page, sh
     page.fill("#tax_id", "12.345.678-5")
     page.click("button[type=submit]")
     shot(page, "65-portal-start", "phone")
+
+
+@pytest.fixture
+def local_providers(demo, live_server, settings):
+    """The demo organization takes Mercado Pago and Webpay Plus through the local server speaking
+    their APIs, whose hosted pages send the debtor back (and Mercado Pago's notifies the webhook)."""
+    from tests.providers.fakes import FakeProviders
+
+    from cobro.providers import services as providers
+
+    fake = FakeProviders()
+    settings.COBRO_MERCADOPAGO_API_BASE = settings.COBRO_TRANSBANK_API_BASE = fake.base
+    settings.COBRO_BASE_URL = live_server.url
+    providers.set_credentials(demo.org, "mercadopago", access_token=fake.mp_token, webhook_secret=WHSEC)
+    providers.set_credentials(demo.org, "transbank", commerce_code=fake.tbk_code, api_key=fake.tbk_key)
+    fake.mp_webhook = (f"{live_server.url}/webhooks/mercadopago/{demo.org.slug}/", WHSEC)
+    yield fake
+    fake.close()
+
+
+def _pay_with(page, provider: str, ref: str) -> None:
+    pay_form = page.locator("form[action$='/pay/']")
+    for box in pay_form.locator("input[name=invoice]").all():
+        box.set_checked(box.get_attribute("value") == ref)
+    pay_form.locator(f"input[name=provider][value={provider}]").check()
+    with page.expect_navigation():
+        pay_form.locator("button[type=submit]").click()
+
+
+@pytest.mark.parametrize("provider", ["mercadopago", "transbank"])
+def test_pay_one_invoice_with_mercadopago_or_webpay_after_abandoning_once(demo, local_providers, live_server,
+                                                                          open_page, shot, provider):
+    from cobro.providers.models import PaymentRequest
+
+    customer, path, (paid, other, *_rest) = _linked_debtor(demo)
+    page = open_page("phone")
+    page.goto(path)
+    # First the debtor goes to the provider's page and comes back without paying: nothing is recorded.
+    _pay_with(page, provider, paid.ref)
+    assert page.url.startswith(local_providers.base)
+    assert page.inner_text("#amount") == f"{paid.amount} CLP"  # pesos, no decimals
+    with page.expect_navigation():
+        page.click("#cancel")
+    assert page.url == f"{live_server.url}{path}" and paid.ref in page.inner_text("main")
+    first = PaymentRequest.objects.get(customer=customer, provider=provider)
+    assert not Payment.objects.filter(customer=customer, provider=provider).exists()
+    if provider == "transbank":
+        assert first.status == "cancelled"
+
+    # Then pays: back on the thank-you page, the payment recorded once against that invoice only.
+    _pay_with(page, provider, paid.ref)
+    shot(page, f"67-portal-{provider}-page", "phone")
+    with page.expect_navigation():
+        page.click("#pay")
+    assert page.url.split("?")[0] == f"{live_server.url}{path}thanks/"
+    assert WORDS["es"]["thanks"] in page.inner_text("main")
+    shot(page, f"68-portal-{provider}-thanks", "phone")
+    if provider == "mercadopago":
+        assert local_providers.webhook_answers == [(200, "recorded")]
+    payment = Payment.objects.get(customer=customer, provider=provider)
+    assert list(payment.allocations.values_list("invoice__ref", "amount")) == [(paid.ref, paid.amount)]
+    assert Invoice.objects.get(pk=paid.pk).status == "paid"
+    assert Invoice.objects.get(pk=other.pk).open_amount == other.amount
+    assert PaymentRequest.objects.filter(customer=customer, provider=provider, status="paid").count() == 1
+    page.click(f"text={WORDS['es']['back']}")
+    assert paid.ref not in page.inner_text("main") and other.ref in page.inner_text("main")

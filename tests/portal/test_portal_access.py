@@ -130,3 +130,27 @@ def test_requests_for_links_are_rate_limited(book, client, inbox):
     codes = [client.post("/portal/", {"country": "CL", "tax_id": "76086428-5"}).status_code for _ in range(7)]
     assert codes == [200] * 5 + [429, 429]
     assert len(inbox.messages) == 5
+
+
+def test_the_statement_splits_credit_notes_from_payments_and_shows_the_credit_balance(book, client):
+    """F-101 (1.200.000) has a credit note of 200.000 and a payment of 300.000; a payment of 50.000
+    is not applied to any invoice yet: the debtor's credit."""
+    import datetime as dt
+
+    from cobro.ledger.models import Payment
+    from cobro.ledger.services import add_credit_note, apply_payment
+
+    day = dt.date(2026, 3, 9)
+    add_credit_note(book.org, book.inv["a"], "NC-1", day, 200_000, "descuento")
+    apply_payment(book.org, book.es, "P-1", day, 300_000, "CLP", invoice=book.inv["a"])
+    html = client.get(book.path(book.es)).content.decode()
+    row = html[html.index("<strong>F-101</strong>"):]
+    row = row[:row.index("</tr>")]
+    assert ('data-label="Notas de crédito">$200.000</td><td class="num" data-label="Pagado">$300.000</td>'
+            '<td class="num" data-label="Saldo"><strong>$700.000</strong>') in row
+    assert "Saldo a favor" not in html
+    Payment.objects.create(organization=book.org, customer=book.es, ref="P-2", date=day, currency="CLP",
+                           amount=50_000, unallocated=50_000)
+    html = client.get(book.path(book.es)).content.decode()
+    assert "Saldo a favor: $50.000 (pagos recibidos que aún no se aplican a una factura)." in html
+    assert "Saldo a favor" not in client.get(book.path(book.en)).content.decode()  # another customer's credit

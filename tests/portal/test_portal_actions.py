@@ -164,6 +164,10 @@ def test_dispute_with_an_attachment_pauses_that_invoice(book, client):
     assert d.invoice == book.inv["c"] and d.status == "open" and d.text == "No recibimos la mercadería"
     assert d.attachments.get().file.read() == PDF
     assert TimelineEvent.objects.filter(customer=book.es, kind__startswith="dispute").exists()
+    # Twice the same invoice: the debtor is told it is already being looked at.
+    again = client.post(book.path(book.es) + "dispute/", {"invoice": "F-103", "reason": reason, "text": "¿Y?"})
+    assert again.status_code == 400 and Dispute.objects.count() == 1
+    assert "Ya recibimos un reclamo sobre la factura F-103 y lo estamos revisando." in again.content.decode()
     # Another organization's invoice cannot be disputed from this link.
     other = client.post(book.path(book.es) + "dispute/", {"invoice": "S-999", "reason": reason})
     assert other.status_code == 400 and Dispute.objects.count() == 1
@@ -230,3 +234,111 @@ def test_pay_form_validates_its_fields(book, client):
     assert "Elija un medio de pago" in client.post(path + "pay/", {"provider": "paypal"}).content.decode()
     wrong = client.post(path + "pay/", {"provider": "stripe", "invoice": ["S-999"]})
     assert wrong.status_code == 400 and "no está pendiente" in wrong.content.decode()
+
+
+def test_the_teams_portal_tasks_and_survey_line_read_in_the_team_members_language_not_the_debtors(book, client):
+    """An English debtor reports a transfer and proposes a plan outside the limits: the tasks are
+    stored in the organization's language (Spanish) and each team member reads them in their own."""
+    from django.contrib.auth import get_user_model
+
+    from cobro.ledger.models import Membership
+
+    path = book.path(book.en)
+    assert client.post(path + "paid/", {"receipt": SimpleUploadedFile("receipt.pdf", PDF)}).status_code == 200
+    assert client.post(path + "plan/", {"count": "12"}).status_code == 200
+    transfer = Task.objects.get(customer=book.en, kind="confirm_transfer")
+    approval = Task.objects.get(customer=book.en, kind="plan_approval")
+    assert transfer.title == "Confirmar transferencia informada en el portal: INV-7"
+    assert approval.title == "Aprobar plan de pagos propuesto en el portal"
+
+    user = get_user_model().objects.create_user(username="mario", password="x-pass-123")
+    Membership.objects.create(user=user, organization=book.org, role="manager")
+    team = type(client)()
+    team.force_login(user)
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirmar transferencia informada en el portal: INV-7" in page
+    assert "Aprobar plan de pagos propuesto en el portal" in page and "Confirm a transfer" not in page
+    team.cookies["django_language"] = "en"
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirm a transfer reported in the portal: INV-7" in page
+    assert "Approve a payment plan proposed in the portal" in page and "Confirmar transferencia" not in page
+    # The survey an English debtor answers: on the timeline in each reader's language.
+    assert client.post(path + "thanks/", {"rating": "4"}).status_code == 200
+    assert TimelineEvent.objects.get(customer=book.en, kind="portal.survey").summary == "Encuesta del portal: 4/5"
+    assert "Portal survey: 4/5" in team.get(f"/customers/{book.en.pk}/").content.decode()
+    team.cookies["django_language"] = "pt-br"
+    page = team.get(f"/customers/{book.en.pk}/").content.decode()
+    assert "Confirmar transferência informada no portal: INV-7" in page and "Pesquisa do portal: 4/5" in page
+    del team.cookies["django_language"]
+    assert "Encuesta del portal: 4/5" in team.get(f"/customers/{book.en.pk}/").content.decode()
+
+
+def test_dates_in_the_debtors_answers_and_mail_follow_the_debtors_language(book, client, mailoutbox):
+    """The promise's last day and the plan's e-mailed schedule in each language's date format."""
+    from cobro.ledger.models import Contact
+
+    page = client.get(book.path(book.en)).content.decode()
+    assert 'name="date" required min="2026-03-10" max="2026-03-25"' in page  # the picker offers only those days
+    resp = client.post(book.path(book.en) + "promise/", {"date": "2026-04-30"})
+    assert resp.status_code == 400 and "between today and 03/25/2026" in resp.content.decode()
+    resp = client.post(book.path(book.es) + "promise/", {"date": "2026-04-30"})
+    assert "entre hoy y el 25/03/2026" in resp.content.decode()
+    Contact.objects.create(organization=book.org, customer=book.en, name="Pat", email="pat@harbor.example")
+    assert client.post(book.path(book.en) + "plan/", {"count": "2"}).status_code == 200
+    [mail] = mailoutbox
+    assert mail.to == ["pat@harbor.example"] and "04/10/2026" in mail.body and "10/04/2026" not in mail.body
+
+
+def test_the_thank_you_page_says_paid_only_once_the_provider_confirmed_it(book, client):
+    from cobro.providers.models import PaymentRequest
+
+    path = book.path(book.es) + "thanks/"
+    assert "¡Gracias por su pago!" not in client.get(path).content.decode()  # no payment started
+    req = PaymentRequest.objects.create(organization=book.org, customer=book.es, invoice_refs="F-101", amount=1_200_000,
+                                        currency="CLP", provider="mercadopago", success_url="http://x/", cancel_url="http://x/")
+    html = client.get(path).content.decode()
+    assert "Estamos confirmando su pago" in html and "¡Gracias por su pago!" not in html
+    PaymentRequest.objects.filter(pk=req.pk).update(status="paid")
+    html = client.get(path).content.decode()
+    assert "¡Gracias por su pago!" in html and "Estamos confirmando" not in html
+    assert "¿Qué tan fácil fue pagar?" in html
+    PaymentRequest.objects.create(organization=book.org, customer=book.en, invoice_refs="INV-7", amount=250_000,
+                                  currency="USD", provider="stripe", success_url="http://x/", cancel_url="http://x/")
+    html = client.get(book.path(book.en) + "thanks/").content.decode()
+    assert "We are confirming your payment." in html and "You do not need to pay again." in html
+
+
+def test_a_plan_leaves_out_invoices_already_in_one_and_says_so_when_one_is_chosen(book, client):
+    path = book.path(book.es) + "plan/"
+    assert client.post(path, {"count": "3", "invoice": ["F-101"]}).status_code == 200
+    again = client.post(path, {"count": "3", "invoice": ["F-101"]})
+    assert again.status_code == 400 and "Ya hay un plan de pagos para F-101." in again.content.decode()
+    assert client.post(path, {"count": "2"}).status_code == 200  # all open invoices: the two not in a plan
+    second = Plan.objects.order_by("-pk").first()
+    assert sorted(i.ref for i in second.invoices.all()) == ["F-102", "F-103"] and second.status == "active"
+    last = client.post(path, {"count": "2"})
+    assert last.status_code == 400 and "Todas sus facturas pendientes ya están en un plan de pagos." in last.content.decode()
+    assert Plan.objects.count() == 2
+
+
+def test_a_plan_over_two_currencies_asks_for_one(book, client):
+    from cobro.ledger.services import add_invoice
+
+    add_invoice(book.org, book.es, "F-USD", dt.date(2026, 2, 1), dt.date(2026, 3, 1), "USD", 10_000)
+    resp = client.post(book.path(book.es) + "plan/", {"count": "2"})
+    assert resp.status_code == 400 and "Elija facturas de una sola moneda." in resp.content.decode()
+    assert not Plan.objects.exists()
+
+
+@pytest.mark.parametrize("typed, down", [("159.000", 159_000), ("$ 200.000", 200_000), ("250000", 250_000)])
+def test_the_down_payment_is_read_as_a_chilean_writes_it(book, client, typed, down):
+    resp = client.post(book.path(book.es) + "plan/", {"count": "3", "down_payment": typed})
+    assert resp.status_code == 200 and "quedó aceptado" in resp.content.decode()
+    plan = Plan.objects.get()
+    assert plan.down_payment == down and plan.status == "active"
+
+
+def test_the_down_payment_is_read_as_an_american_writes_it(book, client):
+    resp = client.post(book.path(book.en) + "plan/", {"count": "2", "down_payment": "1,000.50"})
+    assert resp.status_code == 200
+    assert Plan.objects.get().down_payment == 100_050  # USD cents

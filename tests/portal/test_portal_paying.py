@@ -95,6 +95,26 @@ def test_the_organizations_own_instructions_reach_only_its_home_country_and_curr
     assert "We do not have an account yet to receive transfers in USD from your country (United States)." in us
 
 
+def test_the_organizations_instructions_show_in_the_debtors_language_else_in_its_own(book, client):
+    """A Chilean debtor reading English or Portuguese owes CLP and no account is set: the text the
+    organization wrote in that language, else its Spanish one marked as Spanish."""
+    from cobro.ledger.models import Customer
+    from cobro.portal import paying
+
+    paying.save_instructions(book.org, {"es": "Transfiera al Banco Estado 123-456", "en": "Transfer to Banco Estado "
+                                        "account 123-456, quoting your invoice", "pt-BR": ""})
+    assert "transfer_instructions" not in book.org.options  # the older single text is replaced
+    es = _transfer_section(client.get(book.path(book.es)).content.decode())
+    assert 'lang="es">Transfiera al Banco Estado 123-456' in es and "quoting" not in es
+    Customer.objects.filter(pk=book.es.pk).update(language="en")
+    en = _transfer_section(client.get(book.path(book.es)).content.decode())
+    assert 'lang="en">Transfer to Banco Estado account 123-456, quoting your invoice' in en
+    assert "Transfiera" not in en
+    Customer.objects.filter(pk=book.es.pk).update(language="pt-BR")
+    pt = _transfer_section(client.get(book.path(book.es)).content.decode())
+    assert 'lang="es">Transfiera al Banco Estado 123-456' in pt  # no Portuguese text: the organization's own
+
+
 def _pdf_text(doc) -> str:
     """The text WeasyPrint laid out on the PDF's pages, in reading order."""
     parts = []

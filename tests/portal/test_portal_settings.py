@@ -147,3 +147,22 @@ def test_the_survey_remembers_the_last_template_and_the_agent_and_the_results_sh
     client.force_login(staff.outsider)
     assert "Aún no hay respuestas." in client.get("/insights/surveys/").content.decode()
     assert "/insights/surveys/" in client.get("/insights/").content.decode()
+
+
+def test_a_manager_writes_the_transfer_instructions_in_each_language(staff, client):
+    from cobro.ledger.models import Customer, Organization
+
+    client.force_login(staff.manager)
+    page = client.get("/settings/portal/").content.decode()
+    assert "Banco Estado, cuenta 123-456</textarea>" in page  # the older text, as the Spanish one
+    resp = client.post("/settings/portal/", {"do": "instructions", "ti-es": "Banco Estado, cuenta 123-456",
+                                             "ti-en": "Banco Estado, account 123-456", "ti-pt_BR": " "})
+    assert resp.status_code == 302
+    org = Organization.objects.get(pk=staff.org.pk)
+    assert org.options["transfer_instructions_i18n"] == {"es": "Banco Estado, cuenta 123-456",
+                                                         "en": "Banco Estado, account 123-456"}
+    Customer.objects.filter(pk=staff.es.pk).update(language="en")
+    assert "Banco Estado, account 123-456" in client.get(staff.path(staff.es)).content.decode()
+    client.force_login(staff.agent)
+    assert client.post("/settings/portal/", {"do": "instructions", "ti-es": "Otra"}).status_code == 403
+    assert Organization.objects.get(pk=staff.org.pk).options["transfer_instructions_i18n"]["es"] != "Otra"

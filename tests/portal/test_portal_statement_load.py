@@ -39,7 +39,33 @@ def test_query_count_does_not_grow_with_the_customers_or_the_organizations_invoi
     for other in others:
         _add_open(book.org, other, other.ref, 10)  # 200 more invoices of the organization's
     assert _queries(client, book.path(small)) == five
-    assert five <= 7  # link version, customer, invoices, providers, accounts, dispute reasons
+    assert five == 3  # the customer with its organization and link version; its open invoices; its credit
+
+
+def test_the_organizations_lists_are_cached_and_follow_each_save_at_once(book, client):
+    """Providers, bank accounts and dispute reasons are read once per organization (portal.lists),
+    and a save or a delete in any of them shows on the next request."""
+    from cobro.agreements.models import DisputeReason
+    from cobro.payments.models import BankAccount
+    from cobro.providers import services as providers
+
+    path = book.path(book.es)
+    html = client.get(path).content.decode()
+    assert 'value="stripe"' not in html and "Banco Santander" not in html
+    providers.set_credentials(book.org, "stripe", secret_key="sk_test_x", webhook_secret="whsec_x")
+    account = BankAccount.objects.create(organization=book.org, name="Santander", number="77-1", currency="CLP",
+                                         country="CL", bank_name="Banco Santander", holder="Acme SpA",
+                                         show_in_portal=True)
+    reason = DisputeReason.objects.get(organization=book.org, code="wrong_amount")
+    reason.label = "El monto no cuadra"
+    reason.save()
+    html = client.get(path).content.decode()
+    assert 'value="stripe"' in html and "Banco Santander" in html and "El monto no cuadra" in html
+    assert _queries(client, path) == 3
+    account.delete()
+    providers.remove_credentials(book.org, "stripe")
+    html = client.get(path).content.decode()
+    assert 'value="stripe"' not in html and "Banco Santander" not in html
 
 
 def test_shared_page_is_the_page_and_follows_the_book_at_once(book, client, monkeypatch):

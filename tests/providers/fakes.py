@@ -9,10 +9,18 @@ The real SDKs (stripe, mercadopago, transbank-sdk) talk to it through COBRO_*_AP
   Tbk-Api-Key-Secret) -> token and url; PUT .../transactions/{token} -> the commit result, once.
 
 The "debtor" side (paying on the provider's page) is driven by the test through pay_* methods, which
-return what the provider would then send to Cobro. For browser tests, Stripe's hosted page is there
-too: GET /pay/{session id} shows the amount with a pay button and a cancel link; its POST marks the
-session paid, sends the signed ``checkout.session.completed`` to ``stripe_webhook`` (url, secret) as
-Stripe would, and redirects (303) to the session's success_url.
+return what the provider would then send to Cobro. For browser tests each provider's hosted page is
+there too, showing the amount with a pay button and a way back:
+
+- Stripe, GET /pay/{session id}: its POST marks the session paid, sends the signed
+  ``checkout.session.completed`` to ``stripe_webhook`` (url, secret) and redirects (303) to the
+  session's success_url.
+- Mercado Pago, GET /mp/checkout?pref_id=...: its POST approves a payment, notifies ``mp_webhook``
+  (url, secret) with the ``x-signature`` its docs describe, and redirects to the preference's
+  ``back_urls.success`` with the payment's query parameters; "Volver" goes to ``back_urls.failure``.
+- Transbank, GET /webpayserver/initTransaction?token_ws=...: "Pagar" authorizes the transaction and
+  sends the debtor to its return_url with ``token_ws`` (Cobro then commits it); "Anular" returns
+  with ``TBK_TOKEN``, ``TBK_ORDEN_COMPRA`` and ``TBK_ID_SESION``, as an abandoned payment does.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
 
 TBK_PATH = "/rswebpaytransaction/api/webpay/v1.2/transactions"
 
@@ -58,6 +66,7 @@ class FakeProviders:
     transactions: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
     stripe_webhook: tuple[str, str] | None = None  # (url, signing secret) the hosted page notifies
+    mp_webhook: tuple[str, str] | None = None  # (url, webhook secret) Mercado Pago's page notifies
     webhook_answers: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -134,6 +143,11 @@ class FakeProviders:
             return h._send(200, {k: v for k, v in session.items() if k != "form"})
         if path.startswith("/pay/cs_test_") and method in ("GET", "POST"):
             return self._stripe_hosted_page(h, method, path.rsplit("/", 1)[1])
+        if path == "/mp/checkout" and method in ("GET", "POST"):
+            return self._mp_hosted_page(h, method, parse_qs(urlparse(h.path).query).get("pref_id", [""])[0])
+        if path == "/webpayserver/initTransaction" and method in ("GET", "POST"):
+            form = {**parse_qs(urlparse(h.path).query), **parse_qs(raw.decode())}
+            return self._tbk_hosted_page(h, method, form.get("token_ws", [""])[0], form.get("do", [""])[0])
         if path == "/checkout/preferences" and method == "POST":
             if auth != f"Bearer {self.mp_token}":
                 return h._send(401, {"message": "invalid access token", "status": 401})
@@ -180,31 +194,79 @@ class FakeProviders:
                                      "installments_number": 0})
         return h._send(404, {"error": {"message": f"no route {method} {path}"}})
 
+    # ---- the hosted pages (browser tests) -------------------------------------------------------
+    @staticmethod
+    def _checkout_page(h, title: str, amount: str, fields: str, back: str):
+        """The amount, a form whose button pays (``fields`` inside it), and the way back (``back``)."""
+        return h._page(200, (
+            '<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width">'
+            f'<title>{title}</title></head><body><h1>{title}</h1><p id="amount">{html.escape(amount)}</p>'
+            f'<form method="post">{fields}<button id="pay" type="submit">Pay</button></form>{back}</body></html>'))
+
+    def _notify(self, url: str, payload: bytes, headers: dict) -> None:
+        """Send a provider's notification to Cobro and keep its answer for the test."""
+        request = urllib.request.Request(url, payload, method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                self.webhook_answers.append((answer.status, answer.read().decode()))
+        except urllib.error.HTTPError as refused:  # Cobro said no: the test reads why
+            self.webhook_answers.append((refused.code, refused.read().decode()))
+
     def _stripe_hosted_page(self, h, method, sid):
         session = self.sessions.get(sid)
         if session is None:
             return h._page(404, "<h1>No such checkout session</h1>")
         if method == "GET":
-            amount = f"{session['amount_total']} {session['currency'].upper()}"
-            return h._page(200, (
-                '<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width">'
-                f'<title>Fake Stripe Checkout</title></head><body><h1>Fake Stripe Checkout</h1>'
-                f'<p id="amount">{html.escape(amount)}</p><form method="post"><button id="pay" type="submit">Pay</button>'
-                f'</form><p><a id="cancel" href="{html.escape(session["cancel_url"])}">Cancel</a></p></body></html>'))
+            back = f'<p><a id="cancel" href="{html.escape(session["cancel_url"])}">Cancel</a></p>'
+            return self._checkout_page(h, "Fake Stripe Checkout",
+                                       f"{session['amount_total']} {session['currency'].upper()}", "", back)
         event = self.stripe_completed_event(sid)
         if self.stripe_webhook:
             url, secret = self.stripe_webhook
             payload = json.dumps(event).encode()
             ts = int(time.time())
             sig = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
-            request = urllib.request.Request(url, payload, method="POST", headers={
-                "Content-Type": "application/json", "Stripe-Signature": f"t={ts},v1={sig}"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    self.webhook_answers.append((answer.status, answer.read().decode()))
-            except urllib.error.HTTPError as refused:  # Cobro said no: the test reads why
-                self.webhook_answers.append((refused.code, refused.read().decode()))
+            self._notify(url, payload, {"Stripe-Signature": f"t={ts},v1={sig}"})
         return h._page(303, "", location=session["success_url"])
+
+    def _mp_hosted_page(self, h, method, pref_id):
+        pref = self.preferences.get(pref_id)
+        if pref is None:
+            return h._page(404, "<h1>No such preference</h1>")
+        item = pref["items"][0]
+        if method == "GET":
+            back = f'<p><a id="cancel" href="{html.escape(pref["back_urls"]["failure"])}">Volver</a></p>'
+            return self._checkout_page(h, "Fake Mercado Pago", f"{item['unit_price']} {item['currency_id']}", "", back)
+        pid = self.mp_pay(pref_id)
+        if self.mp_webhook:
+            url, secret = self.mp_webhook
+            ts, request_id = str(int(time.time() * 1000)), f"req-{pid}"
+            v1 = hmac.new(secret.encode(), f"id:{pid};request-id:{request_id};ts:{ts};".encode(),
+                          hashlib.sha256).hexdigest()
+            body = {"id": next(self._ids), "type": "payment", "action": "payment.created", "data": {"id": pid}}
+            self._notify(f"{url}?{urlencode({'data.id': pid, 'type': 'payment'})}", json.dumps(body).encode(),
+                         {"x-signature": f"ts={ts},v1={v1}", "x-request-id": request_id})
+        query = urlencode({"collection_id": pid, "collection_status": "approved", "payment_id": pid,
+                           "status": "approved", "external_reference": pref["external_reference"],
+                           "preference_id": pref_id})
+        return h._page(303, "", location=f"{pref['back_urls']['success']}?{query}")
+
+    def _tbk_hosted_page(self, h, method, token, do):
+        tx = self.transactions.get(token)
+        if tx is None:
+            return h._page(404, "<h1>Transacción no encontrada</h1>")
+        if method == "GET":
+            fields = f'<input type="hidden" name="token_ws" value="{html.escape(token)}">'
+            cancel = (f'<form method="post"><input type="hidden" name="token_ws" value="{html.escape(token)}">'
+                      '<button id="cancel" type="submit" name="do" value="cancel">Anular</button></form>')
+            return self._checkout_page(h, "Fake Webpay Plus", f"{tx['amount']} CLP", fields, cancel)
+        if do == "cancel":
+            query = {"TBK_TOKEN": token, "TBK_ORDEN_COMPRA": tx["buy_order"], "TBK_ID_SESION": tx["session_id"]}
+        else:
+            self.tbk_authorize(token)
+            query = {"token_ws": token}
+        return h._page(303, "", location=f"{tx['return_url']}?{urlencode(query)}")
 
     # ---- what the debtor does on the provider's page --------------------------------------------
     def stripe_session_for(self, checkout_url: str) -> dict:

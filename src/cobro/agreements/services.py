@@ -215,6 +215,12 @@ def plan_options(org: Organization, customer: Customer, invoices: Sequence[Invoi
                               max_annual_rate=caps.plan_rate_ceiling(customer.country, start))
 
 
+def in_live_plan(org: Organization, invoices) -> set[str]:
+    """The refs of those invoices already in a plan that is active or waiting for approval."""
+    return set(Invoice.objects.for_org(org).filter(pk__in=[i.pk for i in invoices], plans__status__in=[
+        Plan.Status.ACTIVE, Plan.Status.PROPOSED]).values_list("ref", flat=True))
+
+
 def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoice | int] | None, count: int,
                 frequency: str = "monthly", start_date: dt.date | None = None, *,
                 down_payment: int | None = None, annual_rate: Decimal | str = Decimal(0),
@@ -250,10 +256,9 @@ def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoic
         raise AgreementError("only a manager may approve a plan outside the limits")
     active = not reasons or approved_by is not None
     with transaction.atomic():
-        taken = Invoice.objects.for_org(org).filter(pk__in=[i.pk for i in rows], plans__status__in=[
-            Plan.Status.ACTIVE, Plan.Status.PROPOSED]).values_list("ref", flat=True)
+        taken = in_live_plan(org, rows)
         if taken:
-            raise AgreementError(f"invoices already in a plan: {', '.join(sorted(set(taken)))}")
+            raise AgreementError(f"invoices already in a plan: {', '.join(sorted(taken))}")
         plan = Plan.objects.create(
             organization=org, customer=customer, currency=currency, principal=principal,
             down_payment=down_payment, interest=schedule.interest, annual_rate=rate, count=count,
@@ -325,6 +330,12 @@ def dispute_reasons(org: Organization, active_only: bool = True) -> list[Dispute
     return [r for r in reasons if r.active] if active_only else reasons
 
 
+def open_dispute_on(org: Organization, invoice: Invoice) -> bool:
+    """Whether the invoice already has a dispute being dealt with (open or answered)."""
+    return Dispute.objects.for_org(org).filter(invoice=invoice, status__in=[Dispute.Status.OPEN,
+                                                                             Dispute.Status.ANSWERED]).exists()
+
+
 def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: str = "", actor=None, *,
                  attachments: Iterable[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> Dispute:
     """Open a dispute on ``invoice``: its collection pauses at once (the cycle reads open disputes).
@@ -343,8 +354,7 @@ def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: st
     from django.core.files.base import ContentFile
 
     with transaction.atomic():
-        if Dispute.objects.for_org(org).filter(invoice=invoice, status__in=[Dispute.Status.OPEN,
-                                                                              Dispute.Status.ANSWERED]).exists():
+        if open_dispute_on(org, invoice):
             raise AgreementError(f"invoice {invoice.ref} already has an open dispute")
         owner_id = Customer.objects.for_org(org).filter(pk=invoice.customer_id).values_list("owner_id", flat=True)
         dispute = Dispute.objects.create(organization=org, customer_id=invoice.customer_id, invoice=invoice,

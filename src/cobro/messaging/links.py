@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
 
+from cobro.ledger.models import Customer
 from cobro.messaging.models import LinkVersion, MessageChannel
 
 SALT = "cobro.messaging.links"
@@ -73,6 +74,24 @@ def url(org_id: int, customer_id: int, purpose: str, version: int, channel: str 
 
 def read_token(token: str, purpose: str) -> dict:
     """The token's payload if it is genuine, unexpired, of this purpose and not revoked."""
+    return open_link(token, purpose)[0]
+
+
+def open_link(token: str, purpose: str) -> tuple[dict, Customer | None]:
+    """The payload of a genuine, unexpired, unrevoked link of this purpose and the customer it
+    names (with its organization; None when that organization has no such customer), in one
+    query: the customer's link version is read with the customer."""
+    data = _signed_payload(token, purpose)
+    version = LinkVersion.objects.filter(organization_id=OuterRef("organization_id"), customer_id=OuterRef("pk"))
+    customer = (Customer.objects.select_related("organization").filter(pk=data["c"], organization_id=data["o"])
+                .annotate(link_version=Subquery(version.values("version")[:1])).first())
+    # No row: never bumped (version 1); no customer: only a version-1 link may go on to be refused.
+    if data.get("v") != ((customer.link_version if customer else None) or 1):
+        raise LinkError("revoked")
+    return data, customer
+
+
+def _signed_payload(token: str, purpose: str) -> dict:
     try:
         data = signing.loads(token, salt=SALT, max_age=settings.COBRO_LINK_MAX_AGE_DAYS * 86400)
         if isinstance(data, dict) and "d" in data:
@@ -86,10 +105,6 @@ def read_token(token: str, purpose: str) -> dict:
     data = _check_payload(data)
     if data.get("p") != purpose:
         raise LinkError("invalid")
-    current = LinkVersion.objects.filter(organization_id=data["o"], customer_id=data["c"]).values_list(
-        "version", flat=True).first() or 1
-    if data.get("v") != current:
-        raise LinkError("revoked")
     return data
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobro.ledger.models import Customer, Invoice, Organization
+from cobro.ledger.models import Customer, Invoice
 from cobro.ledger.tenancy import require_role
 from cobro.messaging import defaults, links, sandbox, services, webhooks
 from cobro.messaging.models import Message, MessageChannel, MessageTemplate, OptOut, Tone
@@ -157,16 +157,14 @@ def _preview(org, tpl, form):
 
 def _link_or_gone(request, token: str, purpose: str):
     try:
-        data = links.read_token(token, purpose)
+        data, customer = links.open_link(token, purpose)
     except links.MalformedLink:
         raise Http404 from None
     except links.LinkError as exc:
         return None, render(request, "messaging/public_gone.html", {"reason": str(exc)}, status=410)
-    org = Organization.objects.filter(pk=data["o"]).first()
-    customer = Customer.objects.filter(pk=data["c"], organization=org).first() if org else None
     if customer is None:
         raise Http404
-    return (org, customer, data), None
+    return (customer.organization, customer, data), None
 
 
 def statement(request, token: str):

@@ -6,4 +6,6 @@ class PortalConfig(AppConfig):
     label = "portal"
 
     def ready(self):
-        from cobro.portal import receivers  # noqa: F401  (connects the signal receivers)
+        from cobro.portal import lists, receivers  # noqa: F401  (connects the signal receivers)
+
+        lists.connect()

@@ -1,4 +1,5 @@
-"""Settings forms of the portal: the bank accounts debtors pay into, and the creditor's logo."""
+"""Settings forms of the portal: the bank accounts debtors pay into, the transfer instructions in
+each of the debtors' languages, and the creditor's logo."""
 
 from __future__ import annotations
 
@@ -95,3 +96,24 @@ class LogoForm(forms.Form):
         if paying.logo_kind(content) is None:
             raise forms.ValidationError(_("El logo debe ser una imagen PNG o JPEG."))
         return content
+
+
+class InstructionsForm(forms.Form):
+    """The organization's own transfer instructions, one text per language debtors read; a debtor
+    whose language has none reads the organization's language's."""
+
+    LANGUAGES = {"es": "es", "en": "en", "pt_BR": "pt-BR"}  # field name -> language code
+    es = forms.CharField(label=gettext_lazy("En español"), required=False, max_length=2000,
+                         widget=forms.Textarea(attrs={"rows": 3}))
+    en = forms.CharField(label=gettext_lazy("En inglés"), required=False, max_length=2000,
+                         widget=forms.Textarea(attrs={"rows": 3}))
+    pt_BR = forms.CharField(label=gettext_lazy("En portugués (Brasil)"), required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    @classmethod
+    def for_org(cls, org, data=None):
+        texts = paying.instructions(org)
+        return cls(data, prefix="ti", initial={field: texts.get(lang, "") for field, lang in cls.LANGUAGES.items()})
+
+    def texts(self) -> dict[str, str]:
+        return {lang: self.cleaned_data[field] for field, lang in self.LANGUAGES.items()}

@@ -11,9 +11,11 @@ from babel import Locale, UnknownLocaleError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from cobro.payments.models import BankAccount
+from cobro.messaging.defaults import language_of
+from cobro.portal import lists
 
 LOGO_OPTION = "portal_logo"          # org.options key: the logo's path in the default storage
+INSTRUCTIONS_OPTION = "transfer_instructions_i18n"  # org.options key: {"es"|"en"|"pt-BR": text}
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}
 MAX_LOGO = 2**20
 
@@ -29,23 +31,54 @@ def country_name(code: str, language: str) -> str:
         return code
 
 
-def transfer_options(org, customer, currencies) -> list[dict]:
+def instructions(org) -> dict[str, str]:
+    """The organization's own transfer instructions per language (es, en, pt-BR), as set in
+    Settings → Portal; the older single text (``transfer_instructions``, else
+    ``payment_instructions``) counts as written in the organization's language."""
+    texts = {lang: text for lang, text in (org.option(INSTRUCTIONS_OPTION) or {}).items() if text}
+    legacy = org.option("transfer_instructions") or org.option("payment_instructions", "")
+    if legacy:
+        texts.setdefault(language_of(org.language), legacy)
+    return texts
+
+
+def instructions_for(org, language: str) -> tuple[str, str]:
+    """(text, its language) for a debtor reading ``language``: theirs when the organization wrote
+    it, else the organization's own language's (the account numbers in it still help), else ""."""
+    texts = instructions(org)
+    for lang in (language, language_of(org.language)):
+        if texts.get(lang):
+            return texts[lang], lang
+    return "", ""
+
+
+def save_instructions(org, texts: dict[str, str]) -> None:
+    """Store the texts per language (empty ones dropped); they replace the older single text."""
+    options = {k: v for k, v in (org.options or {}).items()
+               if k not in ("transfer_instructions", "payment_instructions")}
+    options[INSTRUCTIONS_OPTION] = {lang: text.strip() for lang, text in texts.items() if text.strip()}
+    org.options = options
+    org.save(update_fields=["options"])
+
+
+def transfer_options(org, customer, currencies, language: str) -> list[dict]:
     """For each currency owed, the accounts the debtor may pay into: only accounts for the debtor's
     own country and that currency, never another country's. The organization's free-text
-    ``transfer_instructions`` option (written for its home market) stands in only for a customer of
-    the organization's country owing in its currency, and only while no account is set for it."""
+    instructions (written for its home market) stand in only for a customer of the organization's
+    country owing in its currency, and only while no account is set for it: in the debtor's
+    language when the organization wrote them in it (``note_lang`` says which language shows)."""
     currencies = sorted(set(currencies))
     if not currencies:
         return []
     country = debtor_country(org, customer)
     accounts = defaultdict(list)
-    for acc in (BankAccount.objects.for_org(org)
-                .filter(show_in_portal=True, country=country, currency__in=currencies).order_by("name", "pk")):
-        accounts[acc.currency].append(acc)
-    legacy = org.option("transfer_instructions") or org.option("payment_instructions", "")
+    for acc in lists.bank_accounts(org):  # shown in the portal, by name
+        if acc.country == country and acc.currency in currencies:
+            accounts[acc.currency].append(acc)
+    note, note_lang = instructions_for(org, language)
     home = country == (org.country or "").upper()
-    return [{"currency": c, "accounts": accounts[c],
-             "note": legacy if legacy and home and c == org.currency and not accounts[c] else ""}
+    return [{"currency": c, "accounts": accounts[c], "note_lang": note_lang,
+             "note": note if note and home and c == org.currency and not accounts[c] else ""}
             for c in currencies]
 
 

@@ -1,5 +1,5 @@
-"""Settings → Portal: the bank accounts debtors pay into (by country and currency) and the logo the
-portal and its PDFs show. Managers only; every row belongs to the organization in the session."""
+"""Settings → Portal: the bank accounts debtors pay into (by country and currency), the transfer
+instructions per language, and the logo the portal and its PDFs show. Managers only; every row belongs to the organization in the session."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from cobro.ledger.tenancy import require_role
 from cobro.payments.models import BankAccount
 from cobro.portal import paying
-from cobro.portal.forms import BankAccountForm, LogoForm
+from cobro.portal.forms import BankAccountForm, InstructionsForm, LogoForm
 from cobro.workspace.settings_views import settings_tabs
 
 
@@ -23,10 +23,17 @@ def settings_portal(request):
     forms = {a.pk: BankAccountForm(instance=a, organization=org, prefix=f"acc{a.pk}") for a in accounts}
     new_form = BankAccountForm(organization=org, prefix="new")
     logo_form = LogoForm()
+    instructions_form = InstructionsForm.for_org(org)
     status = 200
     if request.method == "POST":
         do = request.POST.get("do", "")
-        if do == "logo":
+        if do == "instructions":
+            instructions_form = InstructionsForm.for_org(org, request.POST)
+            if instructions_form.is_valid():
+                paying.save_instructions(org, instructions_form.texts())
+                messages.success(request, _("Instrucciones de transferencia guardadas."))
+                return redirect("portal_settings:home")
+        elif do == "logo":
             logo_form = LogoForm(request.POST, request.FILES)
             if logo_form.is_valid():
                 paying.save_logo(org, logo_form.cleaned_data["logo"])
@@ -53,6 +60,7 @@ def settings_portal(request):
     rows = [{"account": a, "form": forms[a.pk]} for a in accounts]
     return render(request, "portal/settings.html", {
         **settings_tabs("portal"), "rows": rows, "new_form": new_form, "logo_form": logo_form,
+        "instructions_form": instructions_form,
         "has_logo": bool(org.option(paying.LOGO_OPTION)), "logo_uri": paying.logo_data_uri(org)}, status=status)
 
 

@@ -76,14 +76,18 @@ def task_title(task) -> str:
 
 
 def _app_title(task, data: dict) -> str:
-    """The titles messaging and agreements write in Spanish (with codes), in the reader's words."""
+    """The titles messaging, agreements and the portal store (in Spanish, with codes, or in the
+    organization's language), in the reader's words."""
     import re
 
     from django.utils.formats import date_format
 
     from cobro.ledger.models import Channel
+    from cobro.portal.team import title as portal_title
 
     channels = dict(Channel.choices)
+    if task.kind in ("confirm_transfer", "plan_approval"):
+        return portal_title(task.kind, data)
     if task.kind == "message_failed":
         found = re.search(r"\((\w+), (\w*)\)$", task.title)
         if found:
@@ -125,6 +129,10 @@ def event_summary(event, stage_labels: dict | None = None) -> str:
         return _("Volver a llamar el %(d)s a las %(t)s (hora de %(z)s)") % {
             "d": date_format(dt.date.fromisoformat(data["local_date"]), "DATE_FORMAT"), "t": data["local_time"],
             "z": data.get("zone", "")}
+    if event.kind == "portal.survey" and "rating" in data:
+        from cobro.portal.team import survey_line
+
+        return survey_line(data)
     if event.kind == "message.queued" and data.get("template"):
         return _("Mensaje en cola: %(t)s") % {"t": template_name(data["template"])}
     return event.summary
