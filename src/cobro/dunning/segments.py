@@ -135,7 +135,7 @@ def _check(org: Organization, data: dict, pk: int | None) -> dict:
         problems.append(_("Los días máximos desde la primera factura deben ser al menos los mínimos."))
     if problems:
         raise DunningError(" ".join(problems))
-    return {"name": name[:80], "policy": policy, "bands": [b for b in engine.BANDS if b in set(data["bands"] or ())],
+    return {"name": name[:80], "policy": policy, "bands": [b for b in engine.BANDS if b in set(data.get("bands") or ())],
             "currency": (data.get("currency") or "") if lo is not None or hi is not None else "",
             "amount_min": lo, "amount_max": hi, "countries": countries,
             "tags": sorted({t.strip().lower() for t in data.get("tags") or () if t.strip()}),
