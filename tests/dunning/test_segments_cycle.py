@@ -75,7 +75,7 @@ def test_days_since_the_first_invoice_and_the_legacy_label(org, short):
     from cobro.dunning.models import Policy
 
     # K-4's first invoice was issued on January 1: 62 days before March 4; K-1's on January 5.
-    segments.save_segment(org, {"name": "Antiguos", "policy": "corta", "bands": [], "days_min": 61})
+    segments.save_segment(org, {"name": "Antiguos", "policy": "corta", "days_min": 61})
     Policy.objects.filter(code="estandar").update(segment="")
     snap = load_snapshot(org, D(2026, 3, 4))
     assert snap.debtors[short["K-4"].pk].policy == "corta"
