@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 BANDS = ("low", "medium", "high")
 
@@ -74,8 +75,10 @@ class Choice:
     segment: Segment | None = None
 
 
+@lru_cache(maxsize=4096)
 def parse_tags(text: str) -> frozenset[str]:
-    """A customer's tags from the ``segment`` field: comma-separated, trimmed, compared in lower case."""
+    """A customer's tags from the ``segment`` field: comma-separated, trimmed, compared in lower case
+    (a book has few distinct values: each is read once)."""
     return frozenset(t.strip().lower() for t in (text or "").split(",") if t.strip())
 
 
@@ -113,7 +116,11 @@ def matches(segment: Segment, facts: Facts) -> bool:
 
 def first_match(segments: Iterable[Segment], facts: Facts) -> Segment | None:
     """The first segment in priority order that holds ``facts`` (``segments`` in any order)."""
-    for segment in ordered(segments):
+    return _first(ordered(segments), facts)
+
+
+def _first(rules: tuple[Segment, ...], facts: Facts) -> Segment | None:
+    for segment in rules:
         if matches(segment, facts):
             return segment
     return None
@@ -151,7 +158,7 @@ def count(segments: Iterable[Segment], customers: Iterable[tuple[Facts, bool]]) 
         if has_own:
             own += 1
             continue
-        segment = first_match(rules, facts)
+        segment = _first(rules, facts)
         if segment is None:
             rest += 1
         else:
