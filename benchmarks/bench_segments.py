@@ -1,8 +1,9 @@
 """How long the policies page takes to count the customers each segment holds today (``held_today``).
 
-    python benchmarks/bench_segments.py [--customers 200000] [--invoices-each 5] [--open-share 0.3]
+    python benchmarks/bench_segments.py [--size S|M|L] [--db sqlite|postgres] [--customers N]
+                                        [--invoices-each 5] [--open-share 0.3]
 
-A fresh SQLite book: customers in four countries with tags, five invoices each issued over the last
+A fresh book (``--size``: 2,000, 20,000 or 200,000 customers, unless ``--customers`` says): customers in four countries with tags, five invoices each issued over the last
 900 days (``--open-share`` of them still open), a stored risk band per customer, and four segments
 over every kind of condition (band and amount, days since the first invoice, countries, band and tag).
 Prints each run's time and what each segment holds.
@@ -18,15 +19,20 @@ import time
 
 from common import make_org, setup_django
 
+SIZES = {"S": 2_000, "M": 20_000, "L": 200_000}
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--size", default="L", choices=sorted(SIZES))
+    parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
+    parser.add_argument("--customers", type=int, default=0, help="default: by --size")
     parser.add_argument("--invoices-each", type=int, default=5)
     parser.add_argument("--open-share", type=float, default=0.3)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    setup_django("sqlite", "segments")
+    args.customers = args.customers or SIZES[args.size]
+    setup_django(args.db, f"segments_{args.size.lower()}")
     from cobro.dunning import segments, services
     from cobro.dunning.models import CustomerRisk
     from cobro.ledger.models import Customer, Invoice
@@ -70,7 +76,7 @@ def main() -> int:
         held, own, rest = segments.held_today(org, today)
         times.append(time.perf_counter() - start)
     print(f"held_today {args.customers:,} customers, {len(ids) * args.invoices_each:,} invoices "
-          f"({args.open_share:.0%} open), 4 segments, sqlite: {statistics.median(times):.2f} s median "
+          f"({args.open_share:.0%} open), 4 segments, {args.db}: {statistics.median(times):.2f} s median "
           f"(runs: {', '.join(f'{t:.2f}' for t in times)}); held {dict(held)}, own {own}, in none {rest}")
     return 0
 
