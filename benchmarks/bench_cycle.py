@@ -12,6 +12,9 @@ the ones that fall due today. Each run is on a fresh copy of the actions (delete
 
 Figures: B1 = full cycle (agreements settled, load, decide, persist actions, tasks and outbox rows);
 "scan" = one raw read of the same columns with a plain cursor, in the same run; the ratio is B1/scan.
+``--segments``: four segments route customers to a second policy by risk band (a stored band for every
+customer), open amount, country, tags and days since the first invoice, so the cycle reads what they
+ask for and chooses a policy per customer.
 B6 = a re-run for the same day, both unchanged (fast path) and after a change in the book (full
 re-plan); both must create nothing.
 """
@@ -122,7 +125,38 @@ def reset(org, as_of) -> None:
     CycleRun.objects.for_org(org).filter(as_of=as_of).delete()
 
 
-def bench(size: str, db: str, runs: int, simulate_year: bool = False, reuse: str = "") -> dict:
+def add_segments(org, as_of) -> None:
+    """A second policy, four segments over every kind of condition, and a stored band per customer."""
+    import random
+
+    from cobro.dunning import segments, services
+    from cobro.dunning.models import CustomerRisk, Segment
+    from cobro.ledger.models import Customer
+
+    if Segment.objects.for_org(org).exists():
+        return
+    services.ensure_default_policy(org)
+    services.import_policies(org, "code: firme\nname: Firme\nsteps:\n"
+                                  "  - {code: '+2', offset: 2, action: message, channel: preferred, "
+                                  "template: overdue_firm, tone: firm}\n"
+                                  "  - {code: '+9', offset: 9, action: call_task, channel: call, "
+                                  "template: overdue_firm, tone: firm}\n")
+    rng = random.Random(7)
+    CustomerRisk.objects.bulk_create([
+        CustomerRisk(organization=org, customer_id=cid, score=s, band="high" if s >= 60 else "medium" if s >= 30
+                     else "low", scored_on=as_of)
+        for cid in Customer.objects.for_org(org).values_list("pk", flat=True) for s in [rng.randint(0, 100)]],
+        batch_size=5000)
+    for data in ({"name": "Altos grandes", "policy": "firme", "bands": ["high"], "currency": "CLP",
+                  "amount_min": 1_000_000},
+                 {"name": "Nuevos", "policy": "firme", "bands": [], "days_max": 60},
+                 {"name": "Exterior", "policy": "estandar", "bands": [], "countries": ["MX", "CO", "PE"]},
+                 {"name": "Pymes medias", "policy": "firme", "bands": ["medium"], "tags": ["pyme"]}):
+        segments.save_segment(org, data)
+
+
+def bench(size: str, db: str, runs: int, simulate_year: bool = False, reuse: str = "",
+          with_segments: bool = False) -> dict:
     if reuse:
         # A book loaded by an earlier run of this script (its data folder): set-up at L takes long.
         import django
@@ -159,6 +193,8 @@ def bench(size: str, db: str, runs: int, simulate_year: bool = False, reuse: str
         CycleRun.objects.create(organization=org, as_of=as_of - dt.timedelta(days=1), started_at=t0_aware(),
                                 finished_at=t0_aware())
     TimelineEvent.objects.for_org(org).filter(kind="note", summary="un cambio en el libro").delete()
+    if with_segments:
+        add_segments(org, as_of)
     times, scans, loads, plans = [], [], [], []
     created = 0
     for _ in range(runs):
@@ -217,6 +253,7 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--simulate", action="store_true", help="also replay the last year (cobro simulate)")
+    parser.add_argument("--segments", action="store_true", help="segments choose the policy (see above)")
     parser.add_argument("--reuse", default="", help="data folder of an earlier run: skip the set-up "
                         "(with --db postgres, its database cobro_cycle_<size> is reused)")
     args = parser.parse_args()
@@ -229,7 +266,7 @@ def main() -> int:
             subprocess.run([sys.executable, __file__, "--size", size, "--db", args.db, "--runs", str(args.runs),
                             *(["--simulate"] if args.simulate else [])], check=False)
         return 0
-    r = bench(sizes[0], args.db, args.runs, args.simulate, args.reuse)
+    r = bench(sizes[0], args.db, args.runs, args.simulate, args.reuse, args.segments)
     ratio = r["b1"] / r["scan"] if r["scan"] else float("inf")
     verdict = ""
     if r["size"] == "L":

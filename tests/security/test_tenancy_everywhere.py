@@ -79,8 +79,11 @@ def _victim():
     try:
         from cobro.dunning import services as dunning
 
+        from cobro.dunning import segments
+
         dunning.ensure_default_policy(org)
         dunning.pause_customer(org, customer, D + dt.timedelta(days=3), "Pausa Zafiro")
+        segments.save_segment(org, {"name": "Segmento Zafiro", "policy": "estandar", "bands": ["high"]})
     except ImportError:
         pass
     try:

@@ -53,7 +53,7 @@ SEGMENT_MODEL = {"tasks": "ledger.Task", "inbox": "ledger.Task", "move": "ledger
                  "team": "ledger.Membership", "messages": "messaging.Message", "templates": "messaging.MessageTemplate",
                  "lines": "payments.StatementLine", "keys": "api.ApiKey", "webhooks": "api.WebhookEndpoint",
                  "deliveries": "api.WebhookDelivery", "invitations": "workspace.Invitation",
-                 "abtests": "insights.AbTest"}
+                 "abtests": "insights.AbTest", "segments": "dunning.Segment"}
 #: Other parameters: the attacker's own value.
 OWN_PARAM = {"stage": "legal", "fmt": "csv", "kind": "invoices"}
 
@@ -141,6 +141,9 @@ def _attacker_book(org) -> None:
     agreements.create_promise(org, customer, D + dt.timedelta(days=5), 1000, "CLP", [invs[1]], made_on=D)
     agreements.open_dispute(org, invs[0], "other", "Reclamo Acme")
     dunning.ensure_default_policy(org)
+    from cobro.dunning import segments
+
+    segments.save_segment(org, {"name": "Segmento Acme", "policy": "estandar", "bands": ["low"]})
     workspace.save_reason(org, "acme-motivo", "Motivo Acme")
 
 

@@ -10,6 +10,7 @@ from django.contrib import admin
 from cobro.dunning.models import (
     Action,
     ContactRuleChange,
+    CustomerRisk,
     CustomerStage,
     CycleRun,
     Pause,
@@ -17,6 +18,8 @@ from cobro.dunning.models import (
     Policy,
     PolicyAssignment,
     PolicyChange,
+    RiskBandTotal,
+    Segment,
     WorkerBeat,
 )
 from cobro.ledger.admin import ReadOnlyTenantAdmin
@@ -31,6 +34,25 @@ class PolicyAdmin(ReadOnlyTenantAdmin):
 class PolicyAssignmentAdmin(ReadOnlyTenantAdmin):
     list_display = ("customer", "policy")
     raw_id_fields = ("customer",)
+
+
+@admin.register(Segment)
+class SegmentAdmin(ReadOnlyTenantAdmin):
+    """Segments are edited on the policies page, where each rule is checked."""
+
+    list_display = ("priority", "name", "policy", "updated_at")
+
+
+@admin.register(CustomerRisk)
+class CustomerRiskAdmin(ReadOnlyTenantAdmin):
+    list_display = ("customer", "score", "band", "scored_on")
+    list_filter = ("band",)
+    raw_id_fields = ("customer",)
+
+
+@admin.register(RiskBandTotal)
+class RiskBandTotalAdmin(ReadOnlyTenantAdmin):
+    list_display = ("scored_on", "currency", "band", "customers", "open_amount")
 
 
 @admin.register(CustomerStage)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from cobro.engine.contact import MESSAGE_CHANNELS, holidays_for, zone
 from cobro.engine.plan import Decision, candidates, plan
 from cobro.engine.policy import parse_policy
+from cobro.engine.segments import choose
 from cobro.engine.snapshot import Contacted, Debtor, Hold, LazyMap, OpenInvoice, Snapshot
 from cobro.engine.zones import candidate_zones
 from cobro.ledger import services as ledger_services
@@ -39,8 +40,18 @@ from cobro.ledger.models import (
     TimelineEvent,
 )
 
-from . import services
-from .models import Action, ContactRuleChange, CustomerStage, CycleRun, Pause, PausedInvoice, PolicyAssignment
+from . import segments, services
+from .models import (
+    Action,
+    ContactRuleChange,
+    CustomerRisk,
+    CustomerStage,
+    CycleRun,
+    Pause,
+    PausedInvoice,
+    PolicyAssignment,
+    Segment,
+)
 from .models import Policy as PolicyRow
 from .signals import actions_created
 
@@ -114,7 +125,8 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     policies = {code: parse_policy(definition) for _, code, _, _, definition in policy_rows}
     code_by_pk = {pk: code for pk, code, *_ in policy_rows}
     default_code = next(code for _, code, is_default, *_ in policy_rows if is_default)
-    by_segment = {segment: code for _, code, _, segment, _ in policy_rows if segment}
+    by_tag = segments.legacy_labels((code, segment) for _, code, _, segment, _ in policy_rows)
+    rule_set = segments.rules(org)
     last_run = (CycleRun.objects.for_org(org).filter(as_of__lt=as_of).aggregate(m=Max("as_of"))["m"])
     holds: list[Hold] = []
     items = ()
@@ -161,17 +173,32 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     customers = about(Customer.objects.for_org(org), "pk")
     customer_rows = {row[0]: row for row in _rows(customers, "pk", "ref", "country", "timezone",
                                                   "preferred_channel", "segment", "region")}
+    # Segments: loaded once; what their rules read (bands, open amounts, first invoices) only when
+    # some rule asks, one query each (the open amounts come from the invoices already read).
+    by_band, by_amount, by_days = segments.needs(rule_set)
+    band = segments.bands(org, people) if by_band else {}
+    first = {cid: _date(d) for cid, d in segments.first_issued(org, people).items()} if by_days else {}
+    owed: dict[int, dict[str, int]] = {}
+    if by_amount:
+        for inv in invoices:
+            mine = owed.setdefault(inv.customer_id, {})
+            mine[inv.currency] = mine.get(inv.currency, 0) + inv.open_amount
+    known = frozenset(policies)
 
     def debtor(cid: int, row: tuple) -> Debtor:
         _, ref, country, tz, preferred, segment, region = row
         where = candidate_zones(tz, country, _phones(contact_rows.get(cid, ())), fallback=org.timezone,
                                 region=region)
+        chosen = choose(rule_set, segments.facts(country, segment, band.get(cid), owed.get(cid), first.get(cid),
+                                                 as_of),
+                        default_code, assigned=assigned.get(cid), by_tag=by_tag, known=known)
         return Debtor(
             id=cid, ref=ref, country=country, timezone=tz, preferred=preferred,
             zones=where.names, zone_source=where.source,
             reachable=_reachable(contact_rows.get(cid, ())), opted_out=frozenset(opted.get(cid, ())),
             segment=segment, stage=services.derive_stage(stored.get(cid), earliest.get(cid), as_of),
-            policy=assigned.get(cid) or by_segment.get(segment, ""))
+            policy=chosen.policy, policy_source=chosen.source,
+            policy_segment=chosen.segment.name if chosen.segment is not None else "")
 
     holds.extend(_pause_holds(org, as_of, invoices, scoped))
     since = dt.datetime.combine(as_of - dt.timedelta(days=HISTORY_DAYS), dt.time(), tzinfo=dt.UTC)
@@ -318,6 +345,8 @@ def fingerprint(org: Organization) -> str:
             (Pause, {"n": Count("lifted_at"), "m": Max("id")}),
             (PolicyRow, {"m": Max("updated_at")}),
             (PolicyAssignment, {"n": Count("id"), "m": Max("id")}),
+            (Segment, {"n": Count("id"), "m": Max("updated_at")}),
+            (CustomerRisk, {"n": Count("id"), "m": Max("id")}),
             (ContactRuleChange, {"m": Max("id")}),
             (CustomerStage, {"m": Max("since")})):
         row = model.objects.for_org(org).aggregate(**aggregates)

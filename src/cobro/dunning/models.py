@@ -200,3 +200,66 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Segment(TenantModel):
+    """A named rule that routes the customers it holds to a policy (``cobro.engine.segments``).
+
+    Every condition is optional; all that are set must hold. The first segment in ``priority`` order
+    (then id) that holds a customer chooses their policy, unless the customer has one of their own.
+    Amounts are minor units of ``currency``; ``bands``, ``countries`` and ``tags`` are lists.
+    """
+
+    name = models.CharField(_("nombre"), max_length=80)
+    priority = models.PositiveIntegerField(_("prioridad"), default=0)
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="segments",
+                               verbose_name=_("política"))
+    bands = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    amount_min = models.BigIntegerField(null=True, blank=True)
+    amount_max = models.BigIntegerField(null=True, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    days_min = models.PositiveIntegerField(null=True, blank=True)
+    days_max = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_segment_name")]
+        verbose_name = _("segmento")
+        verbose_name_plural = _("segmentos")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerRisk(TenantModel):
+    """A customer's latest risk score and band, as ``cobro risk --store`` computed them on ``scored_on``.
+
+    One row per customer with an open balance that day (the others' rows are dropped): the cycle reads
+    the bands in one query when a segment asks about them.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=8)
+    scored_on = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "customer"], name="uniq_customer_risk")]
+
+
+class RiskBandTotal(TenantModel):
+    """Customers and open amount per risk band and currency on the day the scores were stored, for
+    the Dashboard (minor units). Kept for every day stored, like the cash forecast."""
+
+    scored_on = models.DateField()
+    currency = models.CharField(max_length=3)
+    band = models.CharField(max_length=8)
+    customers = models.PositiveIntegerField()
+    open_amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "scored_on", "currency", "band"],
+                                               name="uniq_risk_band_total")]

@@ -186,6 +186,24 @@ SHIPPED_NAMES = (
 )
 
 
+def _by(msgid: str):
+    from cobro.engine.text import Text
+
+    return lambda debtor, customer: Text(msgid, segment=debtor.policy_segment, tags=customer.segment)
+
+
+#: Who chose the customer's policy (``engine.segments.choose``), for ``explain``.
+POLICY_SOURCES = {
+    "customer": _by(gettext_noop("La política está asignada a este cliente: ningún segmento la cambia.")),
+    "segment": _by(gettext_noop("La política la eligió el segmento «%(segment)s», el primero que incluye "
+                                "a este cliente.")),
+    "tag": _by(gettext_noop("La política corresponde a la etiqueta del cliente (%(tags)s): ningún segmento "
+                            "lo incluye.")),
+    "default": _by(gettext_noop("Ningún segmento incluye a este cliente: rige la política por defecto de la "
+                                "organización.")),
+}
+
+
 def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
     """Why the cycle does what it does for this customer on this day, as sentences in the active
     language (dates, amounts, stages and channels in words)."""
@@ -207,6 +225,7 @@ def explain(org: Organization, customer: Customer, as_of: dt.date) -> list[str]:
                           stage=stage_name(policy, debtor.stage) if policy is not None else debtor.stage,
                           policy=Text(policy.name) if policy is not None and policy.name
                           else debtor.policy or snap.default_policy, rules=rules))
+        lines.append(POLICY_SOURCES.get(debtor.policy_source, POLICY_SOURCES["default"])(debtor, customer))
         lines.append(zones_sentence(debtor.zone_names, debtor.zone_source))
     if snap.last_run is None:
         lines.append(Text(gettext_noop(

@@ -64,7 +64,8 @@ class Debtor:
 
     ``reachable``: channels with an address and the debtor's consent (email, sms, whatsapp, call);
     ``opted_out``: channels the debtor asked us to stop using. ``policy``: the policy code chosen for
-    them (customer, then segment, then organization). ``stage``: their board stage.
+    them (their own, then the first segment that holds them, then a policy labelled with one of
+    their tags, then the organization's). ``stage``: their board stage.
     ``timezone``: the customer's own zone setting ("" when unset). ``zones``: every zone they may be in
     (``engine.zones.candidate_zones``) and ``zone_source`` where these came from; empty ``zones``
     means just ``timezone``.
@@ -82,6 +83,9 @@ class Debtor:
     policy: str = ""
     zones: tuple[str, ...] = ()
     zone_source: str = ""
+    #: Who chose ``policy``: "customer", "segment" (``policy_segment`` names it), "tag" or "default".
+    policy_source: str = ""
+    policy_segment: str = ""
 
     @property
     def zone_names(self) -> tuple[str, ...]:

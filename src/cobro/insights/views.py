@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from cobro.engine import metrics
@@ -103,6 +104,7 @@ def dashboard(request):
         }
     if chosen:
         context["results"] = _results(request.org, chosen, period.end, money)
+        context["risk"] = _risk(request.org, chosen, period.end, money)
     if board.promises is not None:
         context["promise_amounts"] = [money(a, cur) for cur, a in sorted(board.promises.amounts.items())]
     return render(request, "insights/dashboard.html", context)
@@ -131,6 +133,22 @@ def _results(org, currency: str, end: dt.date, money) -> dict:
                     "amount": money(month.amount) if month and month.matched else None,
                     "expected_amount": money(month.expected_amount) if month and month.matched else None})
     return {"made_on": made_on, "rows": out, "horizons": results.engine.HORIZONS}
+
+
+#: The risk bands of ``cobro.engine.risk`` as the Dashboard names them.
+RISK_LABELS = {"low": gettext_lazy("Bajo"), "medium": gettext_lazy("Medio"), "high": gettext_lazy("Alto")}
+
+
+def _risk(org, currency: str, end: dt.date, money) -> dict:
+    """Customers and open amount per risk band, from the latest scores stored on or before ``end``
+    (``cobro risk --store``; two small queries, no model runs in the request)."""
+    from cobro.dunning.segments import band_totals
+
+    scored_on, rows = band_totals(org, currency, end)
+    total = sum(amount for _b, _n, amount in rows)
+    return {"scored_on": scored_on, "rows": [
+        {"band": band, "label": RISK_LABELS.get(band, band), "customers": n, "amount": money(amount),
+         "share": metrics.percent(amount, total)} for band, n, amount in rows]}
 
 
 def _change(now: int, before: int):

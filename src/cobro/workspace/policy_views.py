@@ -89,8 +89,12 @@ def settings_policies(request):
     shown = [(p.code, p.name, p.is_default, p.segment, p.version, _labelled(p.definition.get("steps", [])))
              for p in policies] or [("estandar", _("Política estándar (aún sin guardar)"), True, "", 0,
                                      _labelled(dunning.default_policy_data().get("steps", [])))]
+    from cobro.workspace import segment_views
+    from cobro.workspace.views import org_today
+
     return render(request, "workspace/settings/policies.html", {
-        **settings_tabs("policies"), "policies": shown, "yaml_text": text, "error": error}, status=status)
+        **settings_tabs("policies"), "policies": shown, "yaml_text": text, "error": error,
+        **segment_views.listing(request.org, org_today(request.org))}, status=status)
 
 
 def _effective_rules(org, countries):

@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cobro.workspace import customers_views, import_views, policy_views, search_views, settings_views, views
+from cobro.workspace import (
+    customers_views,
+    import_views,
+    policy_views,
+    search_views,
+    segment_views,
+    settings_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -42,6 +50,10 @@ urlpatterns = [
     path("settings/rates/", settings_views.settings_rates, name="settings_rates"),
     path("settings/policies/", policy_views.settings_policies, name="settings_policies"),
     path("settings/policies/<str:code>/edit/", policy_views.settings_policy_edit, name="settings_policy_edit"),
+    path("settings/segments/new/", segment_views.segment_new, name="settings_segment_new"),
+    path("settings/segments/<int:pk>/edit/", segment_views.segment_edit, name="settings_segment_edit"),
+    path("settings/segments/<int:pk>/move/", segment_views.segment_move, name="settings_segment_move"),
+    path("settings/segments/<int:pk>/delete/", segment_views.segment_delete, name="settings_segment_delete"),
     path("settings/contact-rules/", policy_views.settings_contact_rules, name="settings_contact_rules"),
     path("invitation/<str:token>/", settings_views.invitation, name="invitation"),
     path("settings/team/<int:pk>/role/", settings_views.settings_member_role, name="settings_member_role"),

@@ -1,6 +1,7 @@
 """``cobro risk``: each customer's risk score with its reasons, the scorecard, and the backtest.
 
-    cobro risk --org SLUG --as-of DATE [--json]          one line (or JSON object) per customer
+    cobro risk --org SLUG --as-of DATE [--json] [--store] one line (or JSON object) per customer;
+                                                         --store keeps the bands for segments and the Dashboard
     cobro risk scorecard --org SLUG --as-of DATE         the fitted weights (retrained on demand)
     cobro risk backtest --org SLUG --from DATE --to DATE monthly cut-offs, model against naive
 """
@@ -41,8 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="start", type=_date, help="first day of the backtest")
         parser.add_argument("--to", dest="end", type=_date, help="last day of the backtest")
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
+        parser.add_argument("--store", action="store_true",
+                            help="keep each customer's score and band (segments read them) and the day's "
+                                 "distribution per band (the Dashboard shows it)")
 
-    def handle(self, *args, action, org, as_of, start, end, json: bool, **opts):
+    def handle(self, *args, action, org, as_of, start, end, json: bool, store: bool = False, **opts):
         organization_ = organization(org)
         if action == "backtest":
             if start is None or end is None:
@@ -59,6 +63,10 @@ class Command(BaseCommand):
         answer = risk.compute(organization_, as_of)
         if action == "scorecard":
             return self.print_scorecard(answer, json)
+        if store:
+            from cobro.dunning import segments
+
+            segments.store_risk(organization_, as_of, answer.risks, answer.forecasts)
         for row in answer.risks:
             if json:
                 self.stdout.write(dumps(row.as_json()))
