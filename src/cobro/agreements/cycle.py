@@ -206,7 +206,8 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
             if (inst.paid_amount, inst.paid_on, inst.missed or missed) == (paid, day, inst.missed):
                 continue
             label = "Pie" if inst.number == 0 else f"Cuota {inst.number}"
-            data = {"plan_id": plan.pk, "number": inst.number, "amount": inst.amount, "paid": paid}
+            data = {"plan_id": plan.pk, "number": inst.number, "amount": inst.amount, "paid": paid,
+                    "currency": plan.currency, "due_date": inst.due_date.isoformat()}
             if day and not inst.paid_on:
                 counts["instalments_paid"] += 1
                 event(plan.customer_id, "plan.instalment_paid", f"{label} del plan de pagos pagada", data)

@@ -130,7 +130,7 @@ def pause_customer(org: Organization, customer: Customer, until: dt.date | None,
         of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, customer, "collection.paused",
                      f"Cobranza{of} en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],
-                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk,
+                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk, "reason": reason,
                            **({"invoice_refs": refs} if refs else {})}, actor=actor)
     return pause
 
@@ -146,7 +146,8 @@ def lift_pause(org: Organization, pause: Pause, actor=None, reason: str = "") ->
         of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, pause.customer_id, "collection.resumed",
                      f"Cobranza{of} reanudada{': ' + reason if reason else ''}"[:300],
-                     data={"pause_id": pause.pk, **({"invoice_refs": refs} if refs else {})}, actor=actor)
+                     data={"pause_id": pause.pk, "reason": reason, **({"invoice_refs": refs} if refs else {})},
+                     actor=actor)
     return True
 
 

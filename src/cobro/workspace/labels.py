@@ -127,7 +127,9 @@ def event_summary(event, stage_labels: dict | None = None) -> str:
             "z": data.get("zone", "")}
     if event.kind == "message.queued" and data.get("template"):
         return _("Mensaje en cola: %(t)s") % {"t": template_name(data["template"])}
-    return event.summary
+    from cobro.workspace.event_text import render
+
+    return render(event) or event.summary
 
 
 WEEKDAYS = {"mon": gettext_lazy("lun"), "tue": gettext_lazy("mar"), "wed": gettext_lazy("mié"),
