@@ -161,10 +161,31 @@ ZONE_SOURCES = {
 }
 
 
+def reader_locale() -> str:
+    """The active language as babel names locales ("pt-br" → "pt_BR")."""
+    from django.utils.translation import get_language
+
+    return (get_language() or "es").replace("-", "_").replace("_br", "_BR")
+
+
+def zone_place(zone: str) -> str:
+    """An IANA zone as people name it, in the active language: "America/Santiago" → "hora de Chile
+    (Santiago de Chile)", "Chile (Santiago) Time"; "UTC" and the "Etc/" zones, and a name babel does
+    not know, as written."""
+    from babel.dates import get_timezone_location
+
+    if "/" not in zone or zone.startswith("Etc/"):
+        return zone.removeprefix("Etc/")
+    try:
+        return get_timezone_location(zone, locale=reader_locale())
+    except (LookupError, ValueError):
+        return zone
+
+
 def zones_sentence(names, source: str) -> str:
     """Which zones the contact rules hold in for a debtor, and why (in the active language)."""
     text = _("Zonas horarias consideradas: %(zones)s, según %(source)s.") % {
-        "zones": ", ".join(names), "source": ZONE_SOURCES.get(source, source)}
+        "zones": "; ".join(zone_place(n) for n in names), "source": ZONE_SOURCES.get(source, source)}
     if len(names) > 1:
         text += " " + _("Solo se contacta cuando la ventana permitida está abierta en todas ellas a la vez.")
     return text
