@@ -414,7 +414,8 @@ def resolve_dispute(org: Organization, dispute: Dispute, valid: bool, resolution
             amount = invoice.open_amount if credit_amount is None else credit_amount
             if amount > 0:
                 note = ledger.add_credit_note(org, invoice, f"NC-D{dispute.pk}", at.date(), amount,
-                                              reason=f"Disputa procedente: {resolution}"[:200], actor=actor)
+                                              reason=f"Disputa procedente: {resolution}"[:200], actor=actor,
+                                              now=at)
                 dispute.credit_note_ref = note.ref
                 invoice.refresh_from_db(fields=["open_amount", "status", "closed_on"])
         dispute.invoice = invoice
@@ -588,7 +589,7 @@ def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date 
             charge = Invoice.objects.for_org(org).get(pk=fee.fee_invoice_id)
             if charge.open_amount > 0:
                 ledger.add_credit_note(org, charge, f"NC-{charge.ref}", on_date, charge.open_amount,
-                                       reason=f"Condonación: {reason}"[:200], actor=actor)
+                                       reason=f"Condonación: {reason}"[:200], actor=actor, now=at)
         fee.status, fee.waived_by, fee.waived_reason, fee.waived_at = (
             Fee.Status.WAIVED, actor, reason[:300], at or timezone.now())
         fee.save(update_fields=["status", "waived_by", "waived_reason", "waived_at"])
