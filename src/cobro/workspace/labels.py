@@ -25,7 +25,7 @@ TEMPLATE_NAMES = {
     "thank_you": gettext_lazy("Agradecimiento"),
 }
 
-#: Timeline event kinds, for the rare line whose summary is only its code.
+#: Timeline event kinds by name (the timeline's "when" line, the case file's "Evento" column).
 EVENT_NAMES = {
     "message.queued": gettext_lazy("Mensaje en cola"),
     "message.sent": gettext_lazy("Mensaje enviado"),
@@ -40,6 +40,38 @@ EVENT_NAMES = {
     "note.added": gettext_lazy("Nota"),
     "inbox.done": gettext_lazy("Bandeja"),
     "callback.scheduled": gettext_lazy("Volver a llamar"),
+    "promise.replaced": gettext_lazy("Promesa reemplazada"),
+    "promise.cancelled": gettext_lazy("Promesa anulada"),
+    "plan.created": gettext_lazy("Plan de pagos"),
+    "plan.proposed": gettext_lazy("Plan de pagos propuesto"),
+    "plan.approved": gettext_lazy("Plan de pagos aprobado"),
+    "plan.cancelled": gettext_lazy("Plan de pagos anulado"),
+    "plan.instalment_paid": gettext_lazy("Cuota pagada"),
+    "plan.instalment_missed": gettext_lazy("Cuota impaga"),
+    "plan.completed": gettext_lazy("Plan de pagos cumplido"),
+    "plan.broken": gettext_lazy("Plan de pagos incumplido"),
+    "dispute.opened": gettext_lazy("Disputa abierta"),
+    "dispute.assigned": gettext_lazy("Disputa asignada"),
+    "dispute.answered": gettext_lazy("Disputa respondida"),
+    "dispute.resolved": gettext_lazy("Disputa resuelta"),
+    "terms.changed": gettext_lazy("Condiciones de pago"),
+    "fee.waived": gettext_lazy("Cargo condonado"),
+    "fee.posted": gettext_lazy("Cargo por mora"),
+    "discount.applied": gettext_lazy("Descuento"),
+    "payment.received": gettext_lazy("Pago recibido"),
+    "payment.reversed": gettext_lazy("Pago anulado"),
+    "credit_note.added": gettext_lazy("Nota de crédito"),
+    "credit_note.reversed": gettext_lazy("Nota de crédito anulada"),
+    "message.reply": gettext_lazy("Respuesta del cliente"),
+    "optout.recorded": gettext_lazy("Baja de un canal"),
+    "collection.paused": gettext_lazy("Pausa"),
+    "collection.resumed": gettext_lazy("Pausa levantada"),
+    "action.approved": gettext_lazy("Paso aprobado"),
+    "statement.applied": gettext_lazy("Conciliación bancaria"),
+    "statement.undone": gettext_lazy("Conciliación deshecha"),
+    "portal.survey": gettext_lazy("Encuesta"),
+    "customer.owner_changed": gettext_lazy("Responsable"),
+    "casefile.exported": gettext_lazy("Expediente"),
 }
 
 

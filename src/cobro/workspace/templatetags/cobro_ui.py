@@ -153,3 +153,19 @@ def zone_words(zone: str) -> str:
     offset = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
     place = zone_place(zone)
     return f"{place}, {time_format(here.time(), 'TIME_FORMAT')} ({offset})"
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """An ISO 3166 code as the country's name in the reader's language ("CL" → "Chile")."""
+    from cobro.engine.text import Country
+
+    return Country(code).localized() if code else ""
+
+
+@register.filter
+def person(user) -> str:
+    """Who did something, by name: the full name, else the part of the login before "@" (never an e-mail)."""
+    if user is None:
+        return "Cobro"
+    return user.get_full_name() or user.get_username().split("@", 1)[0]
