@@ -9,9 +9,10 @@ import re
 
 import pytest
 from django.utils import formats, translation
-
-from cobro.ledger.models import Customer, TimelineEvent
 from tests.e2e.conftest import OVERFLOWING
+
+from cobro.engine.text import Country
+from cobro.ledger.models import Customer, TimelineEvent
 
 pytestmark = pytest.mark.e2e
 
@@ -65,5 +66,10 @@ def test_promise_and_missed_instalment_read_in_words_in_spanish_and_english(demo
     assert "Promesa" not in timeline and "impaga" not in timeline
     header = page.locator(".stat-note", has_text="Preferred channel").inner_text()
     assert " Time, " in header and "(UTC" in header and "America/" not in header, header
+    with translation.override("en"):
+        country = Country(customer.country).localized()
+    sub = page.locator("p.sub").inner_text()
+    assert f"· {country} ·" in sub and f"· {customer.country} ·" not in sub, sub
+    assert "Promesa" not in page.locator(".card", has_text="What Cobro will do and why").last.inner_text()
     assert page.evaluate(OVERFLOWING) == []
     shot(page, "31-customer-timeline-words-english", viewport)

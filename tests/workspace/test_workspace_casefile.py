@@ -8,12 +8,11 @@ import re
 import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
+from tests.workspace.conftest import make_user
 
 from cobro.agreements import services as agreements
 from cobro.ledger.services import apply_payment, record_event
 from cobro.workspace.casefile import case_file_context
-
-from tests.workspace.conftest import make_user
 
 ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
@@ -23,17 +22,17 @@ def _overflow(html: str) -> list:
     from weasyprint import HTML
 
     found = []
+
+    def walk(box, right):
+        for child in getattr(box, "children", None) or []:
+            if getattr(child, "width", None) is not None and hasattr(child, "margin_width"):
+                end = child.position_x + child.margin_width()
+                if end > right + 0.5:
+                    found.append((type(child).__name__, round(end - right)))
+            walk(child, right)
+
     for page in HTML(string=html).render().pages:
-        right = page._page_box.content_box_x() + page._page_box.width
-
-        def walk(box):
-            for child in getattr(box, "children", None) or []:
-                if getattr(child, "width", None) is not None and hasattr(child, "margin_width"):
-                    if child.position_x + child.margin_width() > right + 0.5:
-                        found.append((type(child).__name__, round(child.position_x + child.margin_width() - right)))
-                walk(child)
-
-        walk(page._page_box)
+        walk(page._page_box, page._page_box.content_box_x() + page._page_box.width)
     return found
 
 

@@ -47,3 +47,31 @@ def test_the_explain_panel_names_the_zone_as_a_place(login, book, today, lang, p
     lines = client.get(f"/customers/{book.customers[0].pk}/").context["explanation"]
     zones = [line for line in lines if place in line]
     assert zones and not any("America/Santiago" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("lang", "country", "hold", "current"), [
+    ("es", "· Chile ·", "Promesa de pago al {d}", ">al día<"),
+    ("en", "· Chile ·", "promise to pay by {d}", ">current<"),
+    ("pt-br", "· Chile ·", "promessa de pagamento até {d}", ">em dia<"),
+])
+def test_country_promise_hold_and_ageing_in_the_readers_words(login, book, today, lang, country, hold, current):
+    import datetime as dt
+
+    from django.utils import formats, translation
+
+    from cobro.agreements import services as agreements
+
+    customer = book.customers[2]  # due in five days: "current"
+    promised = today + dt.timedelta(days=8)
+    agreements.create_promise(book.org, customer, promised, 300_000, "CLP")
+    client = login(book.agent)
+    client.post("/language/", {"language": lang})
+    response = client.get(f"/customers/{customer.pk}/")
+    body = response.content.decode()
+    sub = body.split('class="sub"', 1)[1].split("</p>", 1)[0]
+    assert country in sub and "· CL ·" not in sub, sub
+    with translation.override(lang):
+        words = formats.date_format(promised, "DATE_FORMAT")
+    text = "\n".join(response.context["explanation"])
+    assert hold.format(d=words) in text, text
+    assert current in body

@@ -168,18 +168,22 @@ def reader_locale() -> str:
     return (get_language() or "es").replace("-", "_").replace("_br", "_BR")
 
 
-def zone_place(zone: str) -> str:
+def zone_place(zone: str, *, city: bool = False) -> str:
     """An IANA zone as people name it, in the active language: "America/Santiago" → "hora de Chile
-    (Santiago de Chile)", "Chile (Santiago) Time"; "UTC" and the "Etc/" zones, and a name babel does
-    not know, as written."""
+    (Santiago de Chile)", "Chile (Santiago) Time"; with ``city``, the city alone ("Santiago de Chile"),
+    for sentences that say "hora de …". "UTC", the "Etc/" zones and a name babel does not know: as written."""
     from babel.dates import get_timezone_location
 
     if "/" not in zone or zone.startswith("Etc/"):
         return zone.removeprefix("Etc/")
     try:
-        return get_timezone_location(zone, locale=reader_locale())
+        return get_timezone_location(zone, locale=reader_locale(), return_city=city)
     except (LookupError, ValueError):
         return zone
+
+
+def zone_city(zone: str) -> str:
+    return zone_place(zone, city=True)
 
 
 def zones_sentence(names, source: str) -> str:

@@ -13,9 +13,8 @@ import re
 from collections.abc import Callable
 
 from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 _DMY = re.compile(r"\b(\d{2})-(\d{2})-(\d{4})\b")
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")

@@ -75,6 +75,12 @@ EVENT_NAMES = {
 }
 
 
+def _city(zone: str | None) -> str:
+    from cobro.dunning.services import zone_city
+
+    return zone_city(zone) if zone else ""
+
+
 def template_name(code: str) -> str:
     name = TEMPLATE_NAMES.get(code)
     return str(name) if name else code.replace("_", " ").capitalize()
@@ -88,7 +94,7 @@ def task_title(task) -> str:
     """A task's title in the reader's language, without the cycle's step codes ("+15-llamada")."""
     data = task.data or {}
     if task.kind == "callback" and data.get("local_time"):
-        return _("Volver a llamar a las %(t)s (hora de %(z)s)") % {"t": data["local_time"], "z": data.get("zone", "")}
+        return _("Volver a llamar a las %(t)s (hora de %(z)s)") % {"t": data["local_time"], "z": _city(data.get("zone"))}
     if task.kind == "dispute" and data.get("invoice"):
         return _("Atender reclamo sobre la factura %(ref)s") % {"ref": data["invoice"]}
     words = _app_title(task, data)
@@ -156,7 +162,7 @@ def event_summary(event, stage_labels: dict | None = None) -> str:
 
         return _("Volver a llamar el %(d)s a las %(t)s (hora de %(z)s)") % {
             "d": date_format(dt.date.fromisoformat(data["local_date"]), "DATE_FORMAT"), "t": data["local_time"],
-            "z": data.get("zone", "")}
+            "z": _city(data.get("zone"))}
     if event.kind == "message.queued" and data.get("template"):
         return _("Mensaje en cola: %(t)s") % {"t": template_name(data["template"])}
     from cobro.workspace.event_text import render
