@@ -169,3 +169,11 @@ def person(user) -> str:
     if user is None:
         return "Cobro"
     return user.get_full_name() or user.get_username().split("@", 1)[0]
+
+
+@register.filter
+def zone_city(zone: str) -> str:
+    """The city an IANA zone is named after, in the reader's language ("Santiago de Chile")."""
+    from cobro.dunning.services import zone_city as city
+
+    return city(zone) if zone else ""
