@@ -71,6 +71,9 @@ def test_the_demo_runs_by_its_own_clock(demo):
     assert thanks.count() >= 5
     assert all(month <= m.scheduled_for < end for m in thanks), sorted(m.scheduled_for for m in thanks)[-3:]
     assert not thanks.filter(status="queued").exists()
+    # Spread over the month as the payments are, not piled on its last day.
+    per_day = Counter(m.scheduled_for.astimezone(zone).date() for m in thanks)
+    assert per_day[today] <= 0.1 * thanks.count(), sorted(per_day.items())[-3:]
     assert all(m.sent_at is None or m.sent_at >= m.scheduled_for for m in thanks)
 
 
