@@ -79,3 +79,18 @@ def test_an_old_row_without_the_new_fields_still_reads_in_words(login, book, tod
     text = timeline(client, customer)
     assert "Instalment 3 of the payment plan unpaid (was due Nov. 26, 2026)" in text
     assert "Algo que otra app escribió" in text
+
+
+def test_timeline_times_are_on_the_organizations_clock(login, book):
+    """Stored in UTC, shown on the organization's clock (a Santiago team read 12:00 for its 09:00)."""
+    from zoneinfo import ZoneInfo
+
+    at = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    TimelineEvent.objects.create(organization=book.org, customer=book.customers[0], kind="note.added",
+                                 summary="Nota", data={}, at=at)
+    client = login(book.agent)
+    client.post("/language/", {"language": "es"})
+    local = at.astimezone(ZoneInfo(book.org.timezone))
+    with translation.override("es"):
+        shown = formats.date_format(local, "j M Y, H:i")
+    assert local.hour != 12 and f'<div class="when">{shown} ·' in timeline(client, book.customers[0])
