@@ -156,7 +156,7 @@ def test_plan_outside_limits_waits_for_a_manager(org, customer, invoices, users)
     plan = services.create_plan(org, customer, None, 12, "weekly", D(2026, 3, 10), down_payment=0,
                                 created_by=users["agent"])
     assert plan.status == "proposed" and len(plan.limit_notes) == 3
-    assert holds_by_invoice(org, D(2026, 3, 10))[invoices[0].pk, "plan"].reason == "Plan de pagos por aprobar"
+    assert holds_by_invoice(org, D(2026, 3, 10))[invoices[0].pk, "plan"].reason.localized() == "Plan de pagos por aprobar"
     with pytest.raises(AgreementError, match="manager"):
         services.approve_plan(org, plan, users["agent"])
     services.approve_plan(org, plan, users["manager"])

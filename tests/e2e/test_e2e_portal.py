@@ -187,9 +187,16 @@ def test_done_when_pay_one_by_stripe_promise_plan_dispute_survey_and_the_team_se
     kinds = set(TimelineEvent.objects.filter(customer=customer).values_list("kind", flat=True))
     assert {"payment.received", "portal.survey", "promise.made", "plan.created", "dispute.opened"} <= kinds
     assert "Encuesta del portal: 5/5" in timeline
+    from django.utils import translation
+
+    from cobro.engine.money import home_currency
+    from cobro.workspace.labels import event_summary
+
     for kind in ("payment.received", "promise.made", "plan.created", "dispute.opened"):
-        summary = TimelineEvent.objects.filter(customer=customer, kind=kind).latest("at", "id").summary
-        assert summary in timeline, (kind, summary)
+        event = TimelineEvent.objects.filter(customer=customer, kind=kind).latest("at", "id")
+        with translation.override("es"), home_currency(demo.org.currency):  # the team's page: Spanish
+            line = event_summary(event)
+        assert line in timeline, (kind, line)
     shot(team, f"65-portal-team-timeline-{language}", "laptop" if viewport == "phone" else "phone")
     # ...and on the board: the customer's card carries the promise, the plan and the dispute made.
     team.goto(f"/board/?q={customer.ref}")

@@ -62,6 +62,19 @@ def test_the_demo_runs_by_its_own_clock(demo):
     assert TimelineEvent.objects.for_org(org).count() > 300
     assert not late, f"stamped after the demo's day {today}: {dict(late)}"
     assert not early, f"stamped before the demo's set-up: {dict(early)}"
+    # Payments are thanked by the demo's clock: queued when the payment was recorded, within the month
+    # Cobro has been sending, and sent by the demo's worker (none left waiting on the real clock).
+    from cobro.ledger.demo import SENDING_DAYS
+
+    thanks = Message.objects.for_org(org).filter(template="thank_you")
+    month = dt.datetime.combine(today - dt.timedelta(days=SENDING_DAYS), dt.time(0), tzinfo=zone)
+    assert thanks.count() >= 5
+    assert all(month <= m.scheduled_for < end for m in thanks), sorted(m.scheduled_for for m in thanks)[-3:]
+    assert not thanks.filter(status="queued").exists()
+    # Spread over the month as the payments are, not piled on its last day.
+    per_day = Counter(m.scheduled_for.astimezone(zone).date() for m in thanks)
+    assert per_day[today] <= 0.1 * thanks.count(), sorted(per_day.items())[-3:]
+    assert all(m.sent_at is None or m.sent_at >= m.scheduled_for for m in thanks)
 
 
 def test_the_demo_is_a_well_run_month(demo):

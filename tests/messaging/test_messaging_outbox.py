@@ -272,6 +272,20 @@ def test_old_payments_are_not_thanked(book):
     assert services.queue_thank_you(book.org, [book.es.pk], timezone.localdate()) == 1
 
 
+def test_thank_you_is_scheduled_by_the_recorders_clock(book, django_capture_on_commit_callbacks):
+    """A replay (or the demo) records a payment at its own moment: the thank-you is queued for then,
+    and the window is judged from then, not by the real clock (#13)."""
+    replay = dt.datetime(2024, 3, 5, 14, 0, tzinfo=dt.UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment(book.org, book.en, "P-R", replay.date(), 250_000, "USD", now=replay)
+    thanks = Message.objects.get(template="thank_you")
+    assert (thanks.scheduled_for, thanks.next_attempt_at) == (replay, replay)
+    assert thanks.key == f"thanks:{book.en.pk}:2024-03-05"
+    stale = replay.date() - dt.timedelta(days=services.THANK_YOU_WINDOW + 1)
+    assert services.queue_thank_you(book.org, [book.pt.pk], stale, at=replay) == 0
+    assert services.queue_thank_you(book.org, [book.pt.pk], replay.date(), at=replay) == 1
+
+
 def test_cli_delivers_once_and_reports(book, queue, settings):
     import io
     import json

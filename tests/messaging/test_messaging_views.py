@@ -29,6 +29,31 @@ def test_outbox_and_message_pages_for_members(book, sent, client):
     assert client.get("/messages/?status=sent&channel=email").status_code == 200
 
 
+@pytest.mark.parametrize(("lang", "name", "zone"), [("es", "Atraso, tono amable", "Santiago de Chile"),
+                                                   ("en", "Overdue, friendly tone", "Santiago")])
+def test_outbox_and_message_name_templates_and_show_the_organizations_clock(book, sent, client, lang, name, zone):
+    """#13: no template codes, language codes or UTC stamps in ISO form; times on the organization's clock."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import formats, translation
+
+    from cobro.messaging.models import Message
+
+    at = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)  # 09:00 in Santiago (summer time)
+    Message.objects.filter(pk=sent.pk).update(scheduled_for=at, sent_at=at + dt.timedelta(minutes=2))
+    client.force_login(book.agent)
+    client.post("/language/", {"language": lang})
+    local = at.astimezone(ZoneInfo(book.org.timezone))
+    with translation.override(lang):
+        short, long = (formats.date_format(local, "SHORT_DATETIME_FORMAT"),
+                       formats.date_format(local, "DATETIME_FORMAT"))
+    listing = client.get("/messages/").content.decode()
+    assert name in listing and "overdue_friendly" not in listing and short in listing
+    detail = client.get(f"/messages/{sent.pk}/").content.decode()
+    assert name in detail and "overdue_friendly" not in detail and long in detail, long
+    assert "2026-03-10" not in detail and " UTC<" not in detail and zone in detail
+
+
 def test_queued_message_shows_a_preview_without_storing_it(book, queue, client):
     m = queue(book.org, book.en, "overdue_neutral", "sms", [book.inv["en1"]])
     client.force_login(book.agent)

@@ -43,7 +43,7 @@ def test_a_callback_becomes_a_task_at_that_time_in_the_debtors_zone(clock, login
     book.task.refresh_from_db()
     assert book.task.status == Task.Status.DONE  # the call itself closed its own task, not the callback
     page = client.get(f"/customers/{book.customers[0].pk}/").content.decode()
-    assert "Volver a llamar el 3 de diciembre de 2026 a las 15:00 (hora de America/Santiago)" in page
+    assert "Volver a llamar el 3 de diciembre de 2026 a las 15:00 (hora de Santiago de Chile)" in page
 
 
 def test_the_callback_is_on_today_on_that_day_only(clock, login, book):
@@ -53,19 +53,19 @@ def test_the_callback_is_on_today_on_that_day_only(clock, login, book):
     assert "Volver a llamar a las 15:00" not in client.get("/today/").content.decode()
     clock.move_to(dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC))
     body = client.get("/today/").content.decode()
-    assert "Volver a llamar a las 15:00 (hora de America/Santiago)" in body
+    assert "Volver a llamar a las 15:00 (hora de Santiago de Chile)" in body
     task = Task.objects.get(kind="callback")
     assert f'id="task-{task.pk}"' in body
 
 
 @pytest.mark.parametrize(("day", "time", "reason"), [
-    ("2026-12-06", "11:00", "Las reglas de contacto de CL no permiten llamar los domingos (en America/Santiago sería "
+    ("2026-12-06", "11:00", "Las reglas de contacto de Chile no permiten llamar los domingos (en Santiago de Chile sería "
                             "el 6 de diciembre de 2026): elija otro día."),
-    ("2026-12-08", "11:00", "El 8 de diciembre de 2026 es feriado en CL y las reglas de contacto no permiten llamar: "
+    ("2026-12-08", "11:00", "El 8 de diciembre de 2026 es feriado en Chile y las reglas de contacto no permiten llamar: "
                             "elija otro día."),
-    ("2026-12-03", "21:00", "A las 21:00 en America/Santiago está fuera del horario de contacto de CL para ese día "
+    ("2026-12-03", "21:00", "A las 21:00 en Santiago de Chile está fuera del horario de contacto de Chile para ese día "
                             "(de 08:00 a 20:00): elija otra hora."),
-    ("2026-12-01", "09:30", "El 1 de diciembre de 2026 a las 09:30 (hora de America/Santiago) ya pasó: elija un "
+    ("2026-12-01", "09:30", "El 1 de diciembre de 2026 a las 09:30 (hora de Santiago de Chile) ya pasó: elija un "
                             "momento futuro."),
 ])
 def test_a_moment_outside_the_rules_is_refused_with_the_reason_and_nothing_is_written(clock, login, book, day,
@@ -90,8 +90,8 @@ def test_every_zone_the_debtor_may_be_in_must_allow_it(clock, login, book):
     response = client.post(f"/customers/{mx.pk}/call/", {"call-outcome": "reached", "call-callback_date": "2026-12-03",
                                                           "call-callback_time": "07:30"}, follow=True)
     body = response.content.decode()
-    assert ("A las 05:30 en America/Tijuana está fuera del horario de contacto de MX para ese día (de 07:00 a 22:00), "
-            "y el cliente puede estar en esa zona: llame entre las 09:00 y las 21:00, hora de America/Mexico_City."
+    assert ("A las 05:30 en Tijuana está fuera del horario de contacto de México para ese día (de 07:00 a 22:00), "
+            "y el cliente puede estar en esa zona: llame entre las 09:00 y las 21:00, hora de Ciudad de México."
             in body)
     assert not Task.objects.filter(kind="callback").exists()
     client.post(f"/customers/{mx.pk}/call/", {"call-outcome": "reached", "call-callback_date": "2026-12-03",

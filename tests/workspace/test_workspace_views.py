@@ -203,11 +203,11 @@ def test_customer_page_shows_timeline_and_hides_other_orgs(login, book, today):
     assert "Nota 1-9" in body and "F-1" in body and "Contacto 1" in body
     assert "Registrar llamada" not in body  # a viewer only reads
     # "What Cobro will do and why" names the zones the contact rules hold in, and their source.
-    assert "Zonas horarias consideradas: America/Santiago, según la zona horaria del cliente." in body
+    assert "Zonas horarias consideradas: hora de Chile (Santiago de Chile), según la zona horaria del cliente." in body
     Customer.objects.filter(pk=customer.pk).update(timezone="")
     body = client.get(f"/customers/{customer.pk}/").content.decode()
-    assert ("Zonas horarias consideradas: America/Santiago, America/Coyhaique, America/Punta_Arenas, "
-            "Pacific/Easter, según su país") in body
+    assert ("Zonas horarias consideradas: hora de Chile (Santiago de Chile); hora de Chile (Coyhaique); "
+            "hora de Chile (Punta Arenas); hora de Chile (Isla de Pascua), según su país") in body
     assert client.get(f"/customers/{book.secret.pk}/").status_code == 404
     assert client.get(f"/customers/{book.secret.pk}/timeline/").status_code == 404
 

@@ -24,7 +24,7 @@ from cobro.agreements.services import DEFAULT_DISPUTE_REASONS, noon_utc
 from cobro.engine import agreements as maths
 from cobro.engine.money import from_minor
 from cobro.engine.snapshot import AgreementItem, Hold
-from cobro.engine.text import Text
+from cobro.engine.text import Day, Text, gettext_noop
 from cobro.ledger import services as ledger
 from cobro.ledger.models import Allocation, Invoice, Organization, Payment, TimelineEvent
 
@@ -68,7 +68,8 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
         inv_ids = tuple(sorted(links[pid]))
         if status == Promise.Status.PENDING:
             until = date + _days(grace)
-            holds += [Hold(i, "promise", until, f"Promesa de pago al {date:%d-%m-%Y}") for i in inv_ids]
+            holds += [Hold(i, "promise", until, Text(gettext_noop("Promesa de pago al %(date)s"),
+                                                                     date=Day(date))) for i in inv_ids]
             # Not on the day it was made: the customer has just said it.
             send = max(date - _days(reminder_days), made_on + _days(1))
             if send <= date and told(send) and paid < amount:
@@ -81,7 +82,8 @@ def load(org: Organization, as_of: dt.date) -> tuple[list[Hold], list[AgreementI
     live = Plan.objects.for_org(org).filter(status__in=_LIVE_PLAN)
     plans = {p[0]: p for p in live.values_list("pk", "customer_id", "status", "currency", "start_date")}
     for pid, inv_ids in _links(Plan, live).items():
-        reason = "Plan de pagos vigente" if plans[pid][2] == Plan.Status.ACTIVE else "Plan de pagos por aprobar"
+        reason = Text(gettext_noop("Plan de pagos vigente") if plans[pid][2] == Plan.Status.ACTIVE
+                      else gettext_noop("Plan de pagos por aprobar"))
         holds += [Hold(inv_id, "plan", None, reason) for inv_id in inv_ids]
     for pid, number, due, amount, paid in (
             Instalment.objects.for_org(org).filter(plan__status=Plan.Status.ACTIVE, paid_amount__lt=F("amount"))
@@ -206,7 +208,8 @@ def evaluate(org: Organization, as_of: dt.date, customer_ids=None) -> dict[str, 
             if (inst.paid_amount, inst.paid_on, inst.missed or missed) == (paid, day, inst.missed):
                 continue
             label = "Pie" if inst.number == 0 else f"Cuota {inst.number}"
-            data = {"plan_id": plan.pk, "number": inst.number, "amount": inst.amount, "paid": paid}
+            data = {"plan_id": plan.pk, "number": inst.number, "amount": inst.amount, "paid": paid,
+                    "currency": plan.currency, "due_date": inst.due_date.isoformat()}
             if day and not inst.paid_on:
                 counts["instalments_paid"] += 1
                 event(plan.customer_id, "plan.instalment_paid", f"{label} del plan de pagos pagada", data)

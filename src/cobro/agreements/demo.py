@@ -38,16 +38,16 @@ def populate(org: Organization, today: dt.date) -> None:
                                     agent, made_on=day(-20), at=at(-20))
             part = _part(inv, 2)
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-1", day(-16), part, inv.currency,
-                                 "transferencia", invoice=inv)
+                                 "transferencia", invoice=inv, now=at(-16))
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-2", day(-12), inv.open_amount - part,
-                                 inv.currency, "transferencia", invoice=inv)
+                                 inv.currency, "transferencia", invoice=inv, now=at(-12))
             services.evaluate_agreements(org, day(-12), [inv.customer_id])
         inv = picks.overdue(20)
         if inv:
             services.create_promise(org, inv.customer, day(-8), inv.open_amount, inv.currency, [inv], "whatsapp",
                                     agent, made_on=day(-15), at=at(-15))
             ledger.apply_payment(org, inv.customer, f"DEMO-AG-{inv.ref}-1", day(-9), _part(inv, 3), inv.currency,
-                                 "transferencia", invoice=inv)
+                                 "transferencia", invoice=inv, now=at(-9))
             # Judged below, as of today: today's cycle then tells the customer and the team calls.
         inv = picks.overdue(10)
         if inv:
@@ -62,14 +62,14 @@ def populate(org: Organization, today: dt.date) -> None:
             plan = services.create_plan(org, cust, None, 4, "monthly", day(-40), created_by=agent, at=at(-40))
             first_two = sum(i.amount for i in plan.instalments.all()[:2])
             ledger.apply_payment(org, cust, f"DEMO-AG-PLAN-{plan.pk}-1", day(-40), plan.down_payment, plan.currency,
-                                 "transferencia")
+                                 "transferencia", now=at(-40))
             ledger.apply_payment(org, cust, f"DEMO-AG-PLAN-{plan.pk}-2", day(-9), first_two - plan.down_payment,
-                                 plan.currency, "transferencia")
+                                 plan.currency, "transferencia", now=at(-9))
         cust = picks.customer_with_open(1)
         if cust:
             plan = services.create_plan(org, cust, None, 3, "monthly", day(-100), created_by=agent, at=at(-100))
             ledger.apply_payment(org, cust, f"DEMO-AG-PLAN-{plan.pk}-1", day(-100), plan.down_payment,
-                                 plan.currency, "depósito")
+                                 plan.currency, "depósito", now=at(-100))
         cust = picks.customer_with_open(1)
         if cust:
             services.create_plan(org, cust, None, 12, "fortnightly", day(0), down_payment=0, created_by=agent,

@@ -150,7 +150,8 @@ def create_promise(org: Organization, customer: Customer, promised_date: dt.date
         promise.invoices.set(rows)
         for old in older:
             _close_promise(org, old, Promise.Status.CANCELLED, made_on, "promise.replaced",
-                           f"Promesa del {old.promised_date} reemplazada por una nueva", actor=taken_by, at=at)
+                           f"Promesa del {old.promised_date} reemplazada por una nueva", actor=taken_by, at=at,
+                           data={"by": "promise"})
         ledger.record_event(org, customer, "promise.made",
                             f"Promesa de pago por {from_minor(amount, currency)} {currency} al {promised_date}",
                             data={"promise_id": promise.pk, "amount": amount, "currency": currency,
@@ -161,18 +162,20 @@ def create_promise(org: Organization, customer: Customer, promised_date: dt.date
 
 
 def _close_promise(org, promise: Promise, status: str, on: dt.date, kind: str, summary: str, actor=None, *,
-                   at: dt.datetime | None = None) -> None:
+                   at: dt.datetime | None = None, data: dict | None = None) -> None:
     promise.status, promise.resolved_on = status, on
     promise.save(update_fields=["status", "resolved_on"])
     ledger.record_event(org, promise.customer_id, kind, summary, actor=actor, at=at,
-                        data={"promise_id": promise.pk, "amount": promise.amount, "currency": promise.currency})
+                        data={"promise_id": promise.pk, "amount": promise.amount, "currency": promise.currency,
+                              "promised_date": promise.promised_date.isoformat(), **(data or {})})
 
 
 def cancel_promise(org: Organization, promise: Promise, actor=None, reason: str = "") -> Promise:
     if promise.status != Promise.Status.PENDING:
         raise AgreementError(f"the promise is already {promise.status}")
     _close_promise(org, promise, Promise.Status.CANCELLED, debtor_today(promise.customer), "promise.cancelled",
-                   f"Promesa anulada: {reason}" if reason else "Promesa anulada", actor=actor)
+                   f"Promesa anulada: {reason}" if reason else "Promesa anulada", actor=actor,
+                   data={"reason": reason})
     return promise
 
 
@@ -276,6 +279,7 @@ def create_plan(org: Organization, customer: Customer, invoices: Sequence[Invoic
                             summary if active else f"{summary} (requiere aprobación)",
                             data={"plan_id": plan.pk, "principal": principal, "interest": schedule.interest,
                                   "down_payment": down_payment, "count": count, "frequency": frequency,
+                                  "total": schedule.total, "currency": currency,
                                   "invoice_refs": [i.ref for i in rows], "outside_limits": reasons},
                             actor=created_by, at=at)
         if active:
@@ -288,7 +292,7 @@ def _supersede_promises(org: Organization, plan: Plan, actor, *, at: dt.datetime
     for old in Promise.objects.for_org(org).filter(status=Promise.Status.PENDING,
                                                    invoices__in=plan.invoices.all()).distinct():
         _close_promise(org, old, Promise.Status.CANCELLED, plan.start_date, "promise.replaced",
-                       "Promesa reemplazada por un plan de pagos", actor=actor, at=at)
+                       "Promesa reemplazada por un plan de pagos", actor=actor, at=at, data={"by": "plan"})
 
 
 def approve_plan(org: Organization, plan: Plan, approver) -> Plan:
@@ -377,11 +381,16 @@ def open_dispute(org: Organization, invoice: Invoice, reason_code: str, text: st
     return dispute
 
 
+def _person_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
 def assign_dispute(org: Organization, dispute: Dispute, assignee, actor=None) -> Dispute:
     dispute.assignee = assignee
     dispute.save(update_fields=["assignee"])
     ledger.record_event(org, dispute.customer_id, "dispute.assigned", f"Disputa asignada a {assignee}",
-                        invoice=dispute.invoice, actor=actor, data={"dispute_id": dispute.pk})
+                        invoice=dispute.invoice, actor=actor,
+                        data={"dispute_id": dispute.pk, "assignee_name": _person_name(assignee)})
     return dispute
 
 
@@ -415,7 +424,8 @@ def resolve_dispute(org: Organization, dispute: Dispute, valid: bool, resolution
             amount = invoice.open_amount if credit_amount is None else credit_amount
             if amount > 0:
                 note = ledger.add_credit_note(org, invoice, f"NC-D{dispute.pk}", at.date(), amount,
-                                              reason=f"Disputa procedente: {resolution}"[:200], actor=actor)
+                                              reason=f"Disputa procedente: {resolution}"[:200], actor=actor,
+                                              now=at)
                 dispute.credit_note_ref = note.ref
                 invoice.refresh_from_db(fields=["open_amount", "status", "closed_on"])
         dispute.invoice = invoice
@@ -589,14 +599,15 @@ def waive_fee(org: Organization, fee: Fee, actor, reason: str, on_date: dt.date 
             charge = Invoice.objects.for_org(org).get(pk=fee.fee_invoice_id)
             if charge.open_amount > 0:
                 ledger.add_credit_note(org, charge, f"NC-{charge.ref}", on_date, charge.open_amount,
-                                       reason=f"Condonación: {reason}"[:200], actor=actor)
+                                       reason=f"Condonación: {reason}"[:200], actor=actor, now=at)
         fee.status, fee.waived_by, fee.waived_reason, fee.waived_at = (
             Fee.Status.WAIVED, actor, reason[:300], at or timezone.now())
         fee.save(update_fields=["status", "waived_by", "waived_reason", "waived_at"])
         ledger.record_event(org, fee.customer_id, "fee.waived",
                             f"Cargo por mora condonado ({from_minor(fee.amount, fee.currency)} {fee.currency}): "
                             f"{reason}", invoice=fee.invoice, actor=actor, at=at,
-                            data={"fee_id": fee.pk, "amount": fee.amount, "reason": reason})
+                            data={"fee_id": fee.pk, "amount": fee.amount, "currency": fee.currency,
+                                  "reason": reason})
     return fee
 
 
@@ -670,7 +681,8 @@ def _grant_discounts(org: Organization, paid_on: dict[int, dt.date], invoice_ids
             ledger.record_event(org, inv.customer_id, "discount.applied",
                                 f"Descuento por pronto pago en {inv.ref}: {from_minor(note.amount, inv.currency)} "
                                 f"{inv.currency}", invoice=inv,
-                                data={"percent": str(t.discount_percent), "amount": note.amount})
+                                data={"percent": str(t.discount_percent), "amount": note.amount,
+                                      "currency": inv.currency})
     return granted
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 
+from cobro.ledger.demo import SENDING_DAYS
 from cobro.ledger.models import Organization, Task
 from cobro.ledger.services import complete_task
 
@@ -21,7 +22,7 @@ from .models import Action, CycleRun
 from .services import DunningError, approve_action, ensure_default_policy
 
 #: Days of history before ``today`` the demo's cycle ran through.
-MONTH = 30
+MONTH = SENDING_DAYS  # the month Cobro has been sending
 #: The manager's last days not gone through yet: their approvals wait on today's list (a few, as in
 #: a real week, not the flood of a first run).
 BEHIND = 7

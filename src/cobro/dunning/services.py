@@ -130,7 +130,7 @@ def pause_customer(org: Organization, customer: Customer, until: dt.date | None,
         of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, customer, "collection.paused",
                      f"Cobranza{of} en pausa{' hasta ' + until.isoformat() if until else ''}: {reason}"[:300],
-                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk,
+                     data={"until": until.isoformat() if until else None, "pause_id": pause.pk, "reason": reason,
                            **({"invoice_refs": refs} if refs else {})}, actor=actor)
     return pause
 
@@ -146,7 +146,8 @@ def lift_pause(org: Organization, pause: Pause, actor=None, reason: str = "") ->
         of = f" de {', '.join(refs)}" if refs else ""
         record_event(org, pause.customer_id, "collection.resumed",
                      f"Cobranza{of} reanudada{': ' + reason if reason else ''}"[:300],
-                     data={"pause_id": pause.pk, **({"invoice_refs": refs} if refs else {})}, actor=actor)
+                     data={"pause_id": pause.pk, "reason": reason, **({"invoice_refs": refs} if refs else {})},
+                     actor=actor)
     return True
 
 
@@ -160,10 +161,35 @@ ZONE_SOURCES = {
 }
 
 
+def reader_locale() -> str:
+    """The active language as babel names locales ("pt-br" → "pt_BR")."""
+    from django.utils.translation import get_language
+
+    return (get_language() or "es").replace("-", "_").replace("_br", "_BR")
+
+
+def zone_place(zone: str, *, city: bool = False) -> str:
+    """An IANA zone as people name it, in the active language: "America/Santiago" → "hora de Chile
+    (Santiago de Chile)", "Chile (Santiago) Time"; with ``city``, the city alone ("Santiago de Chile"),
+    for sentences that say "hora de …". "UTC", the "Etc/" zones and a name babel does not know: as written."""
+    from babel.dates import get_timezone_location
+
+    if "/" not in zone or zone.startswith("Etc/"):
+        return zone.removeprefix("Etc/")
+    try:
+        return get_timezone_location(zone, locale=reader_locale(), return_city=city)
+    except (LookupError, ValueError):
+        return zone
+
+
+def zone_city(zone: str) -> str:
+    return zone_place(zone, city=True)
+
+
 def zones_sentence(names, source: str) -> str:
     """Which zones the contact rules hold in for a debtor, and why (in the active language)."""
     text = _("Zonas horarias consideradas: %(zones)s, según %(source)s.") % {
-        "zones": ", ".join(names), "source": ZONE_SOURCES.get(source, source)}
+        "zones": "; ".join(zone_place(n) for n in names), "source": ZONE_SOURCES.get(source, source)}
     if len(names) > 1:
         text += " " + _("Solo se contacta cuando la ventana permitida está abierta en todas ellas a la vez.")
     return text

@@ -71,22 +71,25 @@ def ensure_demo(today: dt.date, *, customers: int = 200) -> tuple[Organization, 
             email="cobranza@losandes.example", phone="+56225550100",
             options={"transfer_instructions": "Banco de Chile, cuenta corriente 00-123-45678-09, "
                                               "RUT 76.086.428-5, a nombre de Distribuidora Los Andes SpA. "
-                                              "Indique el número de factura en el comentario.",
-                     # Off while the demo writes its months of history (``thank_you_on``): the outbox's
-                     # thank-you is queued by the real clock, not the demo's.
-                     "thank_you": False})
+                                              "Indique el número de factura en el comentario."})
         users = _users(org)
         _ledger(org, today, random.Random(2026), customers, [u for u, role in users if role == Role.AGENT])
     ensure_demo_staff(org)
     return org, True
 
 
-def thank_you_on(org: Organization) -> None:
-    """The history written, the demo organization thanks its customers' payments like any other."""
-    options = dict(org.options or {})
-    if options.pop("thank_you", True) is False:
-        Organization.objects.filter(pk=org.pk).update(options=options)
-        org.options = options
+#: How many days Cobro has been sending the demo organization's messages (its cycle's month).
+SENDING_DAYS = 30
+
+
+def recorded_at(org: Organization, today: dt.date, day: dt.date) -> dt.datetime:
+    """When the demo's books learnt of a payment or credit dated ``day``: at eleven that morning on the
+    organization's clock, or, for the history before Cobro began sending, on its first morning (as an
+    import would: only the last week before it is thanked, the rest is too old)."""
+    from zoneinfo import ZoneInfo
+
+    first = today - dt.timedelta(days=SENDING_DAYS)
+    return dt.datetime.combine(max(day, first), dt.time(11), tzinfo=ZoneInfo(org.timezone or "UTC"))
 
 
 def ensure_demo_staff(org: Organization) -> None:
@@ -213,22 +216,28 @@ def _ledger(org: Organization, today: dt.date, rng: random.Random, n_customers: 
         roll = rng.random()
         if roll < chance:
             p += 1
-            day = min(today, inv.due_date + dt.timedelta(days=rng.randrange(-10, 25)))
-            day = max(day, inv.issue_date)
+            day = inv.due_date + dt.timedelta(days=rng.randrange(-10, 25))
+            # A payment drawn after ``today`` came in during the last week (dated today, they piled a
+            # fifth of the book's payments, and their thank-yous, on the demo's last day).
+            day = max(day if day <= today else today - dt.timedelta(days=p % 7), inv.issue_date)
             services.apply_payment(org, inv.customer, f"PAG-{5000 + p}", day, inv.amount, inv.currency,
-                                   rng.choice(["transferencia", "transferencia", "tarjeta", "depósito"]), invoice=inv)
+                                   rng.choice(["transferencia", "transferencia", "tarjeta", "depósito"]), invoice=inv,
+                                   now=recorded_at(org, today, day))
         elif roll < chance + 0.08 and overdue > 0:
             p += 1
             part = inv.amount * rng.choice([20, 30, 40, 50]) // 100
             if inv.currency == "CLP":
                 part = part // 100 * 100
-            services.apply_payment(org, inv.customer, f"PAG-{5000 + p}", today - dt.timedelta(days=rng.randrange(1, 15)),
-                                   part, inv.currency, "transferencia", invoice=inv)
+            day = today - dt.timedelta(days=rng.randrange(1, 15))
+            services.apply_payment(org, inv.customer, f"PAG-{5000 + p}", day, part, inv.currency, "transferencia",
+                                   invoice=inv, now=recorded_at(org, today, day))
     open_invoices = [i for i in Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN)]
     for k, inv in enumerate(rng.sample(open_invoices, min(12, len(open_invoices)))):
         part = inv.open_amount if k < 3 else inv.open_amount // 10 or inv.open_amount
-        services.add_credit_note(org, inv, f"NC-{700 + k}", today - dt.timedelta(days=rng.randrange(1, 30)),
-                                 part, reason="Devolución de mercadería" if k < 3 else "Descuento comercial")
+        day = today - dt.timedelta(days=rng.randrange(1, 30))
+        services.add_credit_note(org, inv, f"NC-{700 + k}", day, part,
+                                 reason="Devolución de mercadería" if k < 3 else "Descuento comercial",
+                                 now=recorded_at(org, today, day))
 
 
 #: The day a row's own record says it came about: its write time is dated by it (model label → field).

@@ -197,8 +197,9 @@ def record_event_rows(org: Organization, rows: list[tuple]) -> None:
 
 
 def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date, amount: int,
-                    reason: str = "", actor=None) -> CreditNote:
-    """Credit part or all of an invoice (a correction, a valid dispute, a waived fee)."""
+                    reason: str = "", actor=None, *, now: dt.datetime | None = None) -> CreditNote:
+    """Credit part or all of an invoice (a correction, a valid dispute, a waived fee); ``now``: the
+    moment it is recorded (the caller's clock, default now: what a thank-you is scheduled by)."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk, organization=org)
         existing = CreditNote.objects.for_org(org).filter(ref=ref).first()
@@ -217,21 +218,22 @@ def add_credit_note(org: Organization, invoice: Invoice, ref: str, date: dt.date
         delta = Totals()
         delta.movement(invoice.currency, invoice.issue_date, invoice.due_date, date, amount)
         totals.save(org, delta)
-        settle(org, [invoice.pk], on_date=date)
+        settle(org, [invoice.pk], on_date=date, at=now)
     return note
 
 
 def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date, amount: int,
                   currency: str, method: str = "", invoice: Invoice | None = None, *,
                   invoices: list[Invoice] | None = None, provider: str = "", provider_ref: str = "",
-                  actor=None) -> Payment:
+                  actor=None, now: dt.datetime | None = None) -> Payment:
     """Record a payment and allocate it: to ``invoice`` (or ``invoices``) if given, else oldest due first.
 
     ``provider`` and ``provider_ref`` say where it came from (a payment provider and its payment id, or
     "statement" and the statement line's reference); they are exported with the payment.
 
     Whatever is not allocated stays on the payment as the customer's credit. Recording the same
-    reference twice returns the first payment (a re-sent webhook or a re-imported file).
+    reference twice returns the first payment (a re-sent webhook or a re-imported file). ``now``: the
+    moment it is recorded (the caller's clock, default now): a thank-you is scheduled by it.
     """
     currency = check_currency(currency)
     if amount <= 0:
@@ -266,7 +268,7 @@ def apply_payment(org: Organization, customer: Customer, ref: str, date: dt.date
                            "allocated": [[i, a] for i, a in applied], "credit": rest,
                            "provider": provider, "provider_ref": provider_ref},
                      at=_noon_utc(date), actor=actor)
-        settle(org, [inv_id for inv_id, _ in applied], on_date=date)
+        settle(org, [inv_id for inv_id, _ in applied], on_date=date, at=now)
         transaction.on_commit(lambda: signals.payments_recorded.send(
             sender=Payment, organization=org, payment_ids=[payment.pk]))
     return payment
@@ -356,6 +358,7 @@ def apply_payments(org: Organization, new: list[NewPayment], actor=None, *,
             plans.append((p, applied))
         from cobro.ledger.importing import _db_now, _insert  # straight through the driver, as the importer
 
+        moment = now  # the caller's clock, for the thank-you (``now`` becomes the driver's value)
         now, events_at = (_db_time(now) if now is not None else _db_now()), _db_time
         _insert(Payment, ["organization", "customer", "ref", "date", "currency", "amount", "method", "unallocated",
                           "provider", "provider_ref", "created_at"],
@@ -388,7 +391,7 @@ def apply_payments(org: Organization, new: list[NewPayment], actor=None, *,
             last = max(touched[pk] for pk in settled_ids)
             transaction.on_commit(lambda: signals.invoices_settled.send(
                 sender=Invoice, organization=org, invoice_ids=settled_ids, customer_ids=settled_customers,
-                on_date=last))
+                on_date=last, at=moment))
         if rows:
             pay_pks = [r.pk for r in rows]
             transaction.on_commit(lambda: signals.payments_recorded.send(
@@ -440,11 +443,12 @@ def reverse_credit_note(org: Organization, note: CreditNote, reason: str, actor=
         settle(org, [invoice_id])
 
 
-def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = None) -> list[int]:
+def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = None, *,
+           at: dt.datetime | None = None) -> list[int]:
     """Recompute open amounts and statuses of ``invoice_ids`` from credits and allocations.
 
     Returns the ids that became fully settled, and tells the rest of Cobro after commit (thank-you
-    messages, promises kept).
+    messages, promises kept); ``at``: the moment the caller acts at (its clock; None: now).
     """
     if not invoice_ids:
         return []
@@ -480,7 +484,7 @@ def settle(org: Organization, invoice_ids: list[int], on_date: dt.date | None = 
         customer_ids = sorted({i.customer_id for i in settled})
         transaction.on_commit(lambda: signals.invoices_settled.send(
             sender=Invoice, organization=org, invoice_ids=settled_ids, customer_ids=customer_ids,
-            on_date=on_date or max(last_dates.get(i, dt.date.min) for i in settled_ids)))
+            on_date=on_date or max(last_dates.get(i, dt.date.min) for i in settled_ids), at=at))
     return [i.pk for i in settled]
 
 

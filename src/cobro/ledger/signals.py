@@ -3,7 +3,8 @@
 from django.dispatch import Signal
 
 #: Sent after commit when payments or credit notes bring invoices to zero, with ``organization``,
-#: ``invoice_ids`` (list[int]), ``customer_ids`` (list[int]) and ``on_date`` (the payment's date).
+#: ``invoice_ids`` (list[int]), ``customer_ids`` (list[int]), ``on_date`` (the payment's date) and
+#: ``at`` (the moment the writer acted at, by its clock: a replay's or the demo's; None: now).
 #: Messaging thanks the customer; agreements checks promises and plans.
 invoices_settled = Signal()
 

@@ -15,7 +15,8 @@ def on_actions_created(sender, organization, actions, **kwargs):
 
 
 @receiver(invoices_settled, dispatch_uid="messaging.thank_you")
-def on_invoices_settled(sender, organization, customer_ids=(), on_date=None, **kwargs):
+def on_invoices_settled(sender, organization, customer_ids=(), on_date=None, at=None, **kwargs):
     from django.utils import timezone
 
-    services.queue_thank_you(organization, list(customer_ids or ()), on_date or timezone.localdate())
+    at = at or timezone.now()
+    services.queue_thank_you(organization, list(customer_ids or ()), on_date or timezone.localdate(at), at=at)

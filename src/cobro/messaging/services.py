@@ -228,19 +228,20 @@ def _failed_task(msg: Message, reason: str, at: dt.datetime | None = None) -> No
 
 # ---- thank-you -------------------------------------------------------------------------------------
 
-def queue_thank_you(org: Organization, customer_ids, on_date: dt.date) -> int:
-    """A short thank-you on each customer's preferred channel, at most one per customer per day.
+def queue_thank_you(org: Organization, customer_ids, on_date: dt.date, *, at: dt.datetime | None = None) -> int:
+    """A short thank-you on each customer's preferred channel, at most one per customer per day,
+    scheduled at ``at`` (the moment the payment was recorded, by the recorder's clock; default now).
 
     The organization turns it off with ``options["thank_you"] = false``. Payments dated more than
-    THANK_YOU_WINDOW days ago (an import of last year's bank statement) are not thanked: a thank-you
-    for a payment the customer made months ago would puzzle them.
+    THANK_YOU_WINDOW days before that moment (an import of last year's bank statement) are not
+    thanked: a thank-you for a payment the customer made months ago would puzzle them.
     """
     if not org.option("thank_you", True) or not customer_ids:
         return 0
-    if on_date < timezone.localdate() - dt.timedelta(days=THANK_YOU_WINDOW):
+    now = at or timezone.now()
+    if on_date < timezone.localdate(now) - dt.timedelta(days=THANK_YOU_WINDOW):
         return 0
     opted = opted_out_channels(org, customer_ids)
-    now = timezone.now()
     rows = []
     prefs = Customer.objects.for_org(org).filter(pk__in=list(customer_ids)).values_list("pk", "preferred_channel")
     for cid, preferred in prefs:

@@ -322,7 +322,7 @@ def _apply_many(org: Organization, applied: list[tuple[StatementLine, matching.R
             inv = Invoice.objects.for_org(org).get(pk=inv_id)
             if 0 < off <= inv.open_amount:
                 ledger.add_credit_note(org, inv, f"ST-{row.pk}-FEE{n or ''}", row.booking_date, off,
-                                       reason=fee_reason)
+                                       reason=fee_reason, now=at)
     through = StatementLine.payments.through
     _insert(through, ["statementline", "payment"],
             [(row.pk, pay.pk) for (row, _r), pay in zip(applied, payments, strict=True)])

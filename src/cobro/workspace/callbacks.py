@@ -48,6 +48,7 @@ def resolve(org: Organization, customer: Customer, day: dt.date, time: dt.time,
     """The UTC moment of ``day`` ``time`` on the debtor's clock, or ``CallbackRefused`` with the reason."""
     from cobro.dunning import services as dunning
     from cobro.engine.contact import STRICT, common_window, holiday_dates, zone
+    from cobro.engine.text import Country
     from cobro.engine.zones import zone_country
 
     now = now or timezone.now()
@@ -55,17 +56,19 @@ def resolve(org: Organization, customer: Customer, day: dt.date, time: dt.time,
     first = zone(names[0])
     local = dt.datetime.combine(day, time.replace(second=0, microsecond=0), tzinfo=first)
     at = local.astimezone(dt.UTC)
-    when = {"date": date_format(day, "DATE_FORMAT"), "time": time.strftime("%H:%M"), "zone": names[0]}
+    when = {"date": date_format(day, "DATE_FORMAT"), "time": time.strftime("%H:%M"),
+            "zone": dunning.zone_city(names[0])}
     if at <= now:
         raise CallbackRefused(_("El %(date)s a las %(time)s (hora de %(zone)s) ya pasó: elija un momento futuro.")
                               % when)
     country = customer.country or org.country
     rules = dunning.contact_rules(org, [country]).get(country, STRICT)
+    country_words = Country(country).localized()
     countries = {country, *filter(None, map(zone_country, names))}
     for name in names:
         there = at.astimezone(zone(name))
         span = rules.windows[there.weekday()]
-        place = {"country": country, "zone": name, "day": DAYS[there.weekday()],
+        place = {"country": country_words, "zone": dunning.zone_city(name), "day": DAYS[there.weekday()],
                  "date": date_format(there.date(), "DATE_FORMAT"), "time": there.strftime("%H:%M")}
         if span is None:
             raise CallbackRefused(_("Las reglas de contacto de %(country)s no permiten llamar %(day)s "
@@ -82,7 +85,7 @@ def resolve(org: Organization, customer: Customer, day: dt.date, time: dt.time,
             outside.append((max(span[0] - minute, minute - span[1] + 1), name, there, span))
     if outside:
         _gap, name, there, span = max(outside, key=lambda o: o[0])  # the zone furthest out of hours
-        place = {"country": country, "zone": name, "time": there.strftime("%H:%M"),
+        place = {"country": country_words, "zone": dunning.zone_city(name), "time": there.strftime("%H:%M"),
                  "from": _hhmm(span[0]), "to": _hhmm(span[1])}
         if len(names) == 1:
             raise CallbackRefused(_("A las %(time)s en %(zone)s está fuera del horario de contacto de "
@@ -95,6 +98,6 @@ def resolve(org: Organization, customer: Customer, day: dt.date, time: dt.time,
         raise CallbackRefused(_("A las %(time)s en %(zone)s está fuera del horario de contacto de %(country)s "
                                 "para ese día (de %(from)s a %(to)s), y el cliente puede estar en esa zona: "
                                 "llame entre las %(lo)s y las %(hi)s, hora de %(first)s.")
-                              % {**place, "first": names[0], "lo": common[0].astimezone(first).strftime("%H:%M"),
+                              % {**place, "first": dunning.zone_city(names[0]), "lo": common[0].astimezone(first).strftime("%H:%M"),
                                  "hi": common[1].astimezone(first).strftime("%H:%M")})
     return Moment(at, names[0], local)

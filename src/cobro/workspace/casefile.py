@@ -28,7 +28,7 @@ def case_file_context(org: Organization, customer: Customer, today: dt.date, use
         "credit_notes": list(CreditNote.objects.for_org(org).filter(customer=customer).order_by("date")),
         # Oldest first: a mediator reads the story in the order it happened.
         "events": attach_messages(org, list(TimelineEvent.objects.for_org(org).filter(customer=customer)
-                                            .select_related("actor").order_by("at", "id"))),
+                                            .select_related("actor", "invoice").order_by("at", "id"))),
     }
 
 

@@ -25,7 +25,7 @@ TEMPLATE_NAMES = {
     "thank_you": gettext_lazy("Agradecimiento"),
 }
 
-#: Timeline event kinds, for the rare line whose summary is only its code.
+#: Timeline event kinds by name (the timeline's "when" line, the case file's "Evento" column).
 EVENT_NAMES = {
     "message.queued": gettext_lazy("Mensaje en cola"),
     "message.sent": gettext_lazy("Mensaje enviado"),
@@ -40,7 +40,45 @@ EVENT_NAMES = {
     "note.added": gettext_lazy("Nota"),
     "inbox.done": gettext_lazy("Bandeja"),
     "callback.scheduled": gettext_lazy("Volver a llamar"),
+    "promise.replaced": gettext_lazy("Promesa reemplazada"),
+    "promise.cancelled": gettext_lazy("Promesa anulada"),
+    "plan.created": gettext_lazy("Plan de pagos"),
+    "plan.proposed": gettext_lazy("Plan de pagos propuesto"),
+    "plan.approved": gettext_lazy("Plan de pagos aprobado"),
+    "plan.cancelled": gettext_lazy("Plan de pagos anulado"),
+    "plan.instalment_paid": gettext_lazy("Cuota pagada"),
+    "plan.instalment_missed": gettext_lazy("Cuota impaga"),
+    "plan.completed": gettext_lazy("Plan de pagos cumplido"),
+    "plan.broken": gettext_lazy("Plan de pagos incumplido"),
+    "dispute.opened": gettext_lazy("Disputa abierta"),
+    "dispute.assigned": gettext_lazy("Disputa asignada"),
+    "dispute.answered": gettext_lazy("Disputa respondida"),
+    "dispute.resolved": gettext_lazy("Disputa resuelta"),
+    "terms.changed": gettext_lazy("Condiciones de pago"),
+    "fee.waived": gettext_lazy("Cargo condonado"),
+    "fee.posted": gettext_lazy("Cargo por mora"),
+    "discount.applied": gettext_lazy("Descuento"),
+    "payment.received": gettext_lazy("Pago recibido"),
+    "payment.reversed": gettext_lazy("Pago anulado"),
+    "credit_note.added": gettext_lazy("Nota de crédito"),
+    "credit_note.reversed": gettext_lazy("Nota de crédito anulada"),
+    "message.reply": gettext_lazy("Respuesta del cliente"),
+    "optout.recorded": gettext_lazy("Baja de un canal"),
+    "collection.paused": gettext_lazy("Pausa"),
+    "collection.resumed": gettext_lazy("Pausa levantada"),
+    "action.approved": gettext_lazy("Paso aprobado"),
+    "statement.applied": gettext_lazy("Conciliación bancaria"),
+    "statement.undone": gettext_lazy("Conciliación deshecha"),
+    "portal.survey": gettext_lazy("Encuesta"),
+    "customer.owner_changed": gettext_lazy("Responsable"),
+    "casefile.exported": gettext_lazy("Expediente"),
 }
+
+
+def _city(zone: str | None) -> str:
+    from cobro.dunning.services import zone_city
+
+    return zone_city(zone) if zone else ""
 
 
 def template_name(code: str) -> str:
@@ -56,7 +94,7 @@ def task_title(task) -> str:
     """A task's title in the reader's language, without the cycle's step codes ("+15-llamada")."""
     data = task.data or {}
     if task.kind == "callback" and data.get("local_time"):
-        return _("Volver a llamar a las %(t)s (hora de %(z)s)") % {"t": data["local_time"], "z": data.get("zone", "")}
+        return _("Volver a llamar a las %(t)s (hora de %(z)s)") % {"t": data["local_time"], "z": _city(data.get("zone"))}
     if task.kind == "dispute" and data.get("invoice"):
         return _("Atender reclamo sobre la factura %(ref)s") % {"ref": data["invoice"]}
     words = _app_title(task, data)
@@ -128,14 +166,16 @@ def event_summary(event, stage_labels: dict | None = None) -> str:
 
         return _("Volver a llamar el %(d)s a las %(t)s (hora de %(z)s)") % {
             "d": date_format(dt.date.fromisoformat(data["local_date"]), "DATE_FORMAT"), "t": data["local_time"],
-            "z": data.get("zone", "")}
+            "z": _city(data.get("zone"))}
     if event.kind == "portal.survey" and "rating" in data:
         from cobro.portal.team import survey_line
 
         return survey_line(data)
     if event.kind == "message.queued" and data.get("template"):
         return _("Mensaje en cola: %(t)s") % {"t": template_name(data["template"])}
-    return event.summary
+    from cobro.workspace.event_text import render
+
+    return render(event) or event.summary
 
 
 WEEKDAYS = {"mon": gettext_lazy("lun"), "tue": gettext_lazy("mar"), "wed": gettext_lazy("mié"),

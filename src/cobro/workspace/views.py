@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from cobro.engine.money import MoneyError, parse_amount
@@ -383,7 +383,7 @@ def board_move(request, pk: int):
 
 # ---------------------------------------------------------------- customer page
 TIMELINE_PAGE = 40
-AGE_BUCKETS = ((0, _("al día")), (30, "1–30"), (60, "31–60"), (90, "61–90"))
+AGE_BUCKETS = ((0, gettext_lazy("al día")), (30, "1–30"), (60, "31–60"), (90, "61–90"))  # read per request
 
 
 def age_bucket(days: int) -> str:

@@ -113,3 +113,67 @@ def inbox_count(context) -> int:
 
         request._cobro_inbox_count = count(org)
     return request._cobro_inbox_count
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """A language code as its name in the reader's language: "es" → "español", "Spanish", "espanhol"."""
+    from babel import Locale, UnknownLocaleError
+
+    from cobro.dunning.services import reader_locale
+
+    if not code:
+        return ""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(reader_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+@register.filter
+def zone_words(zone: str) -> str:
+    """An IANA zone as a place and its clock now, in the reader's words: "hora de Chile (Santiago de
+    Chile), 18:00 (UTC−3)"; "" for a zone that is not one."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+    from django.utils.formats import time_format
+
+    from cobro.dunning.services import zone_place
+
+    try:
+        tz = ZoneInfo(zone)
+    except (KeyError, ValueError, TypeError):
+        return ""
+    here = timezone.now().astimezone(tz)
+    minutes = int((here.utcoffset() or dt.timedelta()).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    offset = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    place = zone_place(zone)
+    return f"{place}, {time_format(here.time(), 'TIME_FORMAT')} ({offset})"
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """An ISO 3166 code as the country's name in the reader's language ("CL" → "Chile")."""
+    from cobro.engine.text import Country
+
+    return Country(code).localized() if code else ""
+
+
+@register.filter
+def person(user) -> str:
+    """Who did something, by name: the full name, else the part of the login before "@" (never an e-mail)."""
+    if user is None:
+        return "Cobro"
+    return user.get_full_name() or user.get_username().split("@", 1)[0]
+
+
+@register.filter
+def zone_city(zone: str) -> str:
+    """The city an IANA zone is named after, in the reader's language ("Santiago de Chile")."""
+    from cobro.dunning.services import zone_city as city
+
+    return city(zone) if zone else ""

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from cobro.ledger.demo import DEMO_PASSWORD, DEMO_USERS, date_the_bookkeeping, ensure_demo, thank_you_on
+from cobro.ledger.demo import DEMO_PASSWORD, DEMO_USERS, date_the_bookkeeping, ensure_demo
 
 #: Apps that add their part of the demo, in the order their data depends on each other.
 DEMO_APPS = ["agreements", "payments", "dunning", "messaging", "workspace", "insights", "portal"]
@@ -37,7 +37,6 @@ class Command(BaseCommand):
             module.populate(org, today)
         if created:  # (a kept demo's rows keep the dates they were given)
             date_the_bookkeeping(org, today)  # the rows' write times, by the demo's clock
-            thank_you_on(org)
         self.stdout.write(("Created" if created else "Kept") + f" the demo organization: {org.name}.")
         self.stdout.write("Sign in at http://127.0.0.1:8000/ with any of these (password "
                           f"{DEMO_PASSWORD!r}):")
