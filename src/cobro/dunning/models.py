@@ -213,7 +213,7 @@ class CycleShard(TenantModel):
     index = models.PositiveSmallIntegerField()
     #: The book's fingerprint when the day was split: the day's run takes it when every shard is done.
     fingerprint = models.CharField(max_length=200, blank=True)
-    #: Who holds it ("host:pid"), empty while nobody does.
+    #: Who holds it ("host:pid"; who finished it, once finished), empty while nobody does.
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

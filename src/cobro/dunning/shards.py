@@ -123,17 +123,17 @@ def run_shard(org: Organization, as_of: dt.date, index: int, count: int, *, work
             on_batch(done)
 
     result = run_cycle(org, as_of, batch_customers=batch_customers, on_batch=beat, shard=Shard(index, count))
-    finish(org, row, len(result.created))
+    finish(org, row, len(result.created), me)
     return len(result.created)
 
 
-def finish(org: Organization, row: CycleShard, created: int) -> None:
+def finish(org: Organization, row: CycleShard, created: int, worker: str) -> None:
     """Mark a shard done; the last one closes the day's run (under its row lock, so two finishing at
-    once cannot both think the other is still running)."""
+    once cannot both think the other is still running). ``worker`` stays on the row: who finished it."""
     now = timezone.now()
     with transaction.atomic():
         run = CycleRun.objects.for_org(org).select_for_update().get(as_of=row.as_of)
-        CycleShard.objects.filter(pk=row.pk).update(finished_at=now, worker="", created=F("created") + created)
+        CycleShard.objects.filter(pk=row.pk).update(finished_at=now, worker=worker, created=F("created") + created)
         fields = {"created": F("created") + created}
         if not CycleShard.objects.for_org(org).filter(as_of=row.as_of, count=row.count,
                                                       finished_at__isnull=True).exists():
