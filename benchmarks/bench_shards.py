@@ -1,9 +1,10 @@
 """B8: the daily cycle split into shards, run by 1, 2 and 4 worker processes on PostgreSQL (#16).
 
-    python benchmarks/bench_shards.py --size M [--workers 1,2,4] [--runs 2] [--backend db|rq] [--reuse DIR]
+    python benchmarks/bench_shards.py --size M [--workers 1,2,4] [--runs 2] [--backend db|rq] [--first-run]
+                                      [--reuse DIR]
 
 The book is workload W with bench_cycle's contact history, opt-outs and holds, on a normal day
-(yesterday's run on record). For each number of workers N: N worker processes are started and warmed
+(yesterday's run on record; ``--first-run``: none, so every overdue invoice has a step). For each number of workers N: N worker processes are started and warmed
 up first (the database queue's ``db_worker``, polling every 0.05 s, or an RQ worker; one uncounted
 run imports what a shard needs), then the clock
 runs from ``shards.begin`` (the day prepared, its fingerprint taken, N shard tasks enqueued, what
@@ -18,6 +19,7 @@ cannot go faster than the cores free to them (the load average is printed).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -56,6 +58,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--backend", choices=("db", "rq"), default="db")
+    parser.add_argument("--first-run", action="store_true",
+                        help="no earlier run on record: a first run over the whole book (many more actions)")
     parser.add_argument("--reuse", default="", help="the data folder of an earlier run (its book is kept)")
     args = parser.parse_args()
     os.environ["COBRO_TASKS_BACKEND"] = args.backend
@@ -94,6 +98,15 @@ def main() -> None:
         CycleRun.objects.create(organization=org, as_of=as_of - dt.timedelta(days=1), started_at=t0_aware(),
                                 finished_at=t0_aware())
         print(f"   set-up {args.size}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        del wl  # the generated rows would slow this process's unsplit run (the garbage collector walks them)
+        gc.collect()
+
+    yesterday = CycleRun.objects.for_org(org).filter(as_of=as_of - dt.timedelta(days=1))
+    if args.first_run:
+        yesterday.delete()  # no run on record: every overdue invoice has a step today
+    elif not yesterday.exists():
+        CycleRun.objects.create(organization=org, as_of=as_of - dt.timedelta(days=1), started_at=t0_aware(),
+                                finished_at=t0_aware())
 
     def fresh():
         reset(org, as_of)
@@ -128,7 +141,8 @@ def main() -> None:
         results[n] = times
     load = os.getloadavg()
     base = statistics.median(results.get(1, one))
-    print(f"B8 cycle in shards, size {args.size} ({open_n:,} open invoices), PostgreSQL, {args.backend} queue, "
+    day = "first run" if args.first_run else "normal day"
+    print(f"B8 cycle in shards, size {args.size} ({open_n:,} open invoices, {day}), PostgreSQL, {args.backend} queue, "
           f"{os.cpu_count()} cores shared (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
     print(f"   one process, unsplit: {statistics.median(one):.2f} s (runs {', '.join(f'{t:.2f}' for t in one)})")
     for n, times in results.items():
