@@ -49,3 +49,27 @@ def run(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProces
     if check and done.returncode:
         raise AssertionError(f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def clone(source: dict, target: dict) -> None:
+    """Make ``target``'s database a copy of ``source``'s (both from ``subprocess_env``; no process may
+    hold either open): a migrated, built database copied is much cheaper than migrated again."""
+    url = source.get("COBRO_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        import shutil
+
+        Path(target["COBRO_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(source["COBRO_DATA_DIR"]) / f"cobro.sqlite3{suffix}"
+            if src.exists():
+                shutil.copyfile(src, Path(target["COBRO_DATA_DIR"]) / src.name)
+        return
+    import dj_database_url
+    import psycopg
+
+    db = dj_database_url.parse(url)
+    name, copy = db["NAME"], dj_database_url.parse(target["COBRO_DATABASE_URL"])["NAME"]
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')

@@ -183,7 +183,17 @@ WHITENOISE_USE_FINDERS = True  # `cobro runserver` and tests serve static files 
 MEDIA_ROOT = DATA_DIR / "media"
 
 # Background work: the standard tasks API on a database queue (no broker to install).
-TASKS = {"default": {"BACKEND": env_str("COBRO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Background tasks (docs/scaling.md): the database queue by default (nothing to install); "rq" puts
+# them on RQ over Redis (COBRO_REDIS_URL) when several machines share the work. `cobro worker` runs either.
+TASK_BACKENDS = {"db": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+_tasks_backend = env_str("COBRO_TASKS_BACKEND", "db")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS.get(_tasks_backend, _tasks_backend)}}
+COBRO_REDIS_URL = env_str("COBRO_REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": COBRO_REDIS_URL, "DEFAULT_TIMEOUT": env_int("COBRO_RQ_TIMEOUT", 3600)}}
+if TASKS["default"]["BACKEND"] == TASK_BACKENDS["rq"]:
+    INSTALLED_APPS.append("django_rq")
+#: Seconds a worker holds a cycle shard without a heartbeat before another worker redoes it (dunning.shards).
+COBRO_SHARD_LEASE = env_int("COBRO_SHARD_LEASE", 300)
 if TESTING:
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

@@ -13,6 +13,7 @@ from cobro.dunning.models import (
     CustomerRisk,
     CustomerStage,
     CycleRun,
+    CycleShard,
     Pause,
     PausedInvoice,
     Policy,
@@ -88,6 +89,13 @@ class ActionAdmin(ReadOnlyTenantAdmin):
 @admin.register(CycleRun)
 class CycleRunAdmin(ReadOnlyTenantAdmin):
     list_display = ("as_of", "started_at", "finished_at", "created")
+
+
+@admin.register(CycleShard)
+class CycleShardAdmin(ReadOnlyTenantAdmin):
+    """The parts of a day's cycle split across workers (docs/scaling.md): who holds each, its last beat."""
+
+    list_display = ("as_of", "index", "count", "worker", "heartbeat_at", "finished_at", "attempts", "created")
 
 
 @admin.register(PolicyChange)

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
@@ -105,8 +105,13 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None) -> Snapshot:
-    """Read everything the engine needs for one day, one query per table."""
+def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None,
+                  within: Container[int] | None = None) -> Snapshot:
+    """Read everything the engine needs for one day, one query per table.
+
+    ``within``: only the customers it contains (one shard of the book, ``dunning.shards``): the open
+    invoices are read whole and filtered here, the rest is read for the remaining customers only.
+    """
     ids = list(customer_ids) if customer_ids is not None else None
 
     def scoped(qs, field_name="customer_id"):
@@ -116,6 +121,8 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
                      in _rows(scoped(Invoice.objects.for_org(org).filter(status=Invoice.Status.OPEN,
                                                                          open_amount__gt=0)),
                               "id", "customer_id", "ref", "due_date", "currency", "open_amount"))
+    if within is not None:
+        invoices = tuple(inv for inv in invoices if inv.customer_id in within)
 
     policy_rows = list(PolicyRow.objects.for_org(org).values_list("pk", "code", "is_default", "segment", "definition"))
     if not any(r[2] for r in policy_rows):
@@ -138,6 +145,8 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
             open_ids = {inv.id for inv in invoices}
             agreement_holds = [h for h in agreement_holds if h.invoice_id in open_ids]
             items = [i for i in items if i.customer_id in wanted]
+        if within is not None:
+            items = [i for i in items if i.customer_id in within]
         holds.extend(agreement_holds)
 
     # Customers, contacts and contact history are read only for the customers who may have a step
@@ -146,6 +155,9 @@ def load_snapshot(org: Organization, as_of: dt.date, customer_ids: Iterable[int]
     people = ids
     if ids is None:
         maybe = candidates(invoices, policies, as_of, last_run)
+        if maybe is None and within is not None:
+            # The plan looks only at customers with an open invoice or an instalment due.
+            maybe = {inv.customer_id for inv in invoices}
         if maybe is not None and len(maybe) + len(items) <= PEOPLE_IN_LIMIT:
             people = sorted(maybe | {i.customer_id for i in items})
 
@@ -364,35 +376,54 @@ def as_json(d: Decision, snap: Snapshot, refs: dict[int, str], as_of: dt.date) -
     }
 
 
+def prepare_day(org: Organization, as_of: dt.date, batch_customers: int = 2000) -> None:
+    """What a day's cycle does before it reads the book: finish a run that died midway (so its missing
+    actions are not lost to the window), apply the bank statements left in the accounts' folders (a
+    payment that arrived this morning stops today's reminder), and settle promises and instalments."""
+    for earlier in CycleRun.objects.for_org(org).filter(as_of__lt=as_of, finished_at__isnull=True) \
+            .order_by("as_of").values_list("as_of", flat=True):
+        run_cycle(org, earlier, batch_customers=batch_customers)
+    read_statements = _optional("cobro.payments.cycle", "read_statements")
+    if read_statements is not None:
+        read_statements(org, as_of)
+    evaluate_agreements = _optional("cobro.agreements.cycle", "evaluate")
+    if evaluate_agreements is not None:
+        evaluate_agreements(org, as_of)
+
+
+def begin_run(org: Organization, as_of: dt.date, started_at: dt.datetime) -> CycleRun:
+    """The day's ``CycleRun`` row, created if it is the first attempt (two writers may race for it)."""
+    done = CycleRun.objects.for_org(org).filter(as_of=as_of).first()
+    if done is None:
+        try:
+            with transaction.atomic():
+                done = CycleRun.objects.create(organization=org, as_of=as_of, started_at=started_at)
+        except IntegrityError:
+            done = CycleRun.objects.for_org(org).get(as_of=as_of)
+    return done
+
+
 def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch_customers: int = 2000,
-              on_batch=None, now: dt.datetime | None = None) -> CycleResult:
+              on_batch=None, now: dt.datetime | None = None, shard: Container[int] | None = None) -> CycleResult:
     """Run (or, with ``dry_run``, preview) the cycle of one organization for one day.
 
     ``created`` lists the actions this call wrote (dry run: would write), as the JSON objects of
     ``cobro cycle --json``. ``on_batch`` is called after each committed batch (the crash test uses it).
     ``now``: the clock the run goes by (its start and finish, the actions', tasks' and stage moves'
     moments); default the real clock. A replay or the demo, running a past day, passes that day's.
+    ``shard``: plan and write only the customers it contains (``dunning.shards.Shard``); the day's
+    preparation and its ``CycleRun`` row are then the business of whoever split the day (``shards.begin``).
     """
     clock = (lambda: now) if now is not None else timezone.now
-    if not dry_run:
-        # A run that died midway is finished first, so its missing actions are not lost to the window.
-        for earlier in CycleRun.objects.for_org(org).filter(as_of__lt=as_of, finished_at__isnull=True) \
-                .order_by("as_of").values_list("as_of", flat=True):
-            run_cycle(org, earlier, batch_customers=batch_customers)
-    read_statements = _optional("cobro.payments.cycle", "read_statements")
-    if read_statements is not None and not dry_run:
-        # Bank statements left in the accounts' folders are applied first: a payment that arrived
-        # this morning stops today's reminder.
-        read_statements(org, as_of)
-    evaluate_agreements = _optional("cobro.agreements.cycle", "evaluate")
-    if evaluate_agreements is not None and not dry_run:
-        # Promises kept or broken and instalments missed are settled before the book is read.
-        evaluate_agreements(org, as_of)
-    stamp = fingerprint(org)
-    done = CycleRun.objects.for_org(org).filter(as_of=as_of).first()
-    if done and done.finished_at and done.fingerprint == stamp:
-        return CycleResult(as_of=as_of, skipped=True)
-    snap = load_snapshot(org, as_of)
+    whole = shard is None
+    if whole:
+        if not dry_run:
+            prepare_day(org, as_of, batch_customers)
+        stamp = fingerprint(org)
+        done = CycleRun.objects.for_org(org).filter(as_of=as_of).first()
+        if done and done.finished_at and done.fingerprint == stamp:
+            return CycleResult(as_of=as_of, skipped=True)
+    snap = load_snapshot(org, as_of, within=shard)
     decisions = plan(snap).decisions
     split_tests = _optional("cobro.insights.abtest", "split")
     exposures: list[tuple] = []
@@ -409,12 +440,8 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
     if dry_run:
         result.created = [as_json(d, snap, refs, as_of) for d in new]
         return result
-    if done is None:
-        try:
-            with transaction.atomic():
-                done = CycleRun.objects.create(organization=org, as_of=as_of, started_at=clock())
-        except IntegrityError:
-            done = CycleRun.objects.for_org(org).get(as_of=as_of)
+    if whole and done is None:
+        done = begin_run(org, as_of, clock())
     start, encode = 0, JsonOnce()
     while start < len(new):
         # Batches end on a customer boundary so one customer's actions commit together.
@@ -429,8 +456,9 @@ def run_cycle(org: Organization, as_of: dt.date, *, dry_run: bool = False, batch
             on_batch(start)
     if exposures:
         _optional("cobro.insights.abtest", "record")(org, exposures, as_of)
-    CycleRun.objects.for_org(org).filter(pk=done.pk).update(
-        finished_at=clock(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
+    if whole:
+        CycleRun.objects.for_org(org).filter(pk=done.pk).update(
+            finished_at=clock(), fingerprint=stamp, created=(done.created or 0) + len(result.created))
     return result
 
 

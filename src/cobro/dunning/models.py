@@ -263,3 +263,26 @@ class RiskBandTotal(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "scored_on", "currency", "band"],
                                                name="uniq_risk_band_total")]
+
+
+class CycleShard(TenantModel):
+    """One part of a day's cycle split by customer (``dunning.shards``): customers whose hash falls in
+    part ``index`` of ``count`` equal ranges. A worker holds it while ``heartbeat_at`` is fresh; a shard
+    whose worker stopped beating (killed, machine lost) is handed to another (``shards.requeue_stale``).
+    """
+
+    as_of = models.DateField()
+    count = models.PositiveSmallIntegerField()
+    index = models.PositiveSmallIntegerField()
+    #: The book's fingerprint when the day was split: the day's run takes it when every shard is done.
+    fingerprint = models.CharField(max_length=200, blank=True)
+    #: Who holds it ("host:pid"; who finished it, once finished), empty while nobody does.
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "as_of", "count", "index"],
+                                               name="uniq_cycle_shard")]
