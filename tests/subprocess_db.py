@@ -23,7 +23,10 @@ def subprocess_env(tmp_path: Path, name: str, cleanup=None, **extra: str) -> dic
         import psycopg
 
         db = dj_database_url.parse(url)
-        dbname = f"{db['NAME']}_sub_{name}_{os.environ.get('COBRO_TEST_RUN', os.getpid())}"
+        # The run's id and the xdist worker's: two workers of one run building a module's book at once
+        # must not share (or drop) each other's database.
+        dbname = (f"{db['NAME']}_sub_{name}_{os.environ.get('COBRO_TEST_RUN', os.getpid())}"
+                  f"{os.environ.get('PYTEST_XDIST_WORKER', '')}")
         with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
                              password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
